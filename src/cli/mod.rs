@@ -1,0 +1,7 @@
+//! The command line: `roomdeck [tui|serve|token|room ...]`.
+
+use std::process::ExitCode;
+
+pub fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}

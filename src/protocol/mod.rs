@@ -1,0 +1,13 @@
+//! The MeshAgent room wire protocol: packets, message bodies, Content and error codes.
+//!
+//! Pure data transformations with no I/O, so both the server and the client (and the fuzz
+//! targets) share one implementation.
+
+pub mod content;
+pub mod error_codes;
+pub mod message;
+pub mod packet;
+
+pub use content::Content;
+pub use message::{MessageError, pack_message, unpack_message};
+pub use packet::{DATA_PACKET_SIZE, PacketError, RawMessage, Reassembler, encode_packets};
