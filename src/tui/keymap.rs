@@ -409,16 +409,16 @@ impl Keymap {
 
     /// The first key bound to an action in the given context chain, for hints.
     pub fn key_for(&self, ctx: Context, action: Action) -> Option<Chord> {
-        [ctx, Context::List, Context::Global]
-            .into_iter()
-            .find_map(|c| {
-                self.map
-                    .iter()
-                    .find(|((cc, ch), a)| {
-                        *cc == c && **a == action && self.lookup(ctx, ch) == Some(action)
-                    })
-                    .map(|((_, ch), _)| *ch)
+        // Plain keys read better in hints than chords with modifiers.
+        self.map
+            .iter()
+            .filter(|((c, ch), a)| {
+                **a == action
+                    && [ctx, Context::List, Context::Global].contains(c)
+                    && self.lookup(ctx, ch) == Some(action)
             })
+            .map(|((_, ch), _)| *ch)
+            .min_by_key(|ch| (ch.ctrl || ch.alt, matches!(ch.code, KeyCodeOrd::F(_))))
     }
 }
 

@@ -18,6 +18,9 @@ pub mod theme;
 pub mod time;
 pub mod ui;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -67,18 +67,26 @@ pub struct Palette {
 /// What can follow the text typed so far: full replacement lines.
 pub fn candidates(text: &str, themes: &[String], queues: &[String]) -> Vec<(String, String)> {
     match text.split_once(' ') {
-        None => COMMANDS
-            .iter()
-            .filter(|(n, _, _)| n.starts_with(text.trim()))
-            .map(|(n, d, a)| {
-                let line = if *a == Arg::None {
-                    n.to_string()
-                } else {
-                    format!("{n} ")
-                };
-                (line, d.to_string())
-            })
-            .collect(),
+        None => {
+            let typed = text.trim();
+            let mut found: Vec<&(&str, &str, Arg)> = COMMANDS
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(typed))
+                .collect();
+            // An exact name first, then the shorter ones: "log" before "logs".
+            found.sort_by_key(|(n, _, _)| (*n != typed, n.len()));
+            found
+                .into_iter()
+                .map(|(n, d, a)| {
+                    let line = if *a == Arg::None {
+                        n.to_string()
+                    } else {
+                        format!("{n} ")
+                    };
+                    (line, d.to_string())
+                })
+                .collect()
+        }
         Some((cmd, arg)) => {
             let Some((_, _, kind)) = COMMANDS.iter().find(|(n, _, _)| *n == cmd) else {
                 return Vec::new();
