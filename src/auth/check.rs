@@ -7,9 +7,8 @@
 use serde_json::Value;
 
 use super::scope::{
-    ApiScope, ContainersGrant, DatasetGrant, DeveloperGrant, FileAction, LivekitGrant,
-    MemoryGrant, MessagingGrant, QueuesGrant, ServicesGrant, SqliteGrant, StorageGrant,
-    SyncGrant,
+    ApiScope, ContainersGrant, DatasetGrant, DeveloperGrant, FileAction, LivekitGrant, MemoryGrant,
+    MessagingGrant, QueuesGrant, ServicesGrant, SqliteGrant, StorageGrant, SyncGrant,
 };
 
 /// Why a call was refused, as a sentence a person can act on.
@@ -64,11 +63,16 @@ pub fn authorize_register_toolkit(scope: Option<&ApiScope>, public: bool) -> Res
     } else {
         (agents.register_private_toolkit, "register_private_toolkit")
     };
-    ensure(allowed, || format!("the token's `agents` grant does not allow `{flag}`"))
+    ensure(allowed, || {
+        format!("the token's `agents` grant does not allow `{flag}`")
+    })
 }
 
 fn no_api_grant() -> Denied {
-    Denied("the token has no `api` grant, so it may not call any room API; mint it with an api scope".into())
+    Denied(
+        "the token has no `api` grant, so it may not call any room API; mint it with an api scope"
+            .into(),
+    )
 }
 
 fn need<'a, T>(grant: &'a Option<T>, key: &str) -> Result<&'a T, Denied> {
@@ -150,7 +154,9 @@ fn queues(g: &QueuesGrant, call: &Call) -> Result<(), Denied> {
         _ => return Err(call.no_rule()),
     };
     let name = call.named(&["name"], "queue")?;
-    ensure(check(g, name), || format!("the token may not {verb} queue `{name}`"))
+    ensure(check(g, name), || {
+        format!("the token may not {verb} queue `{name}`")
+    })
 }
 
 fn storage_action(
@@ -278,8 +284,16 @@ fn sqlite(g: &SqliteGrant, call: &Call) -> Result<(), Denied> {
         }
         // Tuning a database is for whoever may run arbitrary SQL on it.
         "update_database_settings" => Some((SqliteGrant::can_execute, "name", "configure")),
-        "list_tables" => Some((SqliteGrant::can_list_tables, "database", "list the tables of")),
-        "create_table" => Some((SqliteGrant::can_create_table, "database", "create tables in")),
+        "list_tables" => Some((
+            SqliteGrant::can_list_tables,
+            "database",
+            "list the tables of",
+        )),
+        "create_table" => Some((
+            SqliteGrant::can_create_table,
+            "database",
+            "create tables in",
+        )),
         "execute_sql" | "open_sql_query" | "execute_sql_statement" | "execute_sql_batch" => {
             Some((SqliteGrant::can_execute, "database", "run SQL on"))
         }
@@ -324,9 +338,15 @@ fn memory(g: &MemoryGrant, scope: &ApiScope, call: &Call) -> Result<(), Denied> 
         "drop" => (MemoryGrant::can_drop, "drop"),
         "inspect" => (MemoryGrant::can_inspect, "inspect"),
         "query" => (MemoryGrant::can_query, "query"),
-        "upsert_table" | "upsert_nodes" | "upsert_relationships" | "delete_entities"
+        "upsert_table"
+        | "upsert_nodes"
+        | "upsert_relationships"
+        | "delete_entities"
         | "delete_relationships" => (MemoryGrant::can_upsert, "upsert"),
-        "ingest_text" | "ingest_image" | "ingest_file" | "ingest_from_table"
+        "ingest_text"
+        | "ingest_image"
+        | "ingest_file"
+        | "ingest_from_table"
         | "ingest_from_storage" => (MemoryGrant::can_ingest, "ingest"),
         "recall" => (MemoryGrant::can_recall, "recall"),
         "optimize" => (MemoryGrant::can_optimize, "optimize"),
@@ -378,7 +398,9 @@ fn sync(g: &SyncGrant, call: &Call) -> Result<(), Denied> {
     let path = sync_path(raw);
     // Prefix grants (`docs/*`) mean nothing if the path can climb out of the prefix.
     if path.split('/').any(|part| part == "..") {
-        return Err(Denied(format!("the document path `{raw}` may not contain `..`")));
+        return Err(Denied(format!(
+            "the document path `{raw}` may not contain `..`"
+        )));
     }
     let (allowed, verb) = if write {
         (g.can_write(path), "write")
@@ -453,11 +475,15 @@ fn containers(g: &ContainersGrant, call: &Call) -> Result<(), Denied> {
     match tool {
         "pull_image" => {
             let tag = call.named(&["tag"], "image tag")?;
-            ensure(g.can_pull(tag), || format!("the token may not pull image `{tag}`"))
+            ensure(g.can_pull(tag), || {
+                format!("the token may not pull image `{tag}`")
+            })
         }
         "run" => {
             let image = call.named(&["image"], "image")?;
-            ensure(g.can_run(image), || format!("the token may not run image `{image}`"))
+            ensure(g.can_run(image), || {
+                format!("the token may not run image `{image}`")
+            })
         }
         _ => Ok(()),
     }

@@ -32,7 +32,10 @@ pub fn load_or_create_secret(data_dir: &Path) -> io::Result<String> {
     read_secret(&path)?.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} is empty; delete it to make a new secret", path.display()),
+            format!(
+                "{} is empty; delete it to make a new secret",
+                path.display()
+            ),
         )
     })
 }
@@ -86,7 +89,10 @@ mod tests {
         assert!(first.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(load_or_create_secret(&data).unwrap(), first);
         // Only the secret is left behind, no staging files.
-        let names: Vec<_> = fs::read_dir(&data).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("secret")]);
     }
 
@@ -106,7 +112,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         load_or_create_secret(dir.path()).unwrap();
-        let mode = fs::metadata(dir.path().join("secret")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join("secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

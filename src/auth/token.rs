@@ -299,7 +299,11 @@ fn now() -> i64 {
 /// PyJWT's `int(payload[claim])` for the numbers JSON can carry.
 fn numeric_date(v: &Value, claim: &str) -> Result<i64, AuthError> {
     v.as_i64()
-        .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+        .or_else(|| {
+            v.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        })
         .ok_or_else(|| AuthError::Malformed(format!("`{claim}` must be an integer")))
 }
 

@@ -79,11 +79,15 @@ impl ContainersGrant {
     }
 
     pub fn can_registry_list(&self, repository: &str) -> bool {
-        self.registry.as_ref().is_none_or(|r| r.can_list(repository))
+        self.registry
+            .as_ref()
+            .is_none_or(|r| r.can_list(repository))
     }
 
     pub fn can_registry_pull(&self, repository: &str) -> bool {
-        self.registry.as_ref().is_none_or(|r| r.can_pull(repository))
+        self.registry
+            .as_ref()
+            .is_none_or(|r| r.can_pull(repository))
     }
 
     pub fn can_registry_run(&self, repository: &str) -> bool {
@@ -91,6 +95,8 @@ impl ContainersGrant {
     }
 
     pub fn can_registry_write(&self, repository: &str) -> bool {
-        self.registry.as_ref().is_none_or(|r| r.can_write(repository))
+        self.registry
+            .as_ref()
+            .is_none_or(|r| r.can_write(repository))
     }
 }

@@ -125,9 +125,10 @@ impl FilePathRule {
         if path != self.path && !(self.recursive && descendant(&self.path, path)) {
             return false;
         }
-        !self.excluded_paths.iter().any(|ex| {
-            path == ex || descendant(ex, path) || (subtree && descendant(path, ex))
-        })
+        !self
+            .excluded_paths
+            .iter()
+            .any(|ex| path == ex || descendant(ex, path) || (subtree && descendant(path, ex)))
     }
 }
 
@@ -144,7 +145,8 @@ pub struct FilesPolicy {
 
 impl FilesPolicy {
     pub fn allows(&self, action: FileAction, path: &str, subtree: bool) -> bool {
-        validate_file_path(path).is_ok() && self.paths.iter().any(|r| r.allows(action, path, subtree))
+        validate_file_path(path).is_ok()
+            && self.paths.iter().any(|r| r.allows(action, path, subtree))
     }
 
     /// Listing a directory is also allowed on the way down to a listable rule, so a

@@ -41,7 +41,9 @@ impl Default for QueuesGrant {
 
 impl QueuesGrant {
     pub fn can_send(&self, queue: &str) -> bool {
-        self.send.as_ref().is_none_or(|q| q.iter().any(|n| n == queue))
+        self.send
+            .as_ref()
+            .is_none_or(|q| q.iter().any(|n| n == queue))
     }
 
     pub fn can_receive(&self, queue: &str) -> bool {

@@ -16,8 +16,8 @@ pub use files::{
     storage_request_path, validate_file_path,
 };
 pub use grants::{
-    AdminGrant, AgentsGrant, DeveloperGrant, LivekitGrant, LlmGrant, MessagingGrant,
-    QueuesGrant, SecretsGrant, ServicesGrant, SyncGrant, SyncPathGrant, TunnelsGrant,
+    AdminGrant, AgentsGrant, DeveloperGrant, LivekitGrant, LlmGrant, MessagingGrant, QueuesGrant,
+    SecretsGrant, ServicesGrant, SyncGrant, SyncPathGrant, TunnelsGrant,
 };
 pub use tables::{
     DatasetGrant, MemoryEntryGrant, MemoryGrant, MemoryPermissions, SqliteDatabaseGrant,
@@ -177,8 +177,7 @@ fn matches_pattern(patterns: Option<&[String]>, value: &str, allow_if_unset: boo
     };
     patterns.iter().any(|p| {
         p == value
-            || p
-                .strip_suffix('*')
+            || p.strip_suffix('*')
                 .is_some_and(|prefix| value.starts_with(prefix))
     })
 }
