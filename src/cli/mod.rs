@@ -1,5 +1,7 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
+pub mod token;
+
 use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
