@@ -51,7 +51,11 @@ pub struct ContainersGrant {
     pub pull: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::opt_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub registry: Option<ContainerRegistryGrant>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub use_containers: bool,

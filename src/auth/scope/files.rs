@@ -208,7 +208,11 @@ pub struct StoragePathGrant {
 pub struct StorageGrant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<StoragePathGrant>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::opt_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub files: Option<FilesPolicy>,
 }
 

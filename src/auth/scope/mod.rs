@@ -24,7 +24,9 @@ pub use tables::{
     SqliteGrant, SqliteTableGrant, TableGrant,
 };
 
+use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 /// One optional grant per room API; `None` = no access to that API.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -106,33 +108,65 @@ impl ApiScope {
 /// The JSON shape as read: the dataset grant has three spellings.
 #[derive(Deserialize)]
 struct ApiScopeWire {
+    #[serde(default, deserialize_with = "opt_object")]
     livekit: Option<LivekitGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     queues: Option<QueuesGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     messaging: Option<MessagingGrant>,
     // Outer Option = key present, so `"dataset": null` still wins over `"database": {}`
     // exactly like pydantic's AliasChoices.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_object")]
     dataset: Option<Option<DatasetGrant>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_object")]
     database: Option<Option<DatasetGrant>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_object")]
     datasets: Option<Option<DatasetGrant>>,
+    #[serde(default, deserialize_with = "opt_object")]
     sqlite: Option<SqliteGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     memory: Option<MemoryGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     sync: Option<SyncGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     storage: Option<StorageGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     containers: Option<ContainersGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     developer: Option<DeveloperGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     agents: Option<AgentsGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     llm: Option<LlmGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     admin: Option<AdminGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     secrets: Option<SecretsGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     tunnels: Option<TunnelsGrant>,
+    #[serde(default, deserialize_with = "opt_object")]
     services: Option<ServicesGrant>,
 }
 
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
+/// A grant must be a JSON object: serde alone would also take `[]` (positional fields), so
+/// `"queues": []`, which the SDK rejects, would grant every queue.
+fn opt_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        v @ Value::Object(_) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "expected a JSON object, found {other}"
+        ))),
+    }
+}
+
+/// `opt_object`, also telling a present `null` from an absent key.
+fn present_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    opt_object(d).map(Some)
 }
 
 impl From<ApiScopeWire> for ApiScope {

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{is_false, is_true, same_namespace, yes};
 
+/// `permissions` must be an object: serde would read `[]` as "all defaults" (all allowed).
+fn object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<MemoryPermissions, D::Error> {
+    use serde::de::Error;
+    super::opt_object(d)?.ok_or_else(|| D::Error::custom("`permissions` may not be null"))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableGrant {
     pub name: String,
@@ -265,7 +271,11 @@ pub struct MemoryEntryGrant {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "MemoryPermissions::is_default")]
+    #[serde(
+        default,
+        deserialize_with = "object",
+        skip_serializing_if = "MemoryPermissions::is_default"
+    )]
     pub permissions: MemoryPermissions,
 }
 
