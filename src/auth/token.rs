@@ -45,7 +45,7 @@ pub struct ParticipantGrant {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GrantScope {
     /// The scope of the grant named `api`.
-    Api(ApiScope),
+    Api(Box<ApiScope>),
     /// Any other grant's scope, usually a string, kept as sent.
     Other(Value),
 }
@@ -82,7 +82,7 @@ impl ParticipantGrant {
         let scope = if name == "api" {
             let api = serde_json::from_value(scope.clone())
                 .map_err(|e| format!("the `api` grant is not a valid ApiScope: {e}"))?;
-            GrantScope::Api(api)
+            GrantScope::Api(Box::new(api))
         } else {
             GrantScope::Other(scope.clone())
         };
@@ -138,7 +138,7 @@ impl ParticipantToken {
         self.grants.retain(|g| g.name != "api");
         self.grants.push(ParticipantGrant {
             name: "api".to_string(),
-            scope: GrantScope::Api(scope),
+            scope: GrantScope::Api(Box::new(scope)),
         });
     }
 
@@ -168,7 +168,7 @@ impl ParticipantToken {
 
     pub fn api_ref(&self) -> Option<&ApiScope> {
         self.grants.iter().find_map(|g| match &g.scope {
-            GrantScope::Api(api) if g.name == "api" => Some(api),
+            GrantScope::Api(api) if g.name == "api" => Some(api.as_ref()),
             _ => None,
         })
     }
