@@ -155,6 +155,25 @@ mod tests {
     }
 
     #[test]
+    fn flags_parse() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            token: TokenArgs,
+        }
+        let cli = Cli::try_parse_from(["t", "--room", "r", "--name", "n", "--ttl", "60"]).unwrap();
+        assert_eq!(cli.token.role, "user");
+        assert_eq!(cli.token.scope, "agent_default");
+        assert_eq!(cli.token.project_id, "local");
+        assert_eq!(cli.token.ttl, Some(60));
+        assert!(
+            Cli::try_parse_from(["t", "--room", "r", "--name", "n", "--role", "admin"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["t", "--name", "n"]).is_err());
+    }
+
+    #[test]
     fn scope_from_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("scope.json");
