@@ -43,16 +43,27 @@ pub struct LocalRoom {
 /// Joins local `room` as `name`: through the running server on the data dir if there is one,
 /// else through a server embedded in this process on 127.0.0.1:0.
 pub async fn local_room(data_dir: &Path, room: &str, name: &str) -> Result<LocalRoom, String> {
-    let secret = crate::auth::secret::load_or_create_secret(data_dir).map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?;
+    let secret = crate::auth::secret::load_or_create_secret(data_dir)
+        .map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?;
     let mut token = ParticipantToken::new(name);
     token.add_room_grant(room);
     token.add_role_grant("user");
     token.add_api_grant(ApiScope::full());
     let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
     if let Some(base) = ServerMarker::read(data_dir) {
-        return Ok(LocalRoom { url: format!("{base}/rooms/{room}"), token, server: None });
+        return Ok(LocalRoom {
+            url: format!("{base}/rooms/{room}"),
+            token,
+            server: None,
+        });
     }
     let bind: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
-    let server = server::start(ServerConfig::new(bind, data_dir.to_path_buf(), secret)).await.map_err(|e| format!("cannot start the local room server: {e}"))?;
-    Ok(LocalRoom { url: server.room_url(room), token, server: Some(server) })
+    let server = server::start(ServerConfig::new(bind, data_dir.to_path_buf(), secret))
+        .await
+        .map_err(|e| format!("cannot start the local room server: {e}"))?;
+    Ok(LocalRoom {
+        url: server.room_url(room),
+        token,
+        server: Some(server),
+    })
 }

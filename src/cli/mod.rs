@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "roomdeck", version, about = "A terminal console for rooms, with a local room runtime inside it")]
+#[command(
+    name = "roomdeck",
+    version,
+    about = "A terminal console for rooms, with a local room runtime inside it"
+)]
 pub struct Cli {
     /// Where rooms and the server secret live (default: the user's data dir).
     #[arg(long, global = true, env = "ROOMDECK_DATA_DIR")]

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::local::{local_room, LocalRoom};
+use super::local::{LocalRoom, local_room};
 use crate::client::RoomClient;
 
 #[derive(clap::Args, Debug)]
@@ -124,11 +124,16 @@ pub(crate) fn room_url(url: &str, room: &str) -> String {
     } else {
         url.to_string()
     };
-    if url.contains("/rooms/") { url } else { format!("{url}/rooms/{room}") }
+    if url.contains("/rooms/") {
+        url
+    } else {
+        format!("{url}/rooms/{room}")
+    }
 }
 
 fn parse_object(text: &str, what: &str) -> Result<Value, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))?;
     if !v.is_object() {
         return Err(format!("{what} must be a JSON object"));
     }
@@ -151,12 +156,21 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         let base = args.url.clone().or_else(|| args.api_url.clone());
         let local = match base {
             Some(base) => {
-                let token = args.token.clone().ok_or("a token is required with a room URL (--token or MESHAGENT_TOKEN)")?;
-                LocalRoom { url: room_url(&base, &args.room), token, server: None }
+                let token = args
+                    .token
+                    .clone()
+                    .ok_or("a token is required with a room URL (--token or MESHAGENT_TOKEN)")?;
+                LocalRoom {
+                    url: room_url(&base, &args.room),
+                    token,
+                    server: None,
+                }
             }
             None => local_room(&super::data_dir(global_data_dir), &args.room, &args.name).await?,
         };
-        let client = RoomClient::connect(&local.url, &local.token).await.map_err(|e| format!("{}: {e}", local.url))?;
+        let client = RoomClient::connect(&local.url, &local.token)
+            .await
+            .map_err(|e| format!("{}: {e}", local.url))?;
         let result = run_api(&client, args.api, args.output).await;
         client.close().await;
         if let Some(server) = local.server {
@@ -185,7 +199,11 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
                 }
             })
             .await;
-            let list: Vec<Value> = client.participants().iter().map(|p| json!({"id": p.id, "role": p.role, "attributes": p.attributes})).collect();
+            let list: Vec<Value> = client
+                .participants()
+                .iter()
+                .map(|p| json!({"id": p.id, "role": p.role, "attributes": p.attributes}))
+                .collect();
             if output == Output::Json {
                 print_json(&Value::Array(list));
             } else {
@@ -195,11 +213,28 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
                 }
             }
         }
-        Api::Messaging(Messaging::Send { to_participant_id, msg_type, data }) => {
-            client.messaging().send(&to_participant_id, &msg_type, parse_object(&data, "--data")?, None).await.map_err(err)?;
+        Api::Messaging(Messaging::Send {
+            to_participant_id,
+            msg_type,
+            data,
+        }) => {
+            client
+                .messaging()
+                .send(
+                    &to_participant_id,
+                    &msg_type,
+                    parse_object(&data, "--data")?,
+                    None,
+                )
+                .await
+                .map_err(err)?;
         }
         Api::Messaging(Messaging::Broadcast { msg_type, data }) => {
-            client.messaging().broadcast(&msg_type, parse_object(&data, "--data")?, None).await.map_err(err)?;
+            client
+                .messaging()
+                .broadcast(&msg_type, parse_object(&data, "--data")?, None)
+                .await
+                .map_err(err)?;
         }
         Api::Queue(Queue::List) => {
             let queues = client.queues().list().await.map_err(err)?;
@@ -215,15 +250,28 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
             }
         }
         Api::Queue(Queue::Send { queue, json }) => {
-            client.queues().send(&queue, parse_object(&json, "--json")?, true).await.map_err(err)?;
+            client
+                .queues()
+                .send(&queue, parse_object(&json, "--json")?, true)
+                .await
+                .map_err(err)?;
         }
-        Api::Queue(Queue::Receive { queue, wait }) => match client.queues().receive(&queue, true, wait).await.map_err(err)? {
+        Api::Queue(Queue::Receive { queue, wait }) => match client
+            .queues()
+            .receive(&queue, true, wait)
+            .await
+            .map_err(err)?
+        {
             Some(message) => print_json(&message),
             None => return Err(format!("queue {queue} did not contain any messages")),
         },
         Api::Queue(Queue::Size { queue }) => {
             let queues = client.queues().list().await.map_err(err)?;
-            let size = queues.iter().find(|q| q.name == queue).map(|q| q.size).ok_or(format!("no queue named {queue}"))?;
+            let size = queues
+                .iter()
+                .find(|q| q.name == queue)
+                .map(|q| q.size)
+                .ok_or(format!("no queue named {queue}"))?;
             if output == Output::Json {
                 print_json(&json!({"name": queue, "size": size}));
             } else {
@@ -267,8 +315,14 @@ mod tests {
 
     #[test]
     fn room_urls_from_bases_and_full_urls() {
-        assert_eq!(room_url("http://127.0.0.1:8765", "r"), "ws://127.0.0.1:8765/rooms/r");
-        assert_eq!(room_url("https://api.example.com/", "r"), "wss://api.example.com/rooms/r");
+        assert_eq!(
+            room_url("http://127.0.0.1:8765", "r"),
+            "ws://127.0.0.1:8765/rooms/r"
+        );
+        assert_eq!(
+            room_url("https://api.example.com/", "r"),
+            "wss://api.example.com/rooms/r"
+        );
         assert_eq!(room_url("ws://h:1/rooms/x", "r"), "ws://h:1/rooms/x");
     }
 }

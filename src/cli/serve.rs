@@ -20,18 +20,28 @@ pub struct ServeArgs {
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), String> {
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| super::data_dir(global_data_dir));
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| super::data_dir(global_data_dir));
     let secret = match args.secret {
         Some(s) if !s.is_empty() => s,
-        _ => crate::auth::secret::load_or_create_secret(&data_dir).map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?,
+        _ => crate::auth::secret::load_or_create_secret(&data_dir)
+            .map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?,
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let config = ServerConfig::new(args.bind, data_dir.clone(), secret);
-        let running = server::start(config).await.map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+        let running = server::start(config)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
         let _marker = local::ServerMarker::write(&data_dir, &running.url());
         println!("roomdeck: serving {}", running.url());
-        println!("roomdeck: rooms at {}/rooms/NAME, data in {}", running.url(), data_dir.display());
+        println!(
+            "roomdeck: rooms at {}/rooms/NAME, data in {}",
+            running.url(),
+            data_dir.display()
+        );
         use std::io::Write;
         let _ = std::io::stdout().flush();
         wait_for_signal().await;
@@ -41,7 +51,8 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), Str
 }
 
 async fn wait_for_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

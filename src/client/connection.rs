@@ -11,8 +11,8 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::{lock, ClientError, Inner, Outgoing, Participant, RoomClient, RoomEvent};
-use crate::protocol::{encode_packets, unpack_message, Content, Reassembler};
+use super::{ClientError, Inner, Outgoing, Participant, RoomClient, RoomEvent, lock};
+use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
 
 /// Largest message accepted from a server.
 const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
@@ -20,14 +20,22 @@ const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, ClientError> {
-    let mut request = url.into_client_request().map_err(|e| ClientError::Io(format!("bad room URL {url:?}: {e}")))?;
-    let bearer = format!("Bearer {token}").parse().map_err(|_| ClientError::Io("the token is not a valid header value".into()))?;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| ClientError::Io(format!("bad room URL {url:?}: {e}")))?;
+    let bearer = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| ClientError::Io("the token is not a valid header value".into()))?;
     request.headers_mut().insert("Authorization", bearer);
     let (socket, _) = match tokio_tungstenite::connect_async(request).await {
         Ok(ok) => ok,
         Err(WsError::Http(response)) => {
             let status = response.status().as_u16();
-            let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).to_string())
+                .unwrap_or_default();
             return Err(ClientError::Rejected { status, body });
         }
         Err(e) => return Err(ClientError::Io(e.to_string())),
@@ -70,7 +78,11 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
     let (ready_tx, ready_rx) = oneshot::channel();
     let reader_inner = inner.clone();
     tokio::spawn(async move {
-        let mut ready = Readiness { tx: Some(ready_tx), room: false, participant: false };
+        let mut ready = Readiness {
+            tx: Some(ready_tx),
+            room: false,
+            participant: false,
+        };
         let mut reassembler = Reassembler::new(MAX_MESSAGE_SIZE);
         let mut closed = reader_inner.closed.subscribe();
         loop {
@@ -84,7 +96,9 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
                 Some(Ok(_)) => continue,
             };
             match reassembler.push(&data) {
-                Ok(Some(m)) => handle(&reader_inner, &mut ready, &m.msg_type, m.id, &m.payload).await,
+                Ok(Some(m)) => {
+                    handle(&reader_inner, &mut ready, &m.msg_type, m.id, &m.payload).await
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!("dropped a malformed message from the server: {e}"),
             }
@@ -97,10 +111,14 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
 
     match tokio::time::timeout(READY_TIMEOUT, ready_rx).await {
         Ok(Ok(())) => Ok(RoomClient { inner }),
-        Ok(Err(_)) => Err(ClientError::Io("the server closed the connection before the room was ready".into())),
+        Ok(Err(_)) => Err(ClientError::Io(
+            "the server closed the connection before the room was ready".into(),
+        )),
         Err(_) => {
             let _ = inner.closed.send(true);
-            Err(ClientError::Io("the room did not become ready within 30 s".into()))
+            Err(ClientError::Io(
+                "the room did not become ready within 30 s".into(),
+            ))
         }
     }
 }
@@ -123,12 +141,19 @@ impl Readiness {
 }
 
 fn str_of(header: &Map<String, Value>, key: &str) -> String {
-    header.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    header
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 async fn handle(inner: &Arc<Inner>, ready: &mut Readiness, msg_type: &str, id: u64, body: &[u8]) {
     if msg_type == "__response__" {
-        let content = Content::unpack(body).unwrap_or_else(|e| Content::Error { text: format!("unreadable response: {e}"), code: None });
+        let content = Content::unpack(body).unwrap_or_else(|e| Content::Error {
+            text: format!("unreadable response: {e}"),
+            code: None,
+        });
         if let Some(tx) = lock(&inner.pending).remove(&id) {
             let _ = tx.send(content);
         }
@@ -157,10 +182,16 @@ async fn handle(inner: &Arc<Inner>, ready: &mut Readiness, msg_type: &str, id: u
         }
         "room.tool_call_response_chunk" => {
             let key = str_of(&header, "tool_call_id");
-            let chunk = header.get("chunk").and_then(Value::as_object).map(|c| Content::from_parts(c, payload));
+            let chunk = header
+                .get("chunk")
+                .and_then(Value::as_object)
+                .map(|c| Content::from_parts(c, payload));
             let sender = lock(&inner.streams).get(&key).cloned();
             if let (Some(sender), Some(chunk)) = (sender, chunk) {
-                let chunk = chunk.unwrap_or_else(|e| Content::Error { text: format!("unreadable chunk: {e}"), code: None });
+                let chunk = chunk.unwrap_or_else(|e| Content::Error {
+                    text: format!("unreadable chunk: {e}"),
+                    code: None,
+                });
                 let _ = sender.send(chunk).await;
             }
         }
@@ -169,7 +200,10 @@ async fn handle(inner: &Arc<Inner>, ready: &mut Readiness, msg_type: &str, id: u
             let _ = inner.events.send(event);
         }
         _ => {
-            let _ = inner.events.send(RoomEvent::Other { msg_type: msg_type.to_string(), header });
+            let _ = inner.events.send(RoomEvent::Other {
+                msg_type: msg_type.to_string(),
+                header,
+            });
         }
     }
 }
@@ -196,20 +230,39 @@ fn messaging_event(inner: &Inner, header: &Map<String, Value>, payload: &[u8]) -
                 participants.insert(p.id.clone(), p.clone());
                 RoomEvent::ParticipantEnabled(p)
             }
-            None => RoomEvent::Other { msg_type, header: header.clone() },
+            None => RoomEvent::Other {
+                msg_type,
+                header: header.clone(),
+            },
         },
         "participant.disabled" => {
-            let id = message.get("id").and_then(Value::as_str).unwrap_or(&from).to_string();
+            let id = message
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or(&from)
+                .to_string();
             participants.remove(&id);
             RoomEvent::ParticipantDisabled { id }
         }
         "participant.attributes" => {
-            let attributes = message.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+            let attributes = message
+                .get("attributes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             if let Some(p) = participants.get_mut(&from) {
                 p.attributes = attributes.clone();
             }
-            RoomEvent::ParticipantAttributes { id: from, attributes }
+            RoomEvent::ParticipantAttributes {
+                id: from,
+                attributes,
+            }
         }
-        _ => RoomEvent::Message { from, msg_type, message, attachment: payload.to_vec() },
+        _ => RoomEvent::Message {
+            from,
+            msg_type,
+            message,
+            attachment: payload.to_vec(),
+        },
     }
 }

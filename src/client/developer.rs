@@ -1,6 +1,6 @@
 //! The `developer` toolkit from the client side: log events and the live log stream.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{ClientError, RoomClient, ToolStream};
 use crate::protocol::Content;
@@ -21,11 +21,25 @@ impl DeveloperClient {
     }
 
     pub async fn log(&self, log_type: &str, data: Value) -> Result<(), ClientError> {
-        self.room.invoke("developer", "log", Content::Json(json!({"type": log_type, "data": data}))).await.map(|_| ())
+        self.room
+            .invoke(
+                "developer",
+                "log",
+                Content::Json(json!({"type": log_type, "data": data})),
+            )
+            .await
+            .map(|_| ())
     }
 
     async fn message(&self, level: &str, message: &str, extra: Value) -> Result<(), ClientError> {
-        self.room.invoke("developer", level, Content::Json(json!({"message": message, "extra": extra}))).await.map(|_| ())
+        self.room
+            .invoke(
+                "developer",
+                level,
+                Content::Json(json!({"message": message, "extra": extra})),
+            )
+            .await
+            .map(|_| ())
     }
 
     pub async fn info(&self, message: &str, extra: Value) -> Result<(), ClientError> {
@@ -42,7 +56,9 @@ impl DeveloperClient {
 
     /// Follows the room's developer log events until the stream is dropped or closed.
     pub async fn logs(&self) -> Result<LogStream, ClientError> {
-        Ok(LogStream { stream: self.room.invoke_stream("developer", "logs", None).await? })
+        Ok(LogStream {
+            stream: self.room.invoke_stream("developer", "logs", None).await?,
+        })
     }
 }
 
@@ -57,10 +73,21 @@ impl LogStream {
             Err(e) => return Some(Err(e)),
         };
         let Content::Binary { headers, data } = chunk else {
-            return Some(Err(ClientError::Protocol(format!("developer.logs sent a {} chunk", chunk.kind()))));
+            return Some(Err(ClientError::Protocol(format!(
+                "developer.logs sent a {} chunk",
+                chunk.kind()
+            ))));
         };
-        let log_type = headers.get("type").and_then(Value::as_str).unwrap_or("unknown").to_string();
-        let data = if data.is_empty() { json!({}) } else { serde_json::from_slice(&data).unwrap_or(Value::Null) };
+        let log_type = headers
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string();
+        let data = if data.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(&data).unwrap_or(Value::Null)
+        };
         Some(Ok(DevLogEvent { log_type, data }))
     }
 
@@ -81,7 +108,12 @@ pub struct LogRecord {
 /// The records of an `otel.log` event (OTLP/JSON `resourceLogs[].scopeLogs[].logRecords[]`).
 pub fn otel_records(event: &DevLogEvent) -> Vec<LogRecord> {
     let mut out = Vec::new();
-    let list = |v: &Value, key: &str| v.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |v: &Value, key: &str| {
+        v.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     for resource in list(&event.data, "resourceLogs") {
         for scope in list(&resource, "scopeLogs") {
             for record in list(&scope, "logRecords") {
@@ -90,12 +122,24 @@ pub fn otel_records(event: &DevLogEvent) -> Vec<LogRecord> {
                     Some(Value::Number(n)) => n.as_u64().unwrap_or(0) as u128,
                     _ => 0,
                 };
-                let severity = record.get("severityText").and_then(Value::as_str).unwrap_or("INFO").to_string();
+                let severity = record
+                    .get("severityText")
+                    .and_then(Value::as_str)
+                    .unwrap_or("INFO")
+                    .to_string();
                 let body = match record.get("body") {
-                    Some(b) => b.get("stringValue").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| b.to_string()),
+                    Some(b) => b
+                        .get("stringValue")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| b.to_string()),
                     None => String::new(),
                 };
-                out.push(LogRecord { time_unix_nano: time, severity, body });
+                out.push(LogRecord {
+                    time_unix_nano: time,
+                    severity,
+                    body,
+                });
             }
         }
     }
@@ -110,8 +154,14 @@ pub fn otel_lines(event: &DevLogEvent) -> Vec<String> {
     otel_records(event)
         .into_iter()
         .map(|r| {
-            let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(r.time_unix_nano.min(u64::MAX as u128) as u64);
-            format!("{} {} {}", humantime::format_rfc3339_millis(time), r.severity, r.body)
+            let time = std::time::UNIX_EPOCH
+                + std::time::Duration::from_nanos(r.time_unix_nano.min(u64::MAX as u128) as u64);
+            format!(
+                "{} {} {}",
+                humantime::format_rfc3339_millis(time),
+                r.severity,
+                r.body
+            )
         })
         .collect()
 }

@@ -12,16 +12,16 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-pub use developer::{otel_lines, otel_records, DevLogEvent, DeveloperClient, LogRecord, LogStream};
+pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
 
-use crate::protocol::message::pack_message;
 use crate::protocol::Content;
+use crate::protocol::message::pack_message;
 
 #[derive(Debug, Error, Clone)]
 pub enum ClientError {
@@ -61,20 +61,43 @@ impl Participant {
     fn from_json(v: &Value) -> Option<Participant> {
         Some(Participant {
             id: v.get("id")?.as_str()?.to_string(),
-            role: v.get("role").and_then(Value::as_str).unwrap_or("user").to_string(),
-            attributes: v.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default(),
+            role: v
+                .get("role")
+                .and_then(Value::as_str)
+                .unwrap_or("user")
+                .to_string(),
+            attributes: v
+                .get("attributes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum RoomEvent {
-    MessagingEnabled { participants: Vec<Participant> },
+    MessagingEnabled {
+        participants: Vec<Participant>,
+    },
     ParticipantEnabled(Participant),
-    ParticipantDisabled { id: String },
-    ParticipantAttributes { id: String, attributes: Map<String, Value> },
-    Message { from: String, msg_type: String, message: Value, attachment: Vec<u8> },
-    Other { msg_type: String, header: Map<String, Value> },
+    ParticipantDisabled {
+        id: String,
+    },
+    ParticipantAttributes {
+        id: String,
+        attributes: Map<String, Value>,
+    },
+    Message {
+        from: String,
+        msg_type: String,
+        message: Value,
+        attachment: Vec<u8>,
+    },
+    Other {
+        msg_type: String,
+        header: Map<String, Value>,
+    },
 }
 
 pub(crate) struct Outgoing {
@@ -169,28 +192,53 @@ impl RoomClient {
         let _ = self.inner.closed.send(true);
     }
 
-    async fn send(&self, msg_type: &'static str, header: &Value, payload: &[u8]) -> Result<u64, ClientError> {
+    async fn send(
+        &self,
+        msg_type: &'static str,
+        header: &Value,
+        payload: &[u8],
+    ) -> Result<u64, ClientError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let header = header.as_object().cloned().unwrap_or_default();
-        let out = Outgoing { id, msg_type, body: pack_message(&header, payload) };
-        self.inner.out.send(out).await.map_err(|_| ClientError::Closed)?;
+        let out = Outgoing {
+            id,
+            msg_type,
+            body: pack_message(&header, payload),
+        };
+        self.inner
+            .out
+            .send(out)
+            .await
+            .map_err(|_| ClientError::Closed)?;
         Ok(id)
     }
 
     /// Sends a request and waits for its `__response__`.
-    async fn request(&self, msg_type: &'static str, header: &Value, payload: &[u8]) -> Result<Content, ClientError> {
+    async fn request(
+        &self,
+        msg_type: &'static str,
+        header: &Value,
+        payload: &[u8],
+    ) -> Result<Content, ClientError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(id, tx);
         let map = header.as_object().cloned().unwrap_or_default();
-        let out = Outgoing { id, msg_type, body: pack_message(&map, payload) };
+        let out = Outgoing {
+            id,
+            msg_type,
+            body: pack_message(&map, payload),
+        };
         if self.inner.out.send(out).await.is_err() {
             lock(&self.inner.pending).remove(&id);
             return Err(ClientError::Closed);
         }
         let answer = rx.await.map_err(|_| ClientError::Closed)?;
         match answer {
-            Content::Error { text, code } => Err(ClientError::Room { code, message: text }),
+            Content::Error { text, code } => Err(ClientError::Room {
+                code,
+                message: text,
+            }),
             other => Ok(other),
         }
     }
@@ -207,18 +255,33 @@ impl RoomClient {
     }
 
     /// A unary tool call: one Content in, one Content out (an `error` becomes `Err`).
-    pub async fn invoke(&self, toolkit: &str, tool: &str, args: Content) -> Result<Content, ClientError> {
+    pub async fn invoke(
+        &self,
+        toolkit: &str,
+        tool: &str,
+        args: Content,
+    ) -> Result<Content, ClientError> {
         let header = Self::invoke_header(toolkit, tool, &args, &new_call_id());
         self.request("room.invoke_tool", &header, args.data()).await
     }
 
     /// A streaming tool call: opens the request stream, sends `start` as its first chunk (if
     /// any), and returns the response stream once the server opened it.
-    pub async fn invoke_stream(&self, toolkit: &str, tool: &str, start: Option<Content>) -> Result<ToolStream, ClientError> {
+    pub async fn invoke_stream(
+        &self,
+        toolkit: &str,
+        tool: &str,
+        start: Option<Content>,
+    ) -> Result<ToolStream, ClientError> {
         let tool_call_id = new_call_id();
         let (tx, rx) = mpsc::channel(256);
         lock(&self.inner.streams).insert(tool_call_id.clone(), tx);
-        let mut stream = ToolStream { inner: self.inner.clone(), tool_call_id: tool_call_id.clone(), chunks: rx, closed_request: false };
+        let mut stream = ToolStream {
+            inner: self.inner.clone(),
+            tool_call_id: tool_call_id.clone(),
+            chunks: rx,
+            closed_request: false,
+        };
         let header = Self::invoke_header(toolkit, tool, &Content::open(), &tool_call_id);
         let response = self.request("room.invoke_tool", &header, b"");
         if let Some(start) = start {
@@ -226,7 +289,10 @@ impl RoomClient {
         }
         match response.await? {
             c if c.is_open() => Ok(stream),
-            other => Err(ClientError::Protocol(format!("{toolkit}.{tool} answered {} instead of opening a stream", other.kind()))),
+            other => Err(ClientError::Protocol(format!(
+                "{toolkit}.{tool} answered {} instead of opening a stream",
+                other.kind()
+            ))),
         }
     }
 }
@@ -238,15 +304,23 @@ impl ToolStream {
             self.closed_request = true;
         }
         let header = json!({"tool_call_id": self.tool_call_id, "chunk": chunk.header()});
-        let client = RoomClient { inner: self.inner.clone() };
-        client.send("room.tool_call_request_chunk", &header, chunk.data()).await.map(|_| ())
+        let client = RoomClient {
+            inner: self.inner.clone(),
+        };
+        client
+            .send("room.tool_call_request_chunk", &header, chunk.data())
+            .await
+            .map(|_| ())
     }
 
     /// The next response chunk; None when the server closed the stream (or the connection ended).
     pub async fn next(&mut self) -> Option<Result<Content, ClientError>> {
         match self.chunks.recv().await? {
             c if c.is_close() => None,
-            Content::Error { text, code } => Some(Err(ClientError::Room { code, message: text })),
+            Content::Error { text, code } => Some(Err(ClientError::Room {
+                code,
+                message: text,
+            })),
             c => Some(Ok(c)),
         }
     }
@@ -254,7 +328,13 @@ impl ToolStream {
     /// Ends the request side (the server then closes the response side).
     pub async fn close(&mut self) {
         if !self.closed_request {
-            let _ = self.send(Content::Control { method: crate::protocol::content::ControlMethod::Close, status_code: Some(1000), message: None }).await;
+            let _ = self
+                .send(Content::Control {
+                    method: crate::protocol::content::ControlMethod::Close,
+                    status_code: Some(1000),
+                    message: None,
+                })
+                .await;
         }
     }
 }
@@ -264,11 +344,19 @@ impl Drop for ToolStream {
         lock(&self.inner.streams).remove(&self.tool_call_id);
         if !self.closed_request {
             // Best effort without waiting: tell the server this caller stopped listening.
-            let close = Content::Control { method: crate::protocol::content::ControlMethod::Close, status_code: Some(1000), message: None };
+            let close = Content::Control {
+                method: crate::protocol::content::ControlMethod::Close,
+                status_code: Some(1000),
+                message: None,
+            };
             let header = json!({"tool_call_id": self.tool_call_id, "chunk": close.header()});
             let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
             let body = pack_message(header.as_object().expect("object"), b"");
-            let _ = self.inner.out.try_send(Outgoing { id, msg_type: "room.tool_call_request_chunk", body });
+            let _ = self.inner.out.try_send(Outgoing {
+                id,
+                msg_type: "room.tool_call_request_chunk",
+                body,
+            });
         }
     }
 }

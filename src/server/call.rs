@@ -1,15 +1,15 @@
 //! One tool call as a toolkit sees it: the caller, its arguments, its request stream, and
 //! the means to answer (one Content, or a response stream).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::room::{ConnHandle, Participant, Room};
-use crate::protocol::error_codes::{INVALID_REQUEST, PERMISSION_DENIED};
 use crate::protocol::Content;
+use crate::protocol::error_codes::{INVALID_REQUEST, PERMISSION_DENIED};
 
 /// 32 random hex digits: participant, session and query ids.
 pub(crate) fn random_id() -> String {
@@ -27,7 +27,10 @@ pub(crate) struct ToolError {
 
 impl ToolError {
     pub fn new(code: i64, message: impl Into<String>) -> ToolError {
-        ToolError { code, message: message.into() }
+        ToolError {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> ToolError {
@@ -91,11 +94,16 @@ impl ToolCall {
 
     /// Checks the caller's grants for this tool with these arguments.
     pub fn authorize(&self, args: &Value) -> Result<(), ToolError> {
-        crate::auth::authorize(self.caller.scope.as_ref(), &self.toolkit, &self.tool, args).map_err(|denied| {
-            let message = format!("{}.{} denied: {}", self.toolkit, self.tool, denied.0);
-            self.room.log(super::devlog::Severity::Warning, format!("{} was refused {message}", self.caller.name));
-            ToolError::new(PERMISSION_DENIED, message)
-        })
+        crate::auth::authorize(self.caller.scope.as_ref(), &self.toolkit, &self.tool, args).map_err(
+            |denied| {
+                let message = format!("{}.{} denied: {}", self.toolkit, self.tool, denied.0);
+                self.room.log(
+                    super::devlog::Severity::Warning,
+                    format!("{} was refused {message}", self.caller.name),
+                );
+                ToolError::new(PERMISSION_DENIED, message)
+            },
+        )
     }
 
     /// The next chunk of the request stream; None once the caller closed it or left.
@@ -118,7 +126,12 @@ impl ToolCall {
             .await
             .map_err(|_| ToolError::new(INVALID_REQUEST, "the caller left"))?;
         self.stream_opened.store(true, Ordering::SeqCst);
-        Ok(ResponseStream { conn: self.conn().clone(), tool_call_id, toolkit: self.toolkit.clone(), tool: self.tool.clone() })
+        Ok(ResponseStream {
+            conn: self.conn().clone(),
+            tool_call_id,
+            toolkit: self.toolkit.clone(),
+            tool: self.tool.clone(),
+        })
     }
 }
 
@@ -133,7 +146,14 @@ pub(crate) struct ResponseStream {
 impl ResponseStream {
     /// Sends one chunk; Err means the caller is gone.
     pub async fn send(&self, chunk: &Content) -> Result<(), ()> {
-        send_chunk(&self.conn, &self.tool_call_id, &self.toolkit, &self.tool, chunk).await
+        send_chunk(
+            &self.conn,
+            &self.tool_call_id,
+            &self.toolkit,
+            &self.tool,
+            chunk,
+        )
+        .await
     }
 
     pub async fn close(&self) {
@@ -141,21 +161,32 @@ impl ResponseStream {
     }
 }
 
-pub(crate) async fn send_chunk(conn: &ConnHandle, tool_call_id: &str, toolkit: &str, tool: &str, chunk: &Content) -> Result<(), ()> {
+pub(crate) async fn send_chunk(
+    conn: &ConnHandle,
+    tool_call_id: &str,
+    toolkit: &str,
+    tool: &str,
+    chunk: &Content,
+) -> Result<(), ()> {
     let header = json!({"tool_call_id": tool_call_id, "chunk": chunk.header(), "toolkit": toolkit, "tool": tool});
     let header = header.as_object().cloned().unwrap_or_default();
-    conn.send_new("room.tool_call_response_chunk", &header, chunk.data()).await
+    conn.send_new("room.tool_call_response_chunk", &header, chunk.data())
+        .await
 }
 
 /// Argument helpers: a clear 1002 when a required field is missing or of the wrong type.
 pub(crate) fn arg_str<'a>(args: &'a Value, key: &str) -> Result<&'a str, ToolError> {
-    args.get(key).and_then(Value::as_str).ok_or_else(|| ToolError::invalid(format!("argument `{key}` (a string) is required")))
+    args.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ToolError::invalid(format!("argument `{key}` (a string) is required")))
 }
 
 pub(crate) fn arg_bool(args: &Value, key: &str, default: bool) -> Result<bool, ToolError> {
     match args.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(ToolError::invalid(format!("argument `{key}` must be true or false"))),
+        Some(_) => Err(ToolError::invalid(format!(
+            "argument `{key}` must be true or false"
+        ))),
     }
 }

@@ -6,16 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Map, Value};
-use tokio::sync::{mpsc, watch, Notify};
+use serde_json::{Map, Value, json};
+use tokio::sync::{Notify, mpsc, watch};
 
-use super::call::{random_id, Reply, ToolCall, ToolError};
+use super::call::{Reply, ToolCall, ToolError, random_id};
 use super::devlog::Severity;
 use super::room::{ConnHandle, Outgoing, Participant, Room};
-use super::{toolkits, ServerState, SEND_QUEUE_DEPTH};
+use super::{SEND_QUEUE_DEPTH, ServerState, toolkits};
 use crate::auth::ParticipantToken;
 use crate::protocol::error_codes::INVALID_REQUEST;
-use crate::protocol::{encode_packets, unpack_message, Content, Reassembler};
+use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
 
 /// Request streams of this connection's calls in progress, by tool_call_id.
 type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
@@ -23,7 +23,13 @@ type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
 /// Chunks buffered per request stream before the reader waits for the toolkit.
 const REQUEST_STREAM_DEPTH: usize = 64;
 
-pub(crate) async fn serve(state: Arc<ServerState>, room: Arc<Room>, token: ParticipantToken, room_url: String, socket: WebSocket) {
+pub(crate) async fn serve(
+    state: Arc<ServerState>,
+    room: Arc<Room>,
+    token: ParticipantToken,
+    room_url: String,
+    socket: WebSocket,
+) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE_DEPTH);
     let (closed_tx, closed_rx) = watch::channel(false);
@@ -63,9 +69,11 @@ pub(crate) async fn serve(state: Arc<ServerState>, room: Arc<Room>, token: Parti
     });
     room.join(participant.clone());
 
-    let ready = json!({"room_name": room.name, "room_url": room_url, "session_id": room.session_id});
+    let ready =
+        json!({"room_name": room.name, "room_url": room_url, "session_id": room.session_id});
     conn.push("room_ready", ready.as_object().expect("object"), b"");
-    let connected = json!({"type": "init", "participantId": participant.id, "attributes": attributes});
+    let connected =
+        json!({"type": "init", "participantId": participant.id, "attributes": attributes});
     conn.push("connected", connected.as_object().expect("object"), b"");
 
     let streams: Streams = Arc::default();
@@ -83,16 +91,32 @@ pub(crate) async fn serve(state: Arc<ServerState>, room: Arc<Room>, token: Parti
         let data = match frame {
             Some(Ok(Message::Binary(data))) => data,
             Some(Ok(Message::Text(_))) => {
-                room.log(Severity::Warning, format!("{name} sent a text frame; the protocol uses binary frames only"));
+                room.log(
+                    Severity::Warning,
+                    format!("{name} sent a text frame; the protocol uses binary frames only"),
+                );
                 continue;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
         };
         match reassembler.push(&data) {
-            Ok(Some(message)) => dispatch(&room, &participant, &streams, message.id, &message.msg_type, &message.payload).await,
+            Ok(Some(message)) => {
+                dispatch(
+                    &room,
+                    &participant,
+                    &streams,
+                    message.id,
+                    &message.msg_type,
+                    &message.payload,
+                )
+                .await
+            }
             Ok(None) => {}
-            Err(e) => room.log(Severity::Warning, format!("dropped a malformed message from {name}: {e}")),
+            Err(e) => room.log(
+                Severity::Warning,
+                format!("dropped a malformed message from {name}: {e}"),
+            ),
         }
     }
 
@@ -102,7 +126,14 @@ pub(crate) async fn serve(state: Arc<ServerState>, room: Arc<Room>, token: Parti
     let _ = writer.await;
 }
 
-async fn dispatch(room: &Arc<Room>, participant: &Arc<Participant>, streams: &Streams, id: u64, msg_type: &str, body: &[u8]) {
+async fn dispatch(
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    id: u64,
+    msg_type: &str,
+    body: &[u8],
+) {
     let conn = &participant.conn;
     match msg_type {
         "room.invoke_tool" => match parse_invoke(room, participant, streams, id, body) {
@@ -116,7 +147,10 @@ async fn dispatch(room: &Arc<Room>, participant: &Arc<Participant>, streams: &St
         "room.tool_call_request_chunk" => route_chunk(room, participant, streams, body).await,
         "set_attributes" => match unpack_message(body) {
             Ok((attrs, _)) => toolkits::messaging::set_attributes(room, participant, attrs),
-            Err(e) => room.log(Severity::Warning, format!("{}: bad set_attributes: {e}", participant.name)),
+            Err(e) => room.log(
+                Severity::Warning,
+                format!("{}: bad set_attributes: {e}", participant.name),
+            ),
         },
         "room.list_toolkits" => {
             let answer = Content::Json(toolkits::describe());
@@ -125,29 +159,55 @@ async fn dispatch(room: &Arc<Room>, participant: &Arc<Participant>, streams: &St
         // Answers to calls on toolkits a participant hosts; none are forwarded yet.
         "room.tool_call_response" | "room.tool_call_response_chunk" => {}
         other => {
-            room.log(Severity::Warning, format!("{} sent unsupported message type {other}", participant.name));
-            let answer = Content::error(INVALID_REQUEST, format!("unsupported message type `{other}`"));
+            room.log(
+                Severity::Warning,
+                format!("{} sent unsupported message type {other}", participant.name),
+            );
+            let answer = Content::error(
+                INVALID_REQUEST,
+                format!("unsupported message type `{other}`"),
+            );
             let _ = conn.reply(id, "__response__", answer.pack()).await;
         }
     }
 }
 
-fn parse_invoke(room: &Arc<Room>, participant: &Arc<Participant>, streams: &Streams, id: u64, body: &[u8]) -> Result<ToolCall, ToolError> {
+fn parse_invoke(
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    id: u64,
+    body: &[u8],
+) -> Result<ToolCall, ToolError> {
     let (header, payload) = unpack_message(body).map_err(|e| ToolError::invalid(e.to_string()))?;
     let field = |k: &str| header.get(k).and_then(Value::as_str).map(str::to_string);
-    let toolkit = field("toolkit").ok_or_else(|| ToolError::invalid("room.invoke_tool needs `toolkit`"))?;
+    let toolkit =
+        field("toolkit").ok_or_else(|| ToolError::invalid("room.invoke_tool needs `toolkit`"))?;
     let tool = field("tool").ok_or_else(|| ToolError::invalid("room.invoke_tool needs `tool`"))?;
     let tool_call_id = field("tool_call_id");
     let arguments = match header.get("arguments") {
         Some(Value::Object(m)) => m.clone(),
-        None | Some(Value::Null) => json!({"type": "empty"}).as_object().cloned().unwrap_or_default(),
-        Some(_) => return Err(ToolError::invalid("`arguments` must be a Content header object")),
+        None | Some(Value::Null) => json!({"type": "empty"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "`arguments` must be a Content header object",
+            ));
+        }
     };
-    let args = Content::from_parts(&arguments, payload).map_err(|e| ToolError::invalid(e.to_string()))?;
+    let args =
+        Content::from_parts(&arguments, payload).map_err(|e| ToolError::invalid(e.to_string()))?;
     let requests = if args.is_open() {
-        let key = tool_call_id.clone().ok_or_else(|| ToolError::invalid("a streaming call needs a tool_call_id"))?;
+        let key = tool_call_id
+            .clone()
+            .ok_or_else(|| ToolError::invalid("a streaming call needs a tool_call_id"))?;
         let (tx, rx) = mpsc::channel(REQUEST_STREAM_DEPTH);
-        streams.lock().unwrap_or_else(|p| p.into_inner()).insert(key, tx);
+        streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, tx);
         Some(rx)
     } else {
         None
@@ -174,7 +234,10 @@ async fn run_call(mut call: ToolCall, streams: Streams) {
     let result = toolkits::dispatch(&mut call).await;
     drop(call);
     if let Some(key) = &tool_call_id {
-        streams.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
     match result {
         Ok(Reply::Content(content)) => {
@@ -193,21 +256,45 @@ async fn run_call(mut call: ToolCall, streams: Streams) {
     }
 }
 
-async fn route_chunk(room: &Arc<Room>, participant: &Arc<Participant>, streams: &Streams, body: &[u8]) {
-    let parsed = unpack_message(body).map_err(|e| e.to_string()).and_then(|(header, payload)| {
-        let id = header.get("tool_call_id").and_then(Value::as_str).ok_or("chunk without tool_call_id")?.to_string();
-        let chunk = header.get("chunk").and_then(Value::as_object).ok_or("chunk without a Content header")?;
-        let content = Content::from_parts(chunk, payload).map_err(|e| e.to_string())?;
-        Ok::<_, String>((id, content))
-    });
+async fn route_chunk(
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    body: &[u8],
+) {
+    let parsed = unpack_message(body)
+        .map_err(|e| e.to_string())
+        .and_then(|(header, payload)| {
+            let id = header
+                .get("tool_call_id")
+                .and_then(Value::as_str)
+                .ok_or("chunk without tool_call_id")?
+                .to_string();
+            let chunk = header
+                .get("chunk")
+                .and_then(Value::as_object)
+                .ok_or("chunk without a Content header")?;
+            let content = Content::from_parts(chunk, payload).map_err(|e| e.to_string())?;
+            Ok::<_, String>((id, content))
+        });
     let (id, content) = match parsed {
         Ok(p) => p,
         Err(e) => {
-            room.log(Severity::Warning, format!("{}: dropped a malformed request chunk: {e}", participant.name));
+            room.log(
+                Severity::Warning,
+                format!(
+                    "{}: dropped a malformed request chunk: {e}",
+                    participant.name
+                ),
+            );
             return;
         }
     };
-    let sender = streams.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
+    let sender = streams
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned();
     // Chunks for a finished or unknown call are tolerated: the client always sends a final close.
     if let Some(sender) = sender {
         let _ = sender.send(content).await;

@@ -6,7 +6,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -56,8 +56,15 @@ fn otel_value(v: &Value) -> Value {
 impl DevEvent {
     /// An `otel.log` event holding one log record.
     pub fn otel(severity: Severity, message: &str, attributes: &Map<String, Value>) -> DevEvent {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0).to_string();
-        let attributes: Vec<Value> = attributes.iter().map(|(k, v)| json!({"key": k, "value": otel_value(v)})).collect();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            .to_string();
+        let attributes: Vec<Value> = attributes
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": otel_value(v)}))
+            .collect();
         let data = json!({
             "resourceLogs": [{
                 "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "roomdeck"}}]},
@@ -74,7 +81,10 @@ impl DevEvent {
                 }]
             }]
         });
-        DevEvent { log_type: "otel.log".into(), data: data.as_object().cloned().unwrap_or_default() }
+        DevEvent {
+            log_type: "otel.log".into(),
+            data: data.as_object().cloned().unwrap_or_default(),
+        }
     }
 }
 
@@ -91,7 +101,14 @@ mod tests {
         let record = &e.data["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
         assert_eq!(record["severityText"], "WARN");
         assert_eq!(record["body"]["stringValue"], "careful");
-        assert!(record["timeUnixNano"].as_str().unwrap().parse::<u128>().unwrap() > 0);
+        assert!(
+            record["timeUnixNano"]
+                .as_str()
+                .unwrap()
+                .parse::<u128>()
+                .unwrap()
+                > 0
+        );
         assert_eq!(record["attributes"][0]["value"]["stringValue"], "alice");
     }
 }

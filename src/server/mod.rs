@@ -35,7 +35,12 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     pub fn new(bind: SocketAddr, data_dir: PathBuf, secret: String) -> ServerConfig {
-        ServerConfig { bind, data_dir, secret, max_message_size: DEFAULT_MAX_MESSAGE_SIZE }
+        ServerConfig {
+            bind,
+            data_dir,
+            secret,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
     }
 }
 
@@ -80,16 +85,26 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
-    let state = Arc::new(ServerState { rooms: Rooms::new(config.data_dir.clone()), config, shutdown: rx.clone() });
+    let state = Arc::new(ServerState {
+        rooms: Rooms::new(config.data_dir.clone()),
+        config,
+        shutdown: rx.clone(),
+    });
     let app = http::router(state.clone());
     let mut stop = rx;
     let task = tokio::spawn(async move {
         let graceful = async move {
             let _ = stop.wait_for(|v| *v).await;
         };
-        let result = axum::serve(listener, app).with_graceful_shutdown(graceful).await;
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await;
         state.rooms.close_all().await;
         result
     });
-    Ok(RunningServer { addr, shutdown: tx, task })
+    Ok(RunningServer {
+        addr,
+        shutdown: tx,
+        task,
+    })
 }

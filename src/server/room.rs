@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Map, Value};
-use tokio::sync::{broadcast, mpsc, watch, Notify};
+use serde_json::{Map, Value, json};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use super::devlog::{DevEvent, Severity};
 use crate::auth::ApiScope;
@@ -32,20 +32,40 @@ pub(crate) struct ConnHandle {
 }
 
 impl ConnHandle {
-    pub fn new(tx: mpsc::Sender<Outgoing>, closed: watch::Receiver<bool>, kick: Arc<Notify>) -> ConnHandle {
-        ConnHandle { tx, next_id: Arc::new(AtomicU64::new(1)), closed, kick }
+    pub fn new(
+        tx: mpsc::Sender<Outgoing>,
+        closed: watch::Receiver<bool>,
+        kick: Arc<Notify>,
+    ) -> ConnHandle {
+        ConnHandle {
+            tx,
+            next_id: Arc::new(AtomicU64::new(1)),
+            closed,
+            kick,
+        }
     }
 
     /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
     pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
-        self.tx.send(Outgoing { id, msg_type: msg_type.to_string(), body }).await.map_err(|_| ())
+        self.tx
+            .send(Outgoing {
+                id,
+                msg_type: msg_type.to_string(),
+                body,
+            })
+            .await
+            .map_err(|_| ())
     }
 
     /// Pushes a server-initiated message without waiting: a client whose queue is full is
     /// too slow to keep up with the room and is disconnected rather than stalling everyone.
     pub fn push(&self, msg_type: &str, header: &Map<String, Value>, payload: &[u8]) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let out = Outgoing { id, msg_type: msg_type.to_string(), body: pack_message(header, payload) };
+        let out = Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body: pack_message(header, payload),
+        };
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
             self.kick.notify_one();
         }
@@ -53,9 +73,18 @@ impl ConnHandle {
 
     /// Sends a server-initiated message, waiting for room in the send queue (stream chunks:
     /// the producer slows down to the client's pace).
-    pub async fn send_new(&self, msg_type: &str, header: &Map<String, Value>, payload: &[u8]) -> Result<(), ()> {
+    pub async fn send_new(
+        &self,
+        msg_type: &str,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<(), ()> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let out = Outgoing { id, msg_type: msg_type.to_string(), body: pack_message(header, payload) };
+        let out = Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body: pack_message(header, payload),
+        };
         self.tx.send(out).await.map_err(|_| ())
     }
 
@@ -78,7 +107,10 @@ pub(crate) struct Participant {
 
 impl Participant {
     pub fn attributes(&self) -> Map<String, Value> {
-        self.attributes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.attributes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The presence record the SDK expects: `{"id","role","attributes"}`.
@@ -99,11 +131,20 @@ pub(crate) struct Room {
 
 impl Room {
     pub fn participant(&self, id: &str) -> Option<Arc<Participant>> {
-        self.participants.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     pub fn participants(&self) -> Vec<Arc<Participant>> {
-        self.participants.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Messaging-enabled participants other than `except`.
@@ -116,12 +157,22 @@ impl Room {
 
     pub fn join(&self, participant: Arc<Participant>) {
         let (name, role) = (participant.name.clone(), participant.role.clone());
-        self.participants.lock().unwrap_or_else(|p| p.into_inner()).insert(participant.id.clone(), participant);
-        self.log(Severity::Info, format!("participant {name} joined as {role}"));
+        self.participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(participant.id.clone(), participant);
+        self.log(
+            Severity::Info,
+            format!("participant {name} joined as {role}"),
+        );
     }
 
     pub fn leave(&self, id: &str) {
-        let gone = self.participants.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let gone = self
+            .participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
         if let Some(p) = gone {
             if p.messaging_enabled.load(Ordering::SeqCst) {
                 super::toolkits::messaging::announce_disabled(self, &p);
@@ -132,7 +183,12 @@ impl Room {
 
     /// Wake-up handle for receivers of one queue.
     pub fn queue_waiter(&self, queue: &str) -> Arc<Notify> {
-        self.queue_waiters.lock().unwrap_or_else(|p| p.into_inner()).entry(queue.to_string()).or_default().clone()
+        self.queue_waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(queue.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Publishes a developer log event to everyone following the room's logs.
@@ -156,7 +212,10 @@ pub struct Rooms {
 
 impl Rooms {
     pub fn new(data_dir: PathBuf) -> Rooms {
-        Rooms { data_dir, rooms: tokio::sync::Mutex::new(HashMap::new()) }
+        Rooms {
+            data_dir,
+            rooms: tokio::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     pub(crate) async fn get_or_create(&self, name: &str) -> Result<Arc<Room>, String> {

@@ -14,7 +14,9 @@ pub fn valid_room_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The directory holding one room's data.
@@ -41,7 +43,17 @@ mod tests {
         for ok in ["default", "my-room", "a.b_c", "Room42"] {
             assert!(valid_room_name(ok), "{ok}");
         }
-        for bad in ["", ".", "..", ".hidden", "a/b", "a\\b", "a b", "é", &"x".repeat(129)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "a b",
+            "é",
+            &"x".repeat(129),
+        ] {
             assert!(!valid_room_name(bad), "{bad}");
         }
     }

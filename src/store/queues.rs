@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -36,10 +36,15 @@ impl QueueStore {
                  body TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS items_by_queue ON items(queue, id);",
         )?;
-        Ok(QueueStore { conn: Mutex::new(conn) })
+        Ok(QueueStore {
+            conn: Mutex::new(conn),
+        })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, QueueError>) -> Result<T, QueueError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, QueueError>,
+    ) -> Result<T, QueueError> {
         // A poisoned lock only means another call panicked mid-way; SQLite's own transaction
         // rolled that back, so the connection is still consistent.
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -48,11 +53,18 @@ impl QueueStore {
 
     fn ensure(conn: &rusqlite::Connection, name: &str, create: bool) -> Result<(), QueueError> {
         if create {
-            conn.execute("INSERT OR IGNORE INTO queues(name, created_at) VALUES (?1, strftime('%s','now'))", [name])?;
+            conn.execute(
+                "INSERT OR IGNORE INTO queues(name, created_at) VALUES (?1, strftime('%s','now'))",
+                [name],
+            )?;
             return Ok(());
         }
-        let exists: Option<i64> = conn.query_row("SELECT 1 FROM queues WHERE name = ?1", [name], |r| r.get(0)).optional()?;
-        exists.map(|_| ()).ok_or_else(|| QueueError::NotFound(name.to_string()))
+        let exists: Option<i64> = conn
+            .query_row("SELECT 1 FROM queues WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?;
+        exists
+            .map(|_| ())
+            .ok_or_else(|| QueueError::NotFound(name.to_string()))
     }
 
     pub fn open_queue(&self, name: &str) -> Result<(), QueueError> {
@@ -63,7 +75,10 @@ impl QueueStore {
         self.with(|c| {
             let tx = c.transaction()?;
             Self::ensure(&tx, name, create)?;
-            tx.execute("INSERT INTO items(queue, body) VALUES (?1, ?2)", params![name, body])?;
+            tx.execute(
+                "INSERT INTO items(queue, body) VALUES (?1, ?2)",
+                params![name, body],
+            )?;
             tx.commit()?;
             Ok(())
         })
@@ -75,9 +90,16 @@ impl QueueStore {
             let tx = c.transaction()?;
             Self::ensure(&tx, name, create)?;
             let item = tx
-                .query_row("SELECT id, body FROM items WHERE queue = ?1 ORDER BY id LIMIT 1", [name], |r| {
-                    Ok(QueueItem { id: r.get(0)?, body: r.get(1)? })
-                })
+                .query_row(
+                    "SELECT id, body FROM items WHERE queue = ?1 ORDER BY id LIMIT 1",
+                    [name],
+                    |r| {
+                        Ok(QueueItem {
+                            id: r.get(0)?,
+                            body: r.get(1)?,
+                        })
+                    },
+                )
                 .optional()?;
             if let Some(item) = &item {
                 tx.execute("DELETE FROM items WHERE id = ?1", [item.id])?;
@@ -92,7 +114,10 @@ impl QueueStore {
         self.with(|c| {
             let tx = c.transaction()?;
             Self::ensure(&tx, name, true)?;
-            tx.execute("INSERT OR IGNORE INTO items(id, queue, body) VALUES (?1, ?2, ?3)", params![item.id, name, item.body])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO items(id, queue, body) VALUES (?1, ?2, ?3)",
+                params![item.id, name, item.body],
+            )?;
             tx.commit()?;
             Ok(())
         })
@@ -156,10 +181,16 @@ mod tests {
     #[test]
     fn missing_queue_without_create_is_not_found() {
         let (_d, s) = store();
-        assert!(matches!(s.send("nope", "1", false), Err(QueueError::NotFound(_))));
+        assert!(matches!(
+            s.send("nope", "1", false),
+            Err(QueueError::NotFound(_))
+        ));
         assert!(matches!(s.pop("nope", false), Err(QueueError::NotFound(_))));
         assert!(matches!(s.drain("nope"), Err(QueueError::NotFound(_))));
-        assert!(s.list().unwrap().is_empty(), "a refused call creates nothing");
+        assert!(
+            s.list().unwrap().is_empty(),
+            "a refused call creates nothing"
+        );
     }
 
     #[test]

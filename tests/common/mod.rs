@@ -16,7 +16,10 @@ impl TestServer {
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let server = start_on(dir.path()).await;
-        TestServer { dir, server: Some(server) }
+        TestServer {
+            dir,
+            server: Some(server),
+        }
     }
 
     pub fn url(&self, room: &str) -> String {
@@ -28,7 +31,9 @@ impl TestServer {
     }
 
     pub async fn join_with(&self, room: &str, name: &str, scope: ApiScope) -> RoomClient {
-        RoomClient::connect(&self.url(room), &token(room, name, scope)).await.expect("joins the room")
+        RoomClient::connect(&self.url(room), &token(room, name, scope))
+            .await
+            .expect("joins the room")
     }
 
     /// Stops the server and starts a new one on the same data dir.
@@ -41,7 +46,11 @@ impl TestServer {
 }
 
 pub async fn start_on(dir: &std::path::Path) -> RunningServer {
-    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.to_path_buf(), SECRET.to_string());
+    let config = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.to_path_buf(),
+        SECRET.to_string(),
+    );
     server::start(config).await.expect("server starts")
 }
 
@@ -57,11 +66,16 @@ pub fn token(room: &str, name: &str, scope: ApiScope) -> String {
 pub async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     while !f() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
 pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(5), fut).await.unwrap_or_else(|_| panic!("timed out: {what}"))
+    tokio::time::timeout(std::time::Duration::from_secs(5), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
 }

@@ -426,12 +426,21 @@ fn unknown_grants_and_claims_survive() {
 
 /// The official SDK decodes tokens minted here, with the same grants. Needs Python with
 /// meshagent-api 0.56.0:
-/// `ROOMDECK_SDK_PYTHON=/tmp/sdkvenv/bin/python cargo test --lib auth -- --ignored`
+/// `ROOMDECK_SDK_PYTHON=.../sdk-venv/bin/python cargo test --lib auth`. `.ci/run` sets it
+/// (and CI=true makes its absence a failure); a plain `cargo test` without the SDK says so.
 #[test]
-#[ignore = "needs the MeshAgent Python SDK; set ROOMDECK_SDK_PYTHON"]
 fn sdk_decodes_our_tokens() {
     use std::io::Write;
-    let python = std::env::var("ROOMDECK_SDK_PYTHON").expect("set ROOMDECK_SDK_PYTHON");
+    let Ok(python) = std::env::var("ROOMDECK_SDK_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set ROOMDECK_SDK_PYTHON to the SDK venv's python"
+        );
+        eprintln!(
+            "sdk_decodes_our_tokens: ROOMDECK_SDK_PYTHON is not set; the SDK cross-check did not run"
+        );
+        return;
+    };
     let scopes = [
         ApiScope::agent_default(),
         ApiScope::user_default(),

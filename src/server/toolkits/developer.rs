@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::protocol::Content;
-use crate::server::call::{arg_str, empty, Reply, ToolCall, ToolError, ToolResult};
+use crate::server::call::{Reply, ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::devlog::{DevEvent, Severity};
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
@@ -16,11 +16,16 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         match args.get(key) {
             None | Some(Value::Null) => Ok(Map::new()),
             Some(Value::Object(m)) => Ok(m.clone()),
-            Some(_) => Err(ToolError::invalid(format!("argument `{key}` must be a JSON object"))),
+            Some(_) => Err(ToolError::invalid(format!(
+                "argument `{key}` must be a JSON object"
+            ))),
         }
     };
     let event = match call.tool.as_str() {
-        "log" => DevEvent { log_type: arg_str(&args, "type")?.to_string(), data: object("data")? },
+        "log" => DevEvent {
+            log_type: arg_str(&args, "type")?.to_string(),
+            data: object("data")?,
+        },
         level @ ("info" | "warning" | "error") => {
             let severity = match level {
                 "info" => Severity::Info,
@@ -28,10 +33,17 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
                 _ => Severity::Error,
             };
             let mut attributes = object("extra")?;
-            attributes.insert("participant".into(), Value::String(call.caller.name.clone()));
+            attributes.insert(
+                "participant".into(),
+                Value::String(call.caller.name.clone()),
+            );
             DevEvent::otel(severity, arg_str(&args, "message")?, &attributes)
         }
-        other => return Err(ToolError::invalid(format!("developer.{other} is not supported"))),
+        other => {
+            return Err(ToolError::invalid(format!(
+                "developer.{other} is not supported"
+            )));
+        }
     };
     call.room.publish(event);
     empty()

@@ -1,13 +1,13 @@
 //! `messaging`: direct and broadcast messages, and presence.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::protocol::error_codes::NOT_FOUND;
-use crate::server::call::{arg_str, empty, ToolCall, ToolError, ToolResult};
+use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::room::{Participant, Room};
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
@@ -26,21 +26,28 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         "send" => {
             let to = arg_str(&args, "to_participant_id")?;
             let (msg_type, message, attachment) = message_parts(&args)?;
-            let target = call
-                .room
-                .participant(to)
-                .ok_or_else(|| ToolError::new(NOT_FOUND, format!("participant {to} is not in the room")))?;
+            let target = call.room.participant(to).ok_or_else(|| {
+                ToolError::new(NOT_FOUND, format!("participant {to} is not in the room"))
+            })?;
             deliver(&target, &call.caller.id, &msg_type, message, &attachment);
             empty()
         }
         "broadcast" => {
             let (msg_type, message, attachment) = message_parts(&args)?;
             for peer in call.room.messaging_peers(&call.caller.id) {
-                deliver(&peer, &call.caller.id, &msg_type, message.clone(), &attachment);
+                deliver(
+                    &peer,
+                    &call.caller.id,
+                    &msg_type,
+                    message.clone(),
+                    &attachment,
+                );
             }
             empty()
         }
-        other => Err(ToolError::invalid(format!("messaging.{other} is not supported"))),
+        other => Err(ToolError::invalid(format!(
+            "messaging.{other} is not supported"
+        ))),
     }
 }
 
@@ -48,10 +55,15 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
 fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
     let msg_type = arg_str(args, "type")?.to_string();
     let message = match args.get("message_json") {
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|e| ToolError::invalid(format!("message_json is not JSON: {e}")))?,
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+            .map_err(|e| ToolError::invalid(format!("message_json is not JSON: {e}")))?,
         Some(Value::Object(m)) => Value::Object(m.clone()),
         None | Some(Value::Null) => json!({}),
-        Some(_) => return Err(ToolError::invalid("message_json must be a JSON object encoded as a string")),
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "message_json must be a JSON object encoded as a string",
+            ));
+        }
     };
     if !message.is_object() {
         return Err(ToolError::invalid("message_json must encode a JSON object"));
@@ -67,7 +79,11 @@ fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
 
 fn deliver(to: &Participant, from: &str, msg_type: &str, message: Value, attachment: &[u8]) {
     let header = json!({"from_participant_id": from, "type": msg_type, "message": message});
-    to.conn.push("messaging.send", header.as_object().expect("object"), attachment);
+    to.conn.push(
+        "messaging.send",
+        header.as_object().expect("object"),
+        attachment,
+    );
 }
 
 /// Marks a participant messaging-enabled, tells it who else is there, and tells them.
@@ -75,7 +91,13 @@ fn enable(room: &Room, who: &Arc<Participant>) {
     let already = who.messaging_enabled.swap(true, Ordering::SeqCst);
     let peers = room.messaging_peers(&who.id);
     let list: Vec<Value> = peers.iter().map(|p| p.presence()).collect();
-    deliver(who, &who.id, "messaging.enabled", json!({"participants": list}), &[]);
+    deliver(
+        who,
+        &who.id,
+        "messaging.enabled",
+        json!({"participants": list}),
+        &[],
+    );
     if !already {
         for peer in &peers {
             deliver(peer, &who.id, "participant.enabled", who.presence(), &[]);
@@ -85,7 +107,13 @@ fn enable(room: &Room, who: &Arc<Participant>) {
 
 pub(crate) fn announce_disabled(room: &Room, who: &Participant) {
     for peer in room.messaging_peers(&who.id) {
-        deliver(&peer, &who.id, "participant.disabled", json!({"id": who.id}), &[]);
+        deliver(
+            &peer,
+            &who.id,
+            "participant.disabled",
+            json!({"id": who.id}),
+            &[],
+        );
     }
 }
 
@@ -98,7 +126,13 @@ pub(crate) fn set_attributes(room: &Room, who: &Participant, attrs: Map<String, 
     };
     if who.messaging_enabled.load(Ordering::SeqCst) {
         for peer in room.messaging_peers(&who.id) {
-            deliver(&peer, &who.id, "participant.attributes", json!({"attributes": merged}), &[]);
+            deliver(
+                &peer,
+                &who.id,
+                "participant.attributes",
+                json!({"attributes": merged}),
+                &[],
+            );
         }
     }
 }

@@ -4,11 +4,11 @@ pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::call::{ToolCall, ToolError, ToolResult};
-use crate::protocol::error_codes::NOT_FOUND;
 use crate::protocol::Content;
+use crate::protocol::error_codes::NOT_FOUND;
 
 /// Every built-in toolkit with its tools: (toolkit, description, [(tool, description)]).
 const TOOLKITS: &[(&str, &str, &[(&str, &str)])] = &[
@@ -55,7 +55,10 @@ pub(crate) fn describe() -> Value {
         for (tool, desc) in *list {
             entries.insert((*tool).into(), json!({"title": tool, "description": desc, "input_spec": null, "output_spec": null}));
         }
-        tools.insert((*name).into(), json!({"title": name, "description": description, "annotations": {}, "tools": entries}));
+        tools.insert(
+            (*name).into(),
+            json!({"title": name, "description": description, "annotations": {}, "tools": entries}),
+        );
     }
     json!({ "tools": tools })
 }
@@ -65,10 +68,19 @@ pub(crate) fn describe() -> Value {
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
     let known = TOOLKITS.iter().find(|(name, _, _)| *name == call.toolkit);
     let Some((_, _, tools)) = known else {
-        return Err(ToolError::new(NOT_FOUND, format!("this room has no toolkit named `{}`", call.toolkit)));
+        return Err(ToolError::new(
+            NOT_FOUND,
+            format!("this room has no toolkit named `{}`", call.toolkit),
+        ));
     };
     if !tools.iter().any(|(t, _)| *t == call.tool) {
-        return Err(ToolError::new(NOT_FOUND, format!("toolkit `{}` has no tool named `{}`", call.toolkit, call.tool)));
+        return Err(ToolError::new(
+            NOT_FOUND,
+            format!(
+                "toolkit `{}` has no tool named `{}`",
+                call.toolkit, call.tool
+            ),
+        ));
     }
     if call.requests.is_none() {
         let args = match &call.args {

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::protocol::error_codes::{OPERATION_FAILED, QUEUE_NOT_FOUND};
 use crate::protocol::Content;
-use crate::server::call::{arg_bool, arg_str, empty, json_reply, Reply, ToolCall, ToolError, ToolResult};
+use crate::protocol::error_codes::{OPERATION_FAILED, QUEUE_NOT_FOUND};
+use crate::server::call::{
+    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
+};
 use crate::server::room::Room;
 use crate::store::queues::{QueueError, QueueStore};
 
@@ -20,7 +22,10 @@ impl From<QueueError> for ToolError {
 }
 
 /// Runs a store operation off the async threads (SQLite commits wait for fsync).
-async fn store<T: Send + 'static>(room: &Arc<Room>, f: impl FnOnce(&QueueStore) -> Result<T, QueueError> + Send + 'static) -> Result<T, ToolError> {
+async fn store<T: Send + 'static>(
+    room: &Arc<Room>,
+    f: impl FnOnce(&QueueStore) -> Result<T, QueueError> + Send + 'static,
+) -> Result<T, ToolError> {
     let room = room.clone();
     tokio::task::spawn_blocking(move || f(&room.queues))
         .await
@@ -33,7 +38,10 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let room = call.room.clone();
     if call.tool == "list" {
         let queues = store(&room, |s| s.list()).await?;
-        let list: Vec<Value> = queues.into_iter().map(|(name, size)| json!({"name": name, "size": size})).collect();
+        let list: Vec<Value> = queues
+            .into_iter()
+            .map(|(name, size)| json!({"name": name, "size": size}))
+            .collect();
         return json_reply(json!({ "queues": list }));
     }
     let name = arg_str(&args, "name")?.to_string();
@@ -49,7 +57,11 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         "send" => {
             let message = match args.get("message") {
                 Some(m @ Value::Object(_)) => m.to_string(),
-                _ => return Err(ToolError::invalid("argument `message` (a JSON object) is required")),
+                _ => {
+                    return Err(ToolError::invalid(
+                        "argument `message` (a JSON object) is required",
+                    ));
+                }
             };
             let queue = name.clone();
             store(&room, move |s| s.send(&queue, &message, create)).await?;
@@ -65,7 +77,9 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             store(&room, move |s| s.close(&name)).await?;
             empty()
         }
-        other => Err(ToolError::invalid(format!("queues.{other} is not supported"))),
+        other => Err(ToolError::invalid(format!(
+            "queues.{other} is not supported"
+        ))),
     }
 }
 
@@ -86,7 +100,11 @@ async fn receive(call: &ToolCall, name: String, create: bool, wait: bool) -> Too
                 Err(_) => Content::Text(item.body.clone()),
             };
             // Answer directly so an item taken for a caller that just left goes back in place.
-            if conn.reply(call.request_id, "__response__", content.pack()).await.is_err() {
+            if conn
+                .reply(call.request_id, "__response__", content.pack())
+                .await
+                .is_err()
+            {
                 let queue = name.clone();
                 store(&room, move |s| s.restore(&queue, &item)).await?;
                 room.queue_waiter(&name).notify_waiters();
