@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::action::Action;
 use super::keymap::{Context, Keymap};
-use super::net::{ChatMessage, ConnState, NetCommand, NetEvent};
+use super::net::{ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo};
 use super::panes::chat::{ChatPane, Entry, display_name};
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
 use super::panes::queues::{QueuesPane, Received};
@@ -308,7 +308,20 @@ impl App {
                 self.me_id = participant_id;
                 self.me_name = name;
             }
-            NetEvent::Participants(list) => self.chat.set_peers(list),
+            NetEvent::Participants(mut list) => {
+                // The list may leave out this participant; show it with "(you)".
+                if !self.me_id.is_empty() && !list.iter().any(|p| p.id == self.me_id) {
+                    list.insert(
+                        0,
+                        PeerInfo {
+                            id: self.me_id.clone(),
+                            name: self.me_name.clone(),
+                            role: "user".into(),
+                        },
+                    );
+                }
+                self.chat.set_peers(list)
+            }
             NetEvent::PeerJoined(p) => self.chat.peer_joined(p, self.now_ms),
             NetEvent::PeerLeft { id } => self.chat.peer_left(&id, self.now_ms),
             NetEvent::PeerRenamed { id, name } => self.chat.peer_renamed(&id, &name),
