@@ -100,7 +100,21 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
     if app.zoom {
         right = format!("[zoom] {right}");
     }
-    f.render_widget(Line::styled(right, theme.muted()).right_aligned(), area);
+    f.render_widget(
+        Line::styled(right.clone(), theme.muted()),
+        right_part(area, &right),
+    );
+}
+
+/// The rightmost cells of `area` that `text` needs, so styling it leaves the rest alone.
+fn right_part(area: Rect, text: &str) -> Rect {
+    use unicode_width::UnicodeWidthStr;
+    let w = (text.width() as u16).min(area.width);
+    Rect {
+        x: area.right() - w,
+        width: w,
+        ..area
+    }
 }
 
 fn draw_chat(f: &mut Frame, body: Rect, app: &mut App) {
@@ -229,10 +243,8 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
             text.pop();
             text.push('…');
         }
-        f.render_widget(
-            Line::styled(format!("{text} "), style).right_aligned(),
-            area,
-        );
+        let text = format!("{text} ");
+        f.render_widget(Line::styled(text.clone(), style), right_part(area, &text));
     }
 }
 

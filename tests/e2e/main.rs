@@ -5,6 +5,8 @@
 //! finds the console's embedded server through the data dir. Run with `tests/e2e/run`, or
 //! `cargo test --test e2e`; without tmux on the PATH the tmux test says so and passes.
 
+mod screenshots;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -175,10 +175,10 @@ impl ChatPane {
                 Span::styled(dot, dot_style),
                 Span::styled(
                     display_name(&p.info),
-                    if p.online {
-                        theme.sender(&p.info.id)
-                    } else {
-                        theme.muted()
+                    match (p.online, me) {
+                        (false, _) => theme.muted(),
+                        (true, true) => theme.fg_of(theme.own).add_modifier(Modifier::BOLD),
+                        (true, false) => theme.sender(&p.info.id),
                     },
                 ),
             ];
@@ -330,7 +330,7 @@ fn entry_lines<'a>(e: &'a Entry, theme: &Theme, tz: i32, width: usize, me: &str)
             if let Some((name, size)) = &m.attachment {
                 lines.push(Line::from(vec![
                     Span::raw("         "),
-                    Span::styled(format!("📎 {name} ({})", human_size(*size)), theme.accent()),
+                    Span::styled(format!("↳ {name} ({})", human_size(*size)), theme.accent()),
                 ]));
             }
             lines
