@@ -11,6 +11,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use super::call::{Reply, ToolCall, ToolError, random_id};
 use super::devlog::Severity;
+use super::hosted;
 use super::room::{ConnHandle, Outgoing, Participant, Room};
 use super::{SEND_QUEUE_DEPTH, ServerState, toolkits};
 use crate::auth::ParticipantToken;
@@ -153,11 +154,90 @@ async fn dispatch(
             ),
         },
         "room.list_toolkits" => {
-            let answer = Content::Json(toolkits::describe());
+            let filter = unpack_message(body).ok().and_then(|(h, _)| {
+                h.get("participant_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            });
+            let answer = Content::Json(hosted::describe(room, filter.as_deref()));
             let _ = conn.reply(id, "__response__", answer.pack()).await;
         }
-        // Answers to calls on toolkits a participant hosts; none are forwarded yet.
-        "room.tool_call_response" | "room.tool_call_response_chunk" => {}
+        "room.register_toolkit" => {
+            let answer = match unpack_message(body) {
+                Ok((spec, _)) => {
+                    let public = spec.get("public").and_then(Value::as_bool).unwrap_or(false);
+                    crate::auth::check::authorize_register_toolkit(
+                        participant.scope.as_ref(),
+                        public,
+                    )
+                    .map_err(|d| {
+                        ToolError::new(
+                            crate::protocol::error_codes::PERMISSION_DENIED,
+                            format!("room.register_toolkit denied: {}", d.0),
+                        )
+                    })
+                    .and_then(|_| room.hosted.register(participant, spec))
+                    .map(|toolkit_id| Content::Json(json!({ "id": toolkit_id })))
+                    .unwrap_or_else(|e| e.content())
+                }
+                Err(e) => ToolError::invalid(e.to_string()).content(),
+            };
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
+        "room.unregister_toolkit" => {
+            let toolkit_id = unpack_message(body)
+                .ok()
+                .and_then(|(h, _)| h.get("id").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            let answer = if room.hosted.unregister(&participant.id, &toolkit_id) {
+                Content::Empty
+            } else {
+                Content::error(
+                    crate::protocol::error_codes::NOT_FOUND,
+                    format!("no toolkit registered by this participant has id {toolkit_id:?}"),
+                )
+            };
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
+        // Answers to calls forwarded to a toolkit this participant hosts.
+        "room.tool_call_response" => match Content::unpack(body) {
+            Ok(content) => {
+                room.hosted
+                    .host_response(&participant.id, id, content)
+                    .await
+            }
+            Err(e) => room.log(
+                Severity::Warning,
+                format!("{}: unreadable tool call response: {e}", participant.name),
+            ),
+        },
+        "room.tool_call_response_chunk" => {
+            let parsed =
+                unpack_message(body)
+                    .map_err(|e| e.to_string())
+                    .and_then(|(header, payload)| {
+                        let key = header
+                            .get("tool_call_id")
+                            .and_then(Value::as_str)
+                            .ok_or("chunk without tool_call_id")?
+                            .to_string();
+                        let chunk = header
+                            .get("chunk")
+                            .and_then(Value::as_object)
+                            .ok_or("chunk without a Content header")?;
+                        Ok::<_, String>((
+                            key,
+                            Content::from_parts(chunk, payload).map_err(|e| e.to_string())?,
+                        ))
+                    });
+            match parsed {
+                Ok((key, content)) => room.hosted.host_chunk(&participant.id, &key, content).await,
+                Err(e) => room.log(
+                    Severity::Warning,
+                    format!("{}: unreadable response chunk: {e}", participant.name),
+                ),
+            }
+        }
         other => {
             room.log(
                 Severity::Warning,

@@ -6,6 +6,7 @@
 mod call;
 mod connection;
 pub mod devlog;
+mod hosted;
 mod http;
 mod room;
 mod toolkits;

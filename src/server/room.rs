@@ -79,7 +79,22 @@ impl ConnHandle {
         header: &Map<String, Value>,
         payload: &[u8],
     ) -> Result<(), ()> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send_with_id(self.reserve_id(), msg_type, header, payload)
+            .await
+    }
+
+    /// A fresh id for a server-initiated message whose answer must be matched to it.
+    pub fn reserve_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn send_with_id(
+        &self,
+        id: u64,
+        msg_type: &str,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<(), ()> {
         let out = Outgoing {
             id,
             msg_type: msg_type.to_string(),
@@ -127,6 +142,8 @@ pub(crate) struct Room {
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// Toolkits hosted by participants, and calls forwarded to them.
+    pub hosted: super::hosted::Hosted,
 }
 
 impl Room {
@@ -174,6 +191,7 @@ impl Room {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         if let Some(p) = gone {
+            self.hosted.host_left(&p.id);
             if p.messaging_enabled.load(Ordering::SeqCst) {
                 super::toolkits::messaging::announce_disabled(self, &p);
             }
@@ -234,6 +252,7 @@ impl Rooms {
             queues,
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
+            hosted: Default::default(),
         });
         rooms.insert(name.to_string(), room.clone());
         Ok(room)
