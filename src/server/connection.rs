@@ -15,6 +15,7 @@ use super::hosted;
 use super::room::{ConnHandle, Outgoing, Participant, Room};
 use super::{SEND_QUEUE_DEPTH, ServerState, toolkits};
 use crate::auth::ParticipantToken;
+use crate::protocol::content::unpack_chunk;
 use crate::protocol::error_codes::INVALID_REQUEST;
 use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
 
@@ -212,24 +213,7 @@ async fn dispatch(
             ),
         },
         "room.tool_call_response_chunk" => {
-            let parsed =
-                unpack_message(body)
-                    .map_err(|e| e.to_string())
-                    .and_then(|(header, payload)| {
-                        let key = header
-                            .get("tool_call_id")
-                            .and_then(Value::as_str)
-                            .ok_or("chunk without tool_call_id")?
-                            .to_string();
-                        let chunk = header
-                            .get("chunk")
-                            .and_then(Value::as_object)
-                            .ok_or("chunk without a Content header")?;
-                        Ok::<_, String>((
-                            key,
-                            Content::from_parts(chunk, payload).map_err(|e| e.to_string())?,
-                        ))
-                    });
+            let parsed = unpack_chunk(body);
             match parsed {
                 Ok((key, content)) => room.hosted.host_chunk(&participant.id, &key, content).await,
                 Err(e) => room.log(
@@ -342,21 +326,7 @@ async fn route_chunk(
     streams: &Streams,
     body: &[u8],
 ) {
-    let parsed = unpack_message(body)
-        .map_err(|e| e.to_string())
-        .and_then(|(header, payload)| {
-            let id = header
-                .get("tool_call_id")
-                .and_then(Value::as_str)
-                .ok_or("chunk without tool_call_id")?
-                .to_string();
-            let chunk = header
-                .get("chunk")
-                .and_then(Value::as_object)
-                .ok_or("chunk without a Content header")?;
-            let content = Content::from_parts(chunk, payload).map_err(|e| e.to_string())?;
-            Ok::<_, String>((id, content))
-        });
+    let parsed = unpack_chunk(body);
     let (id, content) = match parsed {
         Ok(p) => p,
         Err(e) => {
