@@ -186,3 +186,41 @@ async fn oversized_messages_are_refused_without_taking_the_server_down() {
         "the oversized send changed nothing"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_disconnected_and_the_room_goes_on() {
+    let s = TestServer::start().await;
+    // The slow participant enables messaging, then never reads again.
+    let mut slow = raw_join(&s, "slow").await;
+    read_until(&mut slow, "connected", None).await;
+    send(
+        &mut slow,
+        1,
+        "room.invoke_tool",
+        &invoke("messaging", "enable", json!({})),
+    )
+    .await;
+    let fast = s.join("slow", "fast").await;
+    fast.messaging().enable().await.unwrap();
+    eventually("fast sees the slow one", || fast.participants().len() == 1).await;
+    let slow_id = fast.participants()[0].id.clone();
+    let blob = "x".repeat(16 * 1024);
+    // Far more than the slow client's socket and send queue hold.
+    for i in 0..3000 {
+        fast.messaging()
+            .broadcast("flood", json!({"i": i, "blob": blob}), None)
+            .await
+            .expect("the sender is never held up");
+        if fast.participants().is_empty() {
+            break;
+        }
+    }
+    eventually("the slow participant is removed", || {
+        fast.participants().iter().all(|p| p.id != slow_id)
+    })
+    .await;
+    assert!(
+        fast.queues().list().await.is_ok(),
+        "the room still serves everyone else"
+    );
+}

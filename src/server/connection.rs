@@ -22,6 +22,9 @@ use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
 /// Request streams of this connection's calls in progress, by tool_call_id.
 type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
 
+/// How long a closing connection waits to say goodbye to a client that does not read.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Chunks buffered per request stream before the reader waits for the toolkit.
 const REQUEST_STREAM_DEPTH: usize = 64;
 
@@ -36,25 +39,37 @@ pub(crate) async fn serve(
     let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE_DEPTH);
     let (closed_tx, closed_rx) = watch::channel(false);
     let kick = Arc::new(Notify::new());
-    let conn = ConnHandle::new(tx, closed_rx.clone(), kick.clone());
+    let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let conn = ConnHandle::new(tx, closed_rx.clone(), kick.clone(), queued.clone());
 
     // The writer owns the socket's sending half, so each message's packets go out together.
     let mut writer_closed = closed_rx;
     let writer = tokio::spawn(async move {
         loop {
+            let Some(out) = (tokio::select! {
+                out = rx.recv() => out,
+                _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => None,
+            }) else {
+                break;
+            };
+            let len = out.body.len();
+            let send_all = async {
+                for packet in encode_packets(out.id, &out.msg_type, &out.body) {
+                    sink.send(Message::Binary(packet.into())).await?;
+                }
+                Ok::<_, axum::Error>(())
+            };
+            // A client that stopped reading blocks the send; the connection's end (a kick
+            // or a shutdown) must still stop this task.
             tokio::select! {
-                out = rx.recv() => {
-                    let Some(out) = out else { break };
-                    for packet in encode_packets(out.id, &out.msg_type, &out.body) {
-                        if sink.send(Message::Binary(packet.into())).await.is_err() {
-                            return;
-                        }
-                    }
+                sent = send_all => {
+                    queued.fetch_sub(len, std::sync::atomic::Ordering::Relaxed);
+                    if sent.is_err() { return }
                 }
                 _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => break,
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(None))).await;
     });
 
     let name = token.name.clone();

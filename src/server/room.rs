@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
@@ -29,6 +29,8 @@ pub(crate) struct ConnHandle {
     closed: watch::Receiver<bool>,
     /// Wakes the connection loop to disconnect a client that cannot keep up.
     kick: Arc<Notify>,
+    /// Bytes waiting in the send queue; the writer subtracts what it sent.
+    queued: Arc<AtomicUsize>,
 }
 
 impl ConnHandle {
@@ -36,25 +38,30 @@ impl ConnHandle {
         tx: mpsc::Sender<Outgoing>,
         closed: watch::Receiver<bool>,
         kick: Arc<Notify>,
+        queued: Arc<AtomicUsize>,
     ) -> ConnHandle {
         ConnHandle {
             tx,
             next_id: Arc::new(AtomicU64::new(1)),
             closed,
             kick,
+            queued,
         }
+    }
+
+    async fn enqueue(&self, out: Outgoing) -> Result<(), ()> {
+        self.queued.fetch_add(out.body.len(), Ordering::Relaxed);
+        self.tx.send(out).await.map_err(|_| ())
     }
 
     /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
     pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
-        self.tx
-            .send(Outgoing {
-                id,
-                msg_type: msg_type.to_string(),
-                body,
-            })
-            .await
-            .map_err(|_| ())
+        self.enqueue(Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body,
+        })
+        .await
     }
 
     /// Pushes a server-initiated message without waiting: a client whose queue is full is
@@ -66,7 +73,14 @@ impl ConnHandle {
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
+        let len = out.body.len();
+        if self.queued.load(Ordering::Relaxed) + len > super::MAX_QUEUED_BYTES {
+            self.kick.notify_one();
+            return;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
             self.kick.notify_one();
         }
     }
@@ -100,7 +114,7 @@ impl ConnHandle {
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
-        self.tx.send(out).await.map_err(|_| ())
+        self.enqueue(out).await
     }
 
     /// Resolves when the connection has ended.
