@@ -1,7 +1,86 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
+mod local;
+mod room;
+mod serve;
+pub mod token;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "roomdeck",
+    version,
+    about = "A terminal console for rooms, with a local room runtime inside it"
+)]
+pub struct Cli {
+    /// Where rooms and the server secret live (default: the user's data dir).
+    #[arg(long, global = true, env = "ROOMDECK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Open the console (the default): a local room, or a remote one with --url.
+    Tui(TuiArgs),
+    /// Run the room server on its own.
+    Serve(serve::ServeArgs),
+    /// Mint a participant token.
+    Token(token::TokenArgs),
+    /// Use a room's APIs from scripts.
+    Room(room::RoomArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct TuiArgs {
+    /// Local room to open.
+    #[arg(long, env = "MESHAGENT_ROOM")]
+    room: Option<String>,
+    /// Remote room URL (ws:// or wss://.../rooms/NAME); with --token.
+    #[arg(long, env = "MESHAGENT_ROOM_URL")]
+    url: Option<String>,
+    /// Participant token for a remote room.
+    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Theme name (dark, light, high-contrast, terminal or a user theme).
+    #[arg(long)]
+    theme: Option<String>,
+    /// Disable every action that changes the room.
+    #[arg(long)]
+    read_only: bool,
+    /// Start with the mouse off.
+    #[arg(long)]
+    no_mouse: bool,
+}
+
+pub(crate) fn data_dir(flag: &Option<PathBuf>) -> PathBuf {
+    flag.clone().unwrap_or_else(crate::paths::data_dir)
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run_tui(&cli.data_dir, TuiArgs::default()),
+        Some(Command::Tui(args)) => run_tui(&cli.data_dir, args),
+        Some(Command::Serve(args)) => serve::run(&cli.data_dir, args),
+        Some(Command::Token(args)) => token::run(&args).map(|jwt| println!("{jwt}")),
+        Some(Command::Room(args)) => room::run(&cli.data_dir, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roomdeck: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String> {
+    let _ = (data_dir(data_dir_flag), args);
+    Err("the console is not built yet; use `roomdeck serve` and `roomdeck room ...`".into())
 }

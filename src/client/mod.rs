@@ -1,1 +1,368 @@
-//! placeholder
+//! `RoomClient`: joins a room over WebSocket (ws or wss) and speaks the protocol.
+//!
+//! One reader task turns packets into responses, stream chunks and events; one writer task
+//! sends whole messages. The CLI and the TUI use this for local and remote rooms alike.
+
+mod connection;
+mod developer;
+mod messaging;
+mod queues;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
+pub use messaging::MessagingClient;
+pub use queues::{QueueInfo, QueuesClient};
+
+use crate::protocol::Content;
+use crate::protocol::message::pack_message;
+
+#[derive(Debug, Error, Clone)]
+pub enum ClientError {
+    #[error("the server refused the connection (HTTP {status}): {body}")]
+    Rejected { status: u16, body: String },
+    #[error("{message}{}", code.map(|c| format!(" (code {c})")).unwrap_or_default())]
+    Room { code: Option<i64>, message: String },
+    #[error("the connection to the room is closed")]
+    Closed,
+    #[error("connection failed: {0}")]
+    Io(String),
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            ClientError::Room { code, .. } => *code,
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Participant {
+    pub id: String,
+    pub role: String,
+    pub attributes: Map<String, Value>,
+}
+
+impl Participant {
+    pub fn name(&self) -> Option<&str> {
+        self.attributes.get("name").and_then(Value::as_str)
+    }
+
+    fn from_json(v: &Value) -> Option<Participant> {
+        Some(Participant {
+            id: v.get("id")?.as_str()?.to_string(),
+            role: v
+                .get("role")
+                .and_then(Value::as_str)
+                .unwrap_or("user")
+                .to_string(),
+            attributes: v
+                .get("attributes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RoomEvent {
+    MessagingEnabled {
+        participants: Vec<Participant>,
+    },
+    ParticipantEnabled(Participant),
+    ParticipantDisabled {
+        id: String,
+    },
+    ParticipantAttributes {
+        id: String,
+        attributes: Map<String, Value>,
+    },
+    Message {
+        from: String,
+        msg_type: String,
+        message: Value,
+        attachment: Vec<u8>,
+    },
+    Other {
+        msg_type: String,
+        header: Map<String, Value>,
+    },
+}
+
+pub(crate) struct Outgoing {
+    pub id: u64,
+    pub msg_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+pub(crate) struct Inner {
+    out: mpsc::Sender<Outgoing>,
+    next_id: AtomicU64,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Content>>>,
+    streams: Mutex<HashMap<String, mpsc::Sender<Content>>>,
+    events: broadcast::Sender<RoomEvent>,
+    participants: Mutex<HashMap<String, Participant>>,
+    room_name: Mutex<String>,
+    session_id: Mutex<String>,
+    participant_id: Mutex<String>,
+    closed: watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A joined room. Cheap to clone; the connection ends on `close` or when the server ends it.
+#[derive(Clone)]
+pub struct RoomClient {
+    inner: Arc<Inner>,
+}
+
+/// Chunks of a streaming call's response, and the way to send request chunks.
+pub struct ToolStream {
+    inner: Arc<Inner>,
+    tool_call_id: String,
+    chunks: mpsc::Receiver<Content>,
+    closed_request: bool,
+}
+
+impl RoomClient {
+    /// Joins the room at `url` (`ws://host/rooms/NAME`); resolves once the room is ready.
+    pub async fn connect(url: &str, token: &str) -> Result<RoomClient, ClientError> {
+        connection::connect(url, token).await
+    }
+
+    pub fn room_name(&self) -> String {
+        lock(&self.inner.room_name).clone()
+    }
+
+    pub fn session_id(&self) -> String {
+        lock(&self.inner.session_id).clone()
+    }
+
+    pub fn participant_id(&self) -> String {
+        lock(&self.inner.participant_id).clone()
+    }
+
+    /// Messaging-enabled participants known to this client (after `messaging().enable()`).
+    pub fn participants(&self) -> Vec<Participant> {
+        let mut list: Vec<Participant> = lock(&self.inner.participants).values().cloned().collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<RoomEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub fn messaging(&self) -> MessagingClient {
+        MessagingClient::new(self.clone())
+    }
+
+    pub fn queues(&self) -> QueuesClient {
+        QueuesClient::new(self.clone())
+    }
+
+    pub fn developer(&self) -> DeveloperClient {
+        DeveloperClient::new(self.clone())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.inner.closed.borrow()
+    }
+
+    /// Resolves when the connection has ended.
+    pub async fn closed(&self) {
+        let mut rx = self.inner.closed.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    pub async fn close(&self) {
+        let _ = self.inner.closed.send(true);
+    }
+
+    async fn send(
+        &self,
+        msg_type: &'static str,
+        header: &Value,
+        payload: &[u8],
+    ) -> Result<u64, ClientError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let header = header.as_object().cloned().unwrap_or_default();
+        let out = Outgoing {
+            id,
+            msg_type,
+            body: pack_message(&header, payload),
+        };
+        self.inner
+            .out
+            .send(out)
+            .await
+            .map_err(|_| ClientError::Closed)?;
+        Ok(id)
+    }
+
+    /// Sends a request and waits for its `__response__`.
+    async fn request(
+        &self,
+        msg_type: &'static str,
+        header: &Value,
+        payload: &[u8],
+    ) -> Result<Content, ClientError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.pending).insert(id, tx);
+        let map = header.as_object().cloned().unwrap_or_default();
+        let out = Outgoing {
+            id,
+            msg_type,
+            body: pack_message(&map, payload),
+        };
+        if self.inner.out.send(out).await.is_err() {
+            lock(&self.inner.pending).remove(&id);
+            return Err(ClientError::Closed);
+        }
+        let answer = rx.await.map_err(|_| ClientError::Closed)?;
+        match answer {
+            Content::Error { text, code } => Err(ClientError::Room {
+                code,
+                message: text,
+            }),
+            other => Ok(other),
+        }
+    }
+
+    fn invoke_header(toolkit: &str, tool: &str, args: &Content, tool_call_id: &str) -> Value {
+        json!({
+            "toolkit": toolkit,
+            "tool": tool,
+            "participant_id": null,
+            "on_behalf_of_id": null,
+            "arguments": args.header(),
+            "tool_call_id": tool_call_id,
+        })
+    }
+
+    /// A unary tool call: one Content in, one Content out (an `error` becomes `Err`).
+    pub async fn invoke(
+        &self,
+        toolkit: &str,
+        tool: &str,
+        args: Content,
+    ) -> Result<Content, ClientError> {
+        let header = Self::invoke_header(toolkit, tool, &args, &new_call_id());
+        self.request("room.invoke_tool", &header, args.data()).await
+    }
+
+    /// A streaming tool call: opens the request stream, sends `start` as its first chunk (if
+    /// any), and returns the response stream once the server opened it.
+    pub async fn invoke_stream(
+        &self,
+        toolkit: &str,
+        tool: &str,
+        start: Option<Content>,
+    ) -> Result<ToolStream, ClientError> {
+        let tool_call_id = new_call_id();
+        let (tx, rx) = mpsc::channel(256);
+        lock(&self.inner.streams).insert(tool_call_id.clone(), tx);
+        let mut stream = ToolStream {
+            inner: self.inner.clone(),
+            tool_call_id: tool_call_id.clone(),
+            chunks: rx,
+            closed_request: false,
+        };
+        let header = Self::invoke_header(toolkit, tool, &Content::open(), &tool_call_id);
+        let response = self.request("room.invoke_tool", &header, b"");
+        if let Some(start) = start {
+            stream.send(start).await?;
+        }
+        match response.await? {
+            c if c.is_open() => Ok(stream),
+            other => Err(ClientError::Protocol(format!(
+                "{toolkit}.{tool} answered {} instead of opening a stream",
+                other.kind()
+            ))),
+        }
+    }
+}
+
+impl ToolStream {
+    /// Sends one request chunk.
+    pub async fn send(&mut self, chunk: Content) -> Result<(), ClientError> {
+        if chunk.is_close() {
+            self.closed_request = true;
+        }
+        let header = json!({"tool_call_id": self.tool_call_id, "chunk": chunk.header()});
+        let client = RoomClient {
+            inner: self.inner.clone(),
+        };
+        client
+            .send("room.tool_call_request_chunk", &header, chunk.data())
+            .await
+            .map(|_| ())
+    }
+
+    /// The next response chunk; None when the server closed the stream (or the connection ended).
+    pub async fn next(&mut self) -> Option<Result<Content, ClientError>> {
+        match self.chunks.recv().await? {
+            c if c.is_close() => None,
+            Content::Error { text, code } => Some(Err(ClientError::Room {
+                code,
+                message: text,
+            })),
+            c => Some(Ok(c)),
+        }
+    }
+
+    /// Ends the request side (the server then closes the response side).
+    pub async fn close(&mut self) {
+        if !self.closed_request {
+            let _ = self
+                .send(Content::Control {
+                    method: crate::protocol::content::ControlMethod::Close,
+                    status_code: Some(1000),
+                    message: None,
+                })
+                .await;
+        }
+    }
+}
+
+impl Drop for ToolStream {
+    fn drop(&mut self) {
+        lock(&self.inner.streams).remove(&self.tool_call_id);
+        if !self.closed_request {
+            // Best effort without waiting: tell the server this caller stopped listening.
+            let close = Content::Control {
+                method: crate::protocol::content::ControlMethod::Close,
+                status_code: Some(1000),
+                message: None,
+            };
+            let header = json!({"tool_call_id": self.tool_call_id, "chunk": close.header()});
+            let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+            let body = pack_message(header.as_object().expect("object"), b"");
+            let _ = self.inner.out.try_send(Outgoing {
+                id,
+                msg_type: "room.tool_call_request_chunk",
+                body,
+            });
+        }
+    }
+}
+
+fn new_call_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,60 @@
+//! `roomdeck serve`: the room server on its own, until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::local;
+use crate::server::{self, ServerConfig};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    bind: SocketAddr,
+    /// Where rooms live (default: the user's data dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Token secret (default: MESHAGENT_SECRET, else one generated in the data dir).
+    #[arg(long, env = "MESHAGENT_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+}
+
+pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), String> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| super::data_dir(global_data_dir));
+    let secret = match args.secret {
+        Some(s) if !s.is_empty() => s,
+        _ => crate::auth::secret::load_or_create_secret(&data_dir)
+            .map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let config = ServerConfig::new(args.bind, data_dir.clone(), secret);
+        let running = server::start(config)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+        let _marker = local::ServerMarker::write(&data_dir, &running.url());
+        println!("roomdeck: serving {}", running.url());
+        println!(
+            "roomdeck: rooms at {}/rooms/NAME, data in {}",
+            running.url(),
+            data_dir.display()
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await;
+        println!("roomdeck: shutting down");
+        running.shutdown().await.map_err(|e| e.to_string())
+    })
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

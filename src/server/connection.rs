@@ -1,0 +1,302 @@
+//! One participant's connection: the writer task, the reader loop and message dispatch.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Map, Value, json};
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::call::{Reply, ToolCall, ToolError, random_id};
+use super::devlog::Severity;
+use super::room::{ConnHandle, Outgoing, Participant, Room};
+use super::{SEND_QUEUE_DEPTH, ServerState, toolkits};
+use crate::auth::ParticipantToken;
+use crate::protocol::error_codes::INVALID_REQUEST;
+use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
+
+/// Request streams of this connection's calls in progress, by tool_call_id.
+type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
+
+/// Chunks buffered per request stream before the reader waits for the toolkit.
+const REQUEST_STREAM_DEPTH: usize = 64;
+
+pub(crate) async fn serve(
+    state: Arc<ServerState>,
+    room: Arc<Room>,
+    token: ParticipantToken,
+    room_url: String,
+    socket: WebSocket,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE_DEPTH);
+    let (closed_tx, closed_rx) = watch::channel(false);
+    let kick = Arc::new(Notify::new());
+    let conn = ConnHandle::new(tx, closed_rx.clone(), kick.clone());
+
+    // The writer owns the socket's sending half, so each message's packets go out together.
+    let mut writer_closed = closed_rx;
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                out = rx.recv() => {
+                    let Some(out) = out else { break };
+                    for packet in encode_packets(out.id, &out.msg_type, &out.body) {
+                        if sink.send(Message::Binary(packet.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => break,
+            }
+        }
+        let _ = sink.send(Message::Close(None)).await;
+    });
+
+    let name = token.name.clone();
+    let mut attributes = Map::new();
+    attributes.insert("name".into(), Value::String(name.clone()));
+    let participant = Arc::new(Participant {
+        id: random_id(),
+        name: name.clone(),
+        role: token.role().to_string(),
+        scope: token.api(),
+        attributes: Mutex::new(attributes.clone()),
+        messaging_enabled: AtomicBool::new(false),
+        conn: conn.clone(),
+    });
+    room.join(participant.clone());
+
+    let ready =
+        json!({"room_name": room.name, "room_url": room_url, "session_id": room.session_id});
+    conn.push("room_ready", ready.as_object().expect("object"), b"");
+    let connected =
+        json!({"type": "init", "participantId": participant.id, "attributes": attributes});
+    conn.push("connected", connected.as_object().expect("object"), b"");
+
+    let streams: Streams = Arc::default();
+    let mut reassembler = Reassembler::new(state.config.max_message_size);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = kick.notified() => {
+                room.log(Severity::Warning, format!("disconnected {name}: it was not reading its messages"));
+                break;
+            }
+            _ = async { let _ = shutdown.wait_for(|v| *v).await; } => break,
+        };
+        let data = match frame {
+            Some(Ok(Message::Binary(data))) => data,
+            Some(Ok(Message::Text(_))) => {
+                room.log(
+                    Severity::Warning,
+                    format!("{name} sent a text frame; the protocol uses binary frames only"),
+                );
+                continue;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+        };
+        match reassembler.push(&data) {
+            Ok(Some(message)) => {
+                dispatch(
+                    &room,
+                    &participant,
+                    &streams,
+                    message.id,
+                    &message.msg_type,
+                    &message.payload,
+                )
+                .await
+            }
+            Ok(None) => {}
+            Err(e) => room.log(
+                Severity::Warning,
+                format!("dropped a malformed message from {name}: {e}"),
+            ),
+        }
+    }
+
+    let _ = closed_tx.send(true);
+    streams.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    room.leave(&participant.id);
+    let _ = writer.await;
+}
+
+async fn dispatch(
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    id: u64,
+    msg_type: &str,
+    body: &[u8],
+) {
+    let conn = &participant.conn;
+    match msg_type {
+        "room.invoke_tool" => match parse_invoke(room, participant, streams, id, body) {
+            Ok(call) => {
+                tokio::spawn(run_call(call, streams.clone()));
+            }
+            Err(e) => {
+                let _ = conn.reply(id, "__response__", e.content().pack()).await;
+            }
+        },
+        "room.tool_call_request_chunk" => route_chunk(room, participant, streams, body).await,
+        "set_attributes" => match unpack_message(body) {
+            Ok((attrs, _)) => toolkits::messaging::set_attributes(room, participant, attrs),
+            Err(e) => room.log(
+                Severity::Warning,
+                format!("{}: bad set_attributes: {e}", participant.name),
+            ),
+        },
+        "room.list_toolkits" => {
+            let answer = Content::Json(toolkits::describe());
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
+        // Answers to calls on toolkits a participant hosts; none are forwarded yet.
+        "room.tool_call_response" | "room.tool_call_response_chunk" => {}
+        other => {
+            room.log(
+                Severity::Warning,
+                format!("{} sent unsupported message type {other}", participant.name),
+            );
+            let answer = Content::error(
+                INVALID_REQUEST,
+                format!("unsupported message type `{other}`"),
+            );
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
+    }
+}
+
+fn parse_invoke(
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    id: u64,
+    body: &[u8],
+) -> Result<ToolCall, ToolError> {
+    let (header, payload) = unpack_message(body).map_err(|e| ToolError::invalid(e.to_string()))?;
+    let field = |k: &str| header.get(k).and_then(Value::as_str).map(str::to_string);
+    let toolkit =
+        field("toolkit").ok_or_else(|| ToolError::invalid("room.invoke_tool needs `toolkit`"))?;
+    let tool = field("tool").ok_or_else(|| ToolError::invalid("room.invoke_tool needs `tool`"))?;
+    let tool_call_id = field("tool_call_id");
+    let arguments = match header.get("arguments") {
+        Some(Value::Object(m)) => m.clone(),
+        None | Some(Value::Null) => json!({"type": "empty"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "`arguments` must be a Content header object",
+            ));
+        }
+    };
+    let args =
+        Content::from_parts(&arguments, payload).map_err(|e| ToolError::invalid(e.to_string()))?;
+    let requests = if args.is_open() {
+        let key = tool_call_id
+            .clone()
+            .ok_or_else(|| ToolError::invalid("a streaming call needs a tool_call_id"))?;
+        let (tx, rx) = mpsc::channel(REQUEST_STREAM_DEPTH);
+        streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, tx);
+        Some(rx)
+    } else {
+        None
+    };
+    Ok(ToolCall {
+        room: room.clone(),
+        caller: participant.clone(),
+        request_id: id,
+        toolkit,
+        tool,
+        tool_call_id,
+        args,
+        requests,
+        stream_opened: Arc::new(AtomicBool::new(false)),
+    })
+}
+
+/// Runs one call to completion in its own task, so a waiting call never holds up the others.
+async fn run_call(mut call: ToolCall, streams: Streams) {
+    let conn: ConnHandle = call.conn().clone();
+    let (id, tool_call_id) = (call.request_id, call.tool_call_id.clone());
+    let (toolkit, tool) = (call.toolkit.clone(), call.tool.clone());
+    let opened = call.stream_opened.clone();
+    let result = toolkits::dispatch(&mut call).await;
+    drop(call);
+    if let Some(key) = &tool_call_id {
+        streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+    match result {
+        Ok(Reply::Content(content)) => {
+            let _ = conn.reply(id, "__response__", content.pack()).await;
+        }
+        Ok(Reply::Streamed) => {}
+        Err(e) if opened.load(std::sync::atomic::Ordering::SeqCst) => {
+            // The answer was already a stream: report the error in it, then end it.
+            let key = tool_call_id.unwrap_or_default();
+            let _ = super::call::send_chunk(&conn, &key, &toolkit, &tool, &e.content()).await;
+            let _ = super::call::send_chunk(&conn, &key, &toolkit, &tool, &Content::close()).await;
+        }
+        Err(e) => {
+            let _ = conn.reply(id, "__response__", e.content().pack()).await;
+        }
+    }
+}
+
+async fn route_chunk(
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    body: &[u8],
+) {
+    let parsed = unpack_message(body)
+        .map_err(|e| e.to_string())
+        .and_then(|(header, payload)| {
+            let id = header
+                .get("tool_call_id")
+                .and_then(Value::as_str)
+                .ok_or("chunk without tool_call_id")?
+                .to_string();
+            let chunk = header
+                .get("chunk")
+                .and_then(Value::as_object)
+                .ok_or("chunk without a Content header")?;
+            let content = Content::from_parts(chunk, payload).map_err(|e| e.to_string())?;
+            Ok::<_, String>((id, content))
+        });
+    let (id, content) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            room.log(
+                Severity::Warning,
+                format!(
+                    "{}: dropped a malformed request chunk: {e}",
+                    participant.name
+                ),
+            );
+            return;
+        }
+    };
+    let sender = streams
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned();
+    // Chunks for a finished or unknown call are tolerated: the client always sends a final close.
+    if let Some(sender) = sender {
+        let _ = sender.send(content).await;
+    }
+}

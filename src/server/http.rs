@@ -1,0 +1,104 @@
+//! HTTP routes: the room WebSocket with its token check before the upgrade.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::{ServerState, connection};
+use crate::auth::ParticipantToken;
+use crate::store::valid_room_name;
+
+pub(crate) fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/rooms/{room}", get(join_room))
+        .with_state(state)
+}
+
+/// The bearer token of a request: `Authorization: Bearer` (Python SDK) or `?token=` (TS SDK).
+fn request_token(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
+    let from_header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    from_header
+        .or_else(|| query.get("token").cloned())
+        .filter(|t| !t.is_empty())
+}
+
+fn refuse(status: StatusCode, why: String) -> Response {
+    tracing::info!(%status, %why, "refused a connection");
+    (status, why).into_response()
+}
+
+async fn join_room(
+    State(state): State<Arc<ServerState>>,
+    Path(room): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    // 403 and 404 make the official client fail at once; any other status makes it retry.
+    if !valid_room_name(&room) {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("no room named {room:?}: names use letters, digits, '-', '_' and '.'"),
+        );
+    }
+    let Some(jwt) = request_token(&headers, &query) else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "a participant token is required (Authorization: Bearer or ?token=)".into(),
+        );
+    };
+    let token = match ParticipantToken::from_jwt(&jwt, &state.config.secret) {
+        Ok(t) => t,
+        Err(e) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                format!("participant token refused: {e}"),
+            );
+        }
+    };
+    if token.room() != Some(room.as_str()) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "participant token is for room {:?}, not {room:?}",
+                token.room().unwrap_or("(none)")
+            ),
+        );
+    }
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let room = match state.rooms.get_or_create(&room).await {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("room {room:?} could not be opened: {e}"),
+            );
+        }
+    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let room_url = format!("ws://{host}/rooms/{}", room.name);
+    let max = state.config.max_message_size;
+    upgrade
+        .max_message_size(max + 64 * 1024)
+        .max_frame_size(max + 64 * 1024)
+        .on_upgrade(move |socket| connection::serve(state, room, token, room_url, socket))
+}

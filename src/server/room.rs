@@ -1,0 +1,246 @@
+//! Rooms and their participants.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+
+use super::devlog::{DevEvent, Severity};
+use crate::auth::ApiScope;
+use crate::protocol::message::pack_message;
+use crate::store::queues::QueueStore;
+
+/// One message waiting to be written to a connection.
+pub(crate) struct Outgoing {
+    pub id: u64,
+    pub msg_type: String,
+    pub body: Vec<u8>,
+}
+
+/// The sending side of one connection. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct ConnHandle {
+    tx: mpsc::Sender<Outgoing>,
+    next_id: Arc<AtomicU64>,
+    /// Set when the connection ended; pending calls watch it to stop waiting.
+    closed: watch::Receiver<bool>,
+    /// Wakes the connection loop to disconnect a client that cannot keep up.
+    kick: Arc<Notify>,
+}
+
+impl ConnHandle {
+    pub fn new(
+        tx: mpsc::Sender<Outgoing>,
+        closed: watch::Receiver<bool>,
+        kick: Arc<Notify>,
+    ) -> ConnHandle {
+        ConnHandle {
+            tx,
+            next_id: Arc::new(AtomicU64::new(1)),
+            closed,
+            kick,
+        }
+    }
+
+    /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
+    pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
+        self.tx
+            .send(Outgoing {
+                id,
+                msg_type: msg_type.to_string(),
+                body,
+            })
+            .await
+            .map_err(|_| ())
+    }
+
+    /// Pushes a server-initiated message without waiting: a client whose queue is full is
+    /// too slow to keep up with the room and is disconnected rather than stalling everyone.
+    pub fn push(&self, msg_type: &str, header: &Map<String, Value>, payload: &[u8]) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let out = Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body: pack_message(header, payload),
+        };
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.kick.notify_one();
+        }
+    }
+
+    /// Sends a server-initiated message, waiting for room in the send queue (stream chunks:
+    /// the producer slows down to the client's pace).
+    pub async fn send_new(
+        &self,
+        msg_type: &str,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<(), ()> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let out = Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body: pack_message(header, payload),
+        };
+        self.tx.send(out).await.map_err(|_| ())
+    }
+
+    /// Resolves when the connection has ended.
+    pub async fn closed(&self) {
+        let mut rx = self.closed.clone();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+}
+
+pub(crate) struct Participant {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub scope: Option<ApiScope>,
+    pub attributes: Mutex<Map<String, Value>>,
+    pub messaging_enabled: AtomicBool,
+    pub conn: ConnHandle,
+}
+
+impl Participant {
+    pub fn attributes(&self) -> Map<String, Value> {
+        self.attributes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The presence record the SDK expects: `{"id","role","attributes"}`.
+    pub fn presence(&self) -> Value {
+        json!({"id": self.id, "role": self.role, "attributes": self.attributes()})
+    }
+}
+
+pub(crate) struct Room {
+    pub name: String,
+    pub session_id: String,
+    pub participants: Mutex<HashMap<String, Arc<Participant>>>,
+    pub queues: QueueStore,
+    /// Per-queue wake-ups for receivers waiting on an empty queue.
+    pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
+    pub devlog: broadcast::Sender<DevEvent>,
+}
+
+impl Room {
+    pub fn participant(&self, id: &str) -> Option<Arc<Participant>> {
+        self.participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn participants(&self) -> Vec<Arc<Participant>> {
+        self.participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Messaging-enabled participants other than `except`.
+    pub fn messaging_peers(&self, except: &str) -> Vec<Arc<Participant>> {
+        self.participants()
+            .into_iter()
+            .filter(|p| p.id != except && p.messaging_enabled.load(Ordering::SeqCst))
+            .collect()
+    }
+
+    pub fn join(&self, participant: Arc<Participant>) {
+        let (name, role) = (participant.name.clone(), participant.role.clone());
+        self.participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(participant.id.clone(), participant);
+        self.log(
+            Severity::Info,
+            format!("participant {name} joined as {role}"),
+        );
+    }
+
+    pub fn leave(&self, id: &str) {
+        let gone = self
+            .participants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        if let Some(p) = gone {
+            if p.messaging_enabled.load(Ordering::SeqCst) {
+                super::toolkits::messaging::announce_disabled(self, &p);
+            }
+            self.log(Severity::Info, format!("participant {} left", p.name));
+        }
+    }
+
+    /// Wake-up handle for receivers of one queue.
+    pub fn queue_waiter(&self, queue: &str) -> Arc<Notify> {
+        self.queue_waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(queue.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Publishes a developer log event to everyone following the room's logs.
+    pub fn publish(&self, event: DevEvent) {
+        // No receivers is normal: nobody is watching the logs.
+        let _ = self.devlog.send(event);
+    }
+
+    /// The server's own account of what happens in the room, as an `otel.log` event.
+    pub fn log(&self, severity: Severity, message: String) {
+        tracing::info!(room = %self.name, "{message}");
+        self.publish(DevEvent::otel(severity, &message, &Map::new()));
+    }
+}
+
+/// Every open room of this server.
+pub struct Rooms {
+    data_dir: PathBuf,
+    rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+}
+
+impl Rooms {
+    pub fn new(data_dir: PathBuf) -> Rooms {
+        Rooms {
+            data_dir,
+            rooms: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) async fn get_or_create(&self, name: &str) -> Result<Arc<Room>, String> {
+        let mut rooms = self.rooms.lock().await;
+        if let Some(room) = rooms.get(name) {
+            return Ok(room.clone());
+        }
+        let dir = crate::store::room_dir(&self.data_dir, name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let (devlog, _) = broadcast::channel(4096);
+        let room = Arc::new(Room {
+            name: name.to_string(),
+            session_id: super::call::random_id(),
+            participants: Mutex::new(HashMap::new()),
+            queues,
+            queue_waiters: Mutex::new(HashMap::new()),
+            devlog,
+        });
+        rooms.insert(name.to_string(), room.clone());
+        Ok(room)
+    }
+
+    /// Drops every room (the stores close and flush); called at shutdown.
+    pub(crate) async fn close_all(&self) {
+        self.rooms.lock().await.clear();
+    }
+}

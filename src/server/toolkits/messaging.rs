@@ -1,0 +1,138 @@
+//! `messaging`: direct and broadcast messages, and presence.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use crate::protocol::error_codes::NOT_FOUND;
+use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
+use crate::server::room::{Participant, Room};
+
+pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    let args = call.json_args()?;
+    match call.tool.as_str() {
+        "enable" => {
+            enable(&call.room, &call.caller);
+            empty()
+        }
+        "disable" => {
+            if call.caller.messaging_enabled.swap(false, Ordering::SeqCst) {
+                announce_disabled(&call.room, &call.caller);
+            }
+            empty()
+        }
+        "send" => {
+            let to = arg_str(&args, "to_participant_id")?;
+            let (msg_type, message, attachment) = message_parts(&args)?;
+            let target = call.room.participant(to).ok_or_else(|| {
+                ToolError::new(NOT_FOUND, format!("participant {to} is not in the room"))
+            })?;
+            deliver(&target, &call.caller.id, &msg_type, message, &attachment);
+            empty()
+        }
+        "broadcast" => {
+            let (msg_type, message, attachment) = message_parts(&args)?;
+            for peer in call.room.messaging_peers(&call.caller.id) {
+                deliver(
+                    &peer,
+                    &call.caller.id,
+                    &msg_type,
+                    message.clone(),
+                    &attachment,
+                );
+            }
+            empty()
+        }
+        other => Err(ToolError::invalid(format!(
+            "messaging.{other} is not supported"
+        ))),
+    }
+}
+
+/// `type`, the parsed `message_json` object, and the decoded attachment of a send/broadcast.
+fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
+    let msg_type = arg_str(args, "type")?.to_string();
+    let message = match args.get("message_json") {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+            .map_err(|e| ToolError::invalid(format!("message_json is not JSON: {e}")))?,
+        Some(Value::Object(m)) => Value::Object(m.clone()),
+        None | Some(Value::Null) => json!({}),
+        Some(_) => {
+            return Err(ToolError::invalid(
+                "message_json must be a JSON object encoded as a string",
+            ));
+        }
+    };
+    if !message.is_object() {
+        return Err(ToolError::invalid("message_json must encode a JSON object"));
+    }
+    let attachment = match args.get("attachment_base64") {
+        Some(Value::String(s)) if !s.is_empty() => base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|e| ToolError::invalid(format!("attachment_base64 is not base64: {e}")))?,
+        _ => Vec::new(),
+    };
+    Ok((msg_type, message, attachment))
+}
+
+fn deliver(to: &Participant, from: &str, msg_type: &str, message: Value, attachment: &[u8]) {
+    let header = json!({"from_participant_id": from, "type": msg_type, "message": message});
+    to.conn.push(
+        "messaging.send",
+        header.as_object().expect("object"),
+        attachment,
+    );
+}
+
+/// Marks a participant messaging-enabled, tells it who else is there, and tells them.
+fn enable(room: &Room, who: &Arc<Participant>) {
+    let already = who.messaging_enabled.swap(true, Ordering::SeqCst);
+    let peers = room.messaging_peers(&who.id);
+    let list: Vec<Value> = peers.iter().map(|p| p.presence()).collect();
+    deliver(
+        who,
+        &who.id,
+        "messaging.enabled",
+        json!({"participants": list}),
+        &[],
+    );
+    if !already {
+        for peer in &peers {
+            deliver(peer, &who.id, "participant.enabled", who.presence(), &[]);
+        }
+    }
+}
+
+pub(crate) fn announce_disabled(room: &Room, who: &Participant) {
+    for peer in room.messaging_peers(&who.id) {
+        deliver(
+            &peer,
+            &who.id,
+            "participant.disabled",
+            json!({"id": who.id}),
+            &[],
+        );
+    }
+}
+
+/// `set_attributes`: merges the attributes and tells the messaging peers.
+pub(crate) fn set_attributes(room: &Room, who: &Participant, attrs: Map<String, Value>) {
+    let merged = {
+        let mut current = who.attributes.lock().unwrap_or_else(|p| p.into_inner());
+        current.extend(attrs);
+        current.clone()
+    };
+    if who.messaging_enabled.load(Ordering::SeqCst) {
+        for peer in room.messaging_peers(&who.id) {
+            deliver(
+                &peer,
+                &who.id,
+                "participant.attributes",
+                json!({"attributes": merged}),
+                &[],
+            );
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! A real server on 127.0.0.1:0 with a temp data dir, and clients that join it.
+#![allow(dead_code)]
+
+use roomdeck::auth::{ApiScope, ParticipantToken};
+use roomdeck::client::RoomClient;
+use roomdeck::server::{self, RunningServer, ServerConfig};
+
+pub const SECRET: &str = "integration-test-secret-integration";
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub server: Option<RunningServer>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = start_on(dir.path()).await;
+        TestServer {
+            dir,
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, room: &str) -> String {
+        self.server.as_ref().expect("running").room_url(room)
+    }
+
+    pub async fn join(&self, room: &str, name: &str) -> RoomClient {
+        self.join_with(room, name, ApiScope::agent_default()).await
+    }
+
+    pub async fn join_with(&self, room: &str, name: &str, scope: ApiScope) -> RoomClient {
+        RoomClient::connect(&self.url(room), &token(room, name, scope))
+            .await
+            .expect("joins the room")
+    }
+
+    /// Stops the server and starts a new one on the same data dir.
+    pub async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.expect("clean shutdown");
+        }
+        self.server = Some(start_on(self.dir.path()).await);
+    }
+}
+
+pub async fn start_on(dir: &std::path::Path) -> RunningServer {
+    let config = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.to_path_buf(),
+        SECRET.to_string(),
+    );
+    server::start(config).await.expect("server starts")
+}
+
+pub fn token(room: &str, name: &str, scope: ApiScope) -> String {
+    let mut t = ParticipantToken::new(name);
+    t.add_room_grant(room);
+    t.add_role_grant("agent");
+    t.add_api_grant(scope);
+    t.to_jwt(SECRET).expect("signs")
+}
+
+/// Waits for a condition with a deadline instead of sleeping a fixed time.
+pub async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(5), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
