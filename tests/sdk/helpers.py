@@ -262,16 +262,24 @@ def on_message(client: RoomClient) -> Inbox:
 
 
 async def enable_messaging(*clients: RoomClient, timeout: float = WAIT) -> None:
-    """Enable messaging on every client and wait until each one sees all the others."""
+    """Enable messaging on each client in turn and wait until each one sees all the others.
+
+    One at a time, each waiting to be online: enables that race each other are a scenario of
+    their own (test_participants.py), not set-up for every test."""
     for client in clients:
         await client.messaging.enable()
+        await eventually(
+            lambda client=client: client.messaging.online,
+            what=f"{client.local_participant.id} to be online",
+            timeout=timeout,
+        )
     everyone = {client.local_participant.id for client in clients}
     for client in clients:
         others = everyone - {client.local_participant.id}
         await eventually(
-            lambda client=client, others=others: client.messaging.online
-            and others <= {p.id for p in client.messaging.get_participants()},
-            what=f"{client.local_participant.id} to be online and see {sorted(others)}",
+            lambda client=client, others=others: others
+            <= {p.id for p in client.messaging.get_participants()},
+            what=f"{client.local_participant.id} to see {sorted(others)}",
             timeout=timeout,
         )
 

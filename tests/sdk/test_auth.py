@@ -22,7 +22,7 @@ from helpers import (
 )
 
 REFUSED_TOKENS = {
-    "forged": lambda room: make_token("mallory", room, secret="not-the-server-secret"),
+    "forged": lambda room: make_token("mallory", room, secret="not-the-server-secret-but-long-enough"),
     # well past any clock-skew leeway a server may allow
     "expired": lambda room: make_token(
         "late", room, expiration=datetime.now(timezone.utc) - timedelta(hours=1)

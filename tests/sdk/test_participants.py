@@ -1,5 +1,8 @@
 """Joining a room and messaging presence, as two or three SDK clients see each other."""
 
+import asyncio
+import contextlib
+
 from helpers import Inbox, enable_messaging, eventually, room_client, run
 
 
@@ -63,6 +66,49 @@ def test_messaging_presence_both_ways(server, room):
                 assert seen_by_bob[0].role == "user"  # no role grant => user
 
     run(scenario())
+
+
+def test_participants_enabling_at_the_same_time_all_see_each_other(server, room):
+    # Agents typically call messaging.enable() right after connecting, all at once. Each
+    # client must end up seeing every other one, whatever order the server handles them in:
+    # the SDK replaces its whole participant list when its own `messaging.enabled` arrives
+    # (rsc.py `_on_messaging_enabled`, 5426-5440), so that list must not be older than any
+    # `participant.enabled` the server sent the same client before it.
+    async def scenario():
+        for round_no in range(20):
+            clients = [room_client(server, f"{room}-{round_no}", f"p{i}") for i in range(10)]
+            async with contextlib.AsyncExitStack() as stack:
+                histories = {}
+                for client in clients:
+                    await stack.enter_async_context(client)
+                    histories[client] = presence_history(client)
+                await asyncio.gather(*(client.messaging.enable() for client in clients))
+                everyone = {client.local_participant.id for client in clients}
+                for client in clients:
+                    me = client.local_participant.id
+                    try:
+                        await eventually(
+                            lambda: client.messaging.online
+                            and {p.id for p in client.messaging.get_participants()} == everyone - {me},
+                            what=f"round {round_no}: {me} to see all {len(everyone) - 1} others",
+                        )
+                    except AssertionError as ex:
+                        raise AssertionError(f"{ex}; what it was told, in order: {histories[client]}") from None
+
+    run(scenario(), timeout=100)
+
+
+def presence_history(client) -> list[str]:
+    """What a client's messaging was told about presence, in arrival order."""
+    history = []
+    client.messaging.on("participant_added", lambda participant: history.append(f"added {participant.id[:6]}"))
+    client.messaging.on(
+        "messaging_enabled",
+        lambda: history.append(
+            "messaging.enabled with [" + " ".join(p.id[:6] for p in client.messaging.get_participants()) + "]"
+        ),
+    )
+    return history
 
 
 def test_attributes_set_by_one_are_seen_by_the_others(server, room):
