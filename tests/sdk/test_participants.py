@@ -72,8 +72,8 @@ def test_participants_enabling_at_the_same_time_all_see_each_other(server, room)
     # Agents typically call messaging.enable() right after connecting, all at once. Each
     # client must end up seeing every other one, whatever order the server handles them in:
     # the SDK replaces its whole participant list when its own `messaging.enabled` arrives
-    # (rsc.py `_on_messaging_enabled`, 5426-5440), so that list must not be older than any
-    # `participant.enabled` the server sent the same client before it.
+    # (rsc.py:5428-5440, `_on_messaging_enabled` clears it first), so that list must not be
+    # older than any `participant.enabled` the server sent the same client before it.
     async def scenario():
         for round_no in range(20):
             clients = [room_client(server, f"{room}-{round_no}", f"p{i}") for i in range(10)]
