@@ -89,7 +89,10 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     let state = Arc::new(ServerState {
-        rooms: Rooms::new(config.data_dir.clone()),
+        rooms: Rooms::new(
+            config.data_dir.clone(),
+            crate::store::secrets::derive_key(&config.secret),
+        ),
         config,
         shutdown: rx.clone(),
     });

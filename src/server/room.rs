@@ -158,6 +158,7 @@ pub(crate) struct Room {
     pub devlog: broadcast::Sender<DevEvent>,
     /// Toolkits hosted by participants, and calls forwarded to them.
     pub hosted: super::hosted::Hosted,
+    pub secrets: crate::store::secrets::SecretStore,
 }
 
 impl Room {
@@ -239,13 +240,16 @@ impl Room {
 /// Every open room of this server.
 pub struct Rooms {
     data_dir: PathBuf,
+    /// Key for the rooms' secrets, derived from the server secret.
+    secrets_key: [u8; 32],
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
 }
 
 impl Rooms {
-    pub fn new(data_dir: PathBuf) -> Rooms {
+    pub fn new(data_dir: PathBuf, secrets_key: [u8; 32]) -> Rooms {
         Rooms {
             data_dir,
+            secrets_key,
             rooms: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -258,6 +262,9 @@ impl Rooms {
         let dir = crate::store::room_dir(&self.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let secrets =
+            crate::store::secrets::SecretStore::open(&dir.join("secrets.db"), &self.secrets_key)
+                .map_err(|e| e.to_string())?;
         let (devlog, _) = broadcast::channel(4096);
         let room = Arc::new(Room {
             name: name.to_string(),
@@ -267,6 +274,7 @@ impl Rooms {
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
             hosted: Default::default(),
+            secrets,
         });
         rooms.insert(name.to_string(), room.clone());
         Ok(room)
