@@ -6,6 +6,7 @@
 //! ```
 
 pub mod queues;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,18 @@ use crate::protocol::Content;
 use crate::server::call::{Reply, ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::devlog::{DevEvent, Severity};
 
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
+    name: "developer",
+    description: "Developer logs of the room",
+    tools: &[
+        ("log", "Publish a typed log event"),
+        ("info", "Log a message"),
+        ("warning", "Log a warning"),
+        ("error", "Log an error"),
+        ("logs", "Follow the room's log events"),
+    ],
+};
+
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     if call.tool == "logs" {
         return follow(call).await;

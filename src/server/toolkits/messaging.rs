@@ -10,6 +10,17 @@ use crate::protocol::error_codes::NOT_FOUND;
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::room::{Participant, Room};
 
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
+    name: "messaging",
+    description: "Messages and presence between participants",
+    tools: &[
+        ("enable", "Join messaging and receive presence"),
+        ("disable", "Leave messaging"),
+        ("send", "Send a message to one participant"),
+        ("broadcast", "Send a message to every participant"),
+    ],
+};
+
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;
     match call.tool.as_str() {

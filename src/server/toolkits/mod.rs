@@ -3,6 +3,7 @@
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
+pub(crate) mod secrets;
 
 use serde_json::{Value, json};
 
@@ -10,49 +11,28 @@ use super::call::{ToolCall, ToolError, ToolResult};
 use crate::protocol::Content;
 use crate::protocol::error_codes::NOT_FOUND;
 
-/// Every built-in toolkit with its tools: (toolkit, description, [(tool, description)]).
-const TOOLKITS: &[(&str, &str, &[(&str, &str)])] = &[
-    (
-        "messaging",
-        "Messages and presence between participants",
-        &[
-            ("enable", "Join messaging and receive presence"),
-            ("disable", "Leave messaging"),
-            ("send", "Send a message to one participant"),
-            ("broadcast", "Send a message to every participant"),
-        ],
-    ),
-    (
-        "queues",
-        "Durable named queues",
-        &[
-            ("list", "Queues and their sizes"),
-            ("open", "Create a queue"),
-            ("send", "Append a message"),
-            ("receive", "Take the oldest message, optionally waiting"),
-            ("drain", "Remove every message"),
-            ("close", "Delete a queue"),
-        ],
-    ),
-    (
-        "developer",
-        "Developer logs of the room",
-        &[
-            ("log", "Publish a typed log event"),
-            ("info", "Log a message"),
-            ("warning", "Log a warning"),
-            ("error", "Log an error"),
-            ("logs", "Follow the room's log events"),
-        ],
-    ),
+/// A built-in toolkit: its name, what it is for, and its tools with a line each.
+pub(crate) struct Toolkit {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub tools: &'static [(&'static str, &'static str)],
+}
+
+/// Every built-in toolkit; each module declares its own `TOOLKIT`.
+const TOOLKITS: &[Toolkit] = &[
+    messaging::TOOLKIT,
+    queues::TOOLKIT,
+    developer::TOOLKIT,
+    secrets::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
     let mut tools = serde_json::Map::new();
-    for (name, description, list) in TOOLKITS {
+    for kit in TOOLKITS {
+        let (name, description) = (kit.name, kit.description);
         let mut entries = serde_json::Map::new();
-        for (tool, desc) in *list {
+        for (tool, desc) in kit.tools {
             entries.insert((*tool).into(), json!({"title": tool, "description": desc, "input_spec": null, "output_spec": null}));
         }
         tools.insert(
@@ -63,17 +43,24 @@ pub(crate) fn describe() -> Value {
     json!({ "tools": tools })
 }
 
+pub(crate) fn is_builtin(name: &str) -> bool {
+    TOOLKITS.iter().any(|k| k.name == name)
+}
+
 /// Routes a call to its toolkit. Unary calls are authorised here with their arguments;
 /// streaming tools authorise with their start chunk.
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
-    let known = TOOLKITS.iter().find(|(name, _, _)| *name == call.toolkit);
-    let Some((_, _, tools)) = known else {
-        return Err(ToolError::new(
-            NOT_FOUND,
-            format!("this room has no toolkit named `{}`", call.toolkit),
-        ));
+    let Some(kit) = TOOLKITS.iter().find(|k| k.name == call.toolkit) else {
+        let Some(hosted) = call.room.hosted.get(&call.toolkit) else {
+            return Err(ToolError::new(
+                NOT_FOUND,
+                format!("this room has no toolkit named `{}`", call.toolkit),
+            ));
+        };
+        call.authorize(&Value::Null)?;
+        return super::hosted::forward(call, hosted).await;
     };
-    if !tools.iter().any(|(t, _)| *t == call.tool) {
+    if !kit.tools.iter().any(|(t, _)| *t == call.tool) {
         return Err(ToolError::new(
             NOT_FOUND,
             format!(
@@ -94,6 +81,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "messaging" => messaging::invoke(call).await,
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
+        "secrets" => secrets::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }

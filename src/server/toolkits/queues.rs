@@ -33,6 +33,19 @@ async fn store<T: Send + 'static>(
         .map_err(ToolError::from)
 }
 
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
+    name: "queues",
+    description: "Durable named queues",
+    tools: &[
+        ("list", "Queues and their sizes"),
+        ("open", "Create a queue"),
+        ("send", "Append a message"),
+        ("receive", "Take the oldest message, optionally waiting"),
+        ("drain", "Remove every message"),
+        ("close", "Delete a queue"),
+    ],
+};
+
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;
     let room = call.room.clone();
