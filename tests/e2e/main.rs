@@ -125,11 +125,14 @@ impl Drop for Tmux {
     }
 }
 
+/// Whether tmux is here; under CI its absence is a failure, not a skip.
 fn have_tmux() -> bool {
-    Command::new("tmux")
+    let found = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(found || std::env::var_os("CI").is_none(), "CI must install tmux for the e2e tests");
+    found
 }
 
 #[test]
