@@ -127,6 +127,8 @@ pub(crate) struct Room {
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// The dataset and sqlite toolkits' databases and open queries.
+    pub database: super::toolkits::dataset::shared::RoomDatabase,
 }
 
 impl Room {
@@ -234,6 +236,7 @@ impl Rooms {
             queues,
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
+            database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
         });
         rooms.insert(name.to_string(), room.clone());
         Ok(room)

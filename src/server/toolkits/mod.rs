@@ -1,8 +1,10 @@
 //! The room's built-in toolkits, one module per Room API.
 
+pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
+pub(crate) mod sqlite;
 
 use serde_json::{Value, json};
 
@@ -18,7 +20,13 @@ pub(crate) struct Toolkit {
 }
 
 /// Every built-in toolkit; each module declares its own `TOOLKIT`.
-const TOOLKITS: &[Toolkit] = &[messaging::TOOLKIT, queues::TOOLKIT, developer::TOOLKIT];
+const TOOLKITS: &[Toolkit] = &[
+    messaging::TOOLKIT,
+    queues::TOOLKIT,
+    developer::TOOLKIT,
+    dataset::TOOLKIT,
+    sqlite::TOOLKIT,
+];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
@@ -67,6 +75,8 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "messaging" => messaging::invoke(call).await,
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
+        "dataset" => dataset::invoke(call).await,
+        "sqlite" => sqlite::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
