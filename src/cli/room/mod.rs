@@ -1,5 +1,6 @@
 //! `roomdeck room <api> ...`: a room's APIs from scripts.
 
+mod database;
 mod developer;
 mod messaging;
 mod queue;
@@ -50,6 +51,9 @@ enum Api {
     /// Durable queues.
     #[command(subcommand)]
     Queue(queue::Queue),
+    /// The room's tables: list, inspect, create, insert, search, SQL.
+    #[command(subcommand)]
+    Database(database::Database),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -88,6 +92,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
     match &args.api {
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
+        Api::Database(cmd) => cmd.validate()?,
         Api::Developer { .. } => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -127,6 +132,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
     match api {
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
+        Api::Database(cmd) => database::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
     }
     Ok(())

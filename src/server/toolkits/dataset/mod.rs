@@ -555,6 +555,13 @@ async fn write_stream(call: &mut ToolCall, kind: Write) -> ToolResult {
                 let rows = json_rows(&v)?;
                 let s = match &schema {
                     Some(s) => s.clone(),
+                    None if kind != Write::Create => {
+                        // Rows for an existing table take its column types.
+                        let (d, t) = (db.clone(), table.clone());
+                        let s = Arc::new(blocking(move || d.schema(&t)).await?);
+                        schema = Some(s.clone());
+                        s
+                    }
                     None => Arc::new(with_metadata(&schema_of_rows(&rows), &metadata)),
                 };
                 let batch = TableStore::rows_to_batch(&s, &plain_rows(rows))?;
