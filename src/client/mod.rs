@@ -4,6 +4,7 @@
 //! sends whole messages. The CLI and the TUI use this for local and remote rooms alike.
 
 mod connection;
+pub mod dataset;
 mod developer;
 mod messaging;
 mod queues;
@@ -17,6 +18,7 @@ use serde_json::{Map, Value, json};
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+pub use dataset::DatasetClient;
 pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
@@ -178,6 +180,10 @@ impl RoomClient {
 
     pub fn secrets(&self) -> SecretsClient {
         SecretsClient::new(self.clone())
+    }
+
+    pub fn dataset(&self) -> DatasetClient {
+        DatasetClient::new(self.clone())
     }
 
     pub fn developer(&self) -> DeveloperClient {

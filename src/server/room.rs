@@ -159,6 +159,8 @@ pub(crate) struct Room {
     /// Toolkits hosted by participants, and calls forwarded to them.
     pub hosted: super::hosted::Hosted,
     pub secrets: crate::store::secrets::SecretStore,
+    /// The dataset and sqlite toolkits' databases and open queries.
+    pub database: super::toolkits::dataset::shared::RoomDatabase,
 }
 
 impl Room {
@@ -275,6 +277,7 @@ impl Rooms {
             devlog,
             hosted: Default::default(),
             secrets,
+            database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
         });
         rooms.insert(name.to_string(), room.clone());
         Ok(room)

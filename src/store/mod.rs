@@ -3,10 +3,13 @@
 //! ```text
 //! <data_dir>/secret               server secret (0600)
 //! <data_dir>/rooms/<room>/queues.db
+//! <data_dir>/rooms/<room>/dataset.db            the dataset toolkit's tables
+//! <data_dir>/rooms/<room>/sqlite/<ns…>/<db>.db  the sqlite toolkit's databases
 //! ```
 
 pub mod queues;
 pub mod secrets;
+pub mod tables;
 
 use std::path::{Path, PathBuf};
 

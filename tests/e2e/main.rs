@@ -131,7 +131,10 @@ fn have_tmux() -> bool {
         .arg("-V")
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(found || std::env::var_os("CI").is_none(), "CI must install tmux for the e2e tests");
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "CI must install tmux for the e2e tests"
+    );
     found
 }
 

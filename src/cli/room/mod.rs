@@ -1,5 +1,6 @@
 //! `roomdeck room <api> ...`: a room's APIs from scripts.
 
+mod database;
 mod developer;
 mod messaging;
 mod queue;
@@ -54,6 +55,9 @@ enum Api {
     /// Secrets kept encrypted in the room.
     #[command(subcommand)]
     Secret(secret::Secret),
+    /// The room's tables: list, inspect, create, insert, search, SQL.
+    #[command(subcommand)]
+    Database(database::Database),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -92,6 +96,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
     match &args.api {
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
+        Api::Database(cmd) => cmd.validate()?,
         Api::Developer { .. } | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -132,6 +137,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
         Api::Secret(cmd) => secret::run(client, cmd, output).await?,
+        Api::Database(cmd) => database::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
     }
     Ok(())

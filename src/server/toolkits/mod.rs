@@ -1,9 +1,11 @@
 //! The room's built-in toolkits, one module per Room API.
 
+pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
 pub(crate) mod secrets;
+pub(crate) mod sqlite;
 
 use serde_json::{Value, json};
 
@@ -24,6 +26,8 @@ const TOOLKITS: &[Toolkit] = &[
     queues::TOOLKIT,
     developer::TOOLKIT,
     secrets::TOOLKIT,
+    dataset::TOOLKIT,
+    sqlite::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -82,6 +86,8 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
         "secrets" => secrets::invoke(call).await,
+        "dataset" => dataset::invoke(call).await,
+        "sqlite" => sqlite::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }

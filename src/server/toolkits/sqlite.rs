@@ -1,0 +1,514 @@
+//! `sqlite`: named SQLite databases in the room (`<room>/sqlite/<namespace…>/<name>.db`),
+//! with the same tables-and-Arrow tools as `dataset` plus SQL with parameters. Its stream
+//! headers are strict: chunks are exactly `{"kind": "pull"|"data"}` and a query handle is
+//! exactly `{"kind": "query", "query_id"}`.
+
+use std::sync::Arc;
+
+use arrow_schema::Field;
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::dataset::search::{Search, where_arg};
+use super::dataset::shared::{
+    blocking, check_name, namespace, opt_str, opt_strings, pull_chunk, start_chunk,
+};
+use super::dataset::{cancel, read_sql_query, set_values};
+use crate::protocol::Content;
+use crate::protocol::error_codes::{ALREADY_EXISTS, NOT_FOUND};
+use crate::server::call::{
+    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
+};
+use crate::store::tables::{
+    Access, BatchResult, CreateMode, Guard, Mode, Opened, Params, QuerySpec, TableStore,
+    cursor::BATCH_ROWS, read_ipc, run_batch, schema_to_ipc,
+};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
+    name: "sqlite",
+    description: "Named SQLite databases: tables, SQL with parameters, Arrow results",
+    tools: &[
+        ("list_databases", "Databases in a namespace"),
+        ("create_database", "Create a database"),
+        ("drop_database", "Delete a database"),
+        ("inspect_database", "A database's table count and size"),
+        ("get_database_settings", "Replication settings"),
+        ("update_database_settings", "Change replication settings"),
+        ("flush_database", "Make every write durable"),
+        ("list_tables", "Tables of a database"),
+        (
+            "create_table",
+            "Create a table from an Arrow schema or data (stream)",
+        ),
+        ("drop_table", "Delete a table"),
+        ("rename_table", "Rename a table"),
+        ("add_columns", "Add columns by Arrow schema"),
+        ("drop_columns", "Remove columns"),
+        ("inspect", "A table's Arrow schema"),
+        ("insert", "Append Arrow batches (stream)"),
+        ("update", "Set columns where a condition holds"),
+        ("delete", "Delete rows where a condition holds"),
+        ("count", "How many rows match"),
+        ("search", "Rows by where/select/limit (stream)"),
+        ("execute_sql", "Run SQL with parameters"),
+        ("open_sql_query", "Run a SQL query and keep its result open"),
+        ("execute_sql_statement", "Run a SQL statement"),
+        ("execute_sql_batch", "Run SQL commands atomically"),
+        ("read_sql_query", "Read an open query's rows (stream)"),
+        ("close_sql_query", "Close an open query"),
+        ("cancel_sql_query", "Interrupt an open query"),
+    ],
+};
+
+/// Checks the tables a statement touches against the caller's `sqlite` grant for `database`.
+fn guard(call: &ToolCall, database: &str, ns: &[String]) -> Guard {
+    let grant = call.caller.scope.as_ref().and_then(|s| s.sqlite.clone());
+    let (database, ns) = (database.to_string(), ns.to_vec());
+    Arc::new(move |access, table| {
+        let Some(g) = &grant else {
+            return Err("the token's api scope has no `sqlite` grant".into());
+        };
+        let nsr = if ns.is_empty() {
+            None
+        } else {
+            Some(ns.as_slice())
+        };
+        let ok = match access {
+            Access::Read => g.can_read(&database, table, nsr),
+            Access::Write => g.can_write(&database, table, nsr),
+            Access::Alter => g.can_alter(&database, table, nsr),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "the token may not {} table `{table}` of sqlite database `{database}`",
+                access.verb()
+            ))
+        }
+    })
+}
+
+fn database_arg(args: &Value, key: &str) -> Result<(Vec<String>, String), ToolError> {
+    let name = arg_str(args, key)?.trim().to_string();
+    check_name("database", &name)?;
+    Ok((namespace(args)?, name))
+}
+
+fn table_name(args: &Value, key: &str) -> Result<String, ToolError> {
+    let t = arg_str(args, key)?.trim().to_string();
+    check_name("table", &t)?;
+    Ok(t)
+}
+
+fn user_params(args: &Value) -> Result<Params, ToolError> {
+    Ok(Params::from_json(
+        args.get("params").unwrap_or(&Value::Null),
+    )?)
+}
+
+pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    match call.tool.as_str() {
+        "create_table" | "insert" => write_stream(call).await,
+        "search" => search(call).await,
+        "read_sql_query" => read_sql_query(call, "sqlite", true).await,
+        "execute_sql" | "open_sql_query" | "execute_sql_statement" => execute_sql(call).await,
+        "add_columns" => add_columns(call).await,
+        _ => unary(call).await,
+    }
+}
+
+fn settings(store: &TableStore) -> Value {
+    let path = store.path().with_extension("settings.json");
+    std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| json!({"replication_mode": "synchronous", "flush_interval_ms": 1000}))
+}
+
+async fn unary(call: &mut ToolCall) -> ToolResult {
+    let args = call.json_args()?;
+    let rooms = &call.room.database;
+    match call.tool.as_str() {
+        "list_databases" => {
+            let ns = namespace(&args)?;
+            let dir = rooms.sqlite_dir(&ns);
+            let mut names = Vec::new();
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if let Some(db) = name.strip_suffix(".db") {
+                        names.push(db.to_string());
+                    }
+                }
+            }
+            names.sort();
+            json_reply(json!({ "databases": names }))
+        }
+        "create_database" => {
+            let (ns, name) = database_arg(&args, "name")?;
+            let mode = CreateMode::parse(opt_str(&args, "mode")?)?;
+            let exists = rooms.sqlite_path(&ns, &name).exists();
+            match (exists, mode) {
+                (true, CreateMode::Create) => {
+                    return Err(ToolError::new(
+                        ALREADY_EXISTS,
+                        format!("sqlite database `{name}` already exists"),
+                    ));
+                }
+                (true, CreateMode::CreateIfNotExists) => return empty(),
+                (true, CreateMode::Overwrite) => {
+                    rooms.drop_sqlite(&ns, &name)?;
+                }
+                _ => {}
+            }
+            rooms.create_sqlite(&ns, &name)?;
+            if args.get("replication_mode").is_some() || args.get("flush_interval_ms").is_some() {
+                let store = rooms.sqlite(&ns, &name)?;
+                save_settings(&store, &args)?;
+            }
+            empty()
+        }
+        "drop_database" => {
+            let (ns, name) = database_arg(&args, "name")?;
+            let ignore = arg_bool(&args, "ignore_missing", false)?;
+            if !rooms.drop_sqlite(&ns, &name)? && !ignore {
+                return Err(ToolError::new(
+                    NOT_FOUND,
+                    format!("there is no sqlite database `{name}`"),
+                ));
+            }
+            let _ = std::fs::remove_file(
+                rooms
+                    .sqlite_path(&ns, &name)
+                    .with_extension("settings.json"),
+            );
+            empty()
+        }
+        "inspect_database" => {
+            let (ns, name) = database_arg(&args, "name")?;
+            let store = rooms.sqlite(&ns, &name)?;
+            let s = store.clone();
+            let tables = blocking(move || s.list_tables()).await?.len();
+            let mut out = json!({"name": name, "tables": tables, "size_bytes": store.size_bytes()});
+            if !ns.is_empty() {
+                out["namespace"] = json!(ns);
+            }
+            json_reply(out)
+        }
+        "get_database_settings" => {
+            let (ns, name) = database_arg(&args, "name")?;
+            let store = rooms.sqlite(&ns, &name)?;
+            json_reply(settings(&store))
+        }
+        "update_database_settings" => {
+            let (ns, name) = database_arg(&args, "name")?;
+            let store = rooms.sqlite(&ns, &name)?;
+            json_reply(save_settings(&store, &args)?)
+        }
+        "flush_database" => {
+            let (ns, name) = database_arg(&args, "name")?;
+            rooms.sqlite(&ns, &name)?;
+            // Every commit is already synced to disk (WAL, synchronous=FULL).
+            json_reply(json!({"flushed": true}))
+        }
+        "list_tables" => {
+            let (ns, name) = database_arg(&args, "database")?;
+            let store = rooms.sqlite(&ns, &name)?;
+            let tables = blocking(move || store.list_tables()).await?;
+            json_reply(json!({ "tables": tables }))
+        }
+        "drop_table" => {
+            let (ns, db) = database_arg(&args, "database")?;
+            let table = table_name(&args, "name")?;
+            let ignore = arg_bool(&args, "ignore_missing", false)?;
+            let store = rooms.sqlite(&ns, &db)?;
+            let t = table.clone();
+            if !blocking(move || store.drop_table(&t)).await? && !ignore {
+                return Err(ToolError::new(
+                    NOT_FOUND,
+                    format!("there is no table `{table}`"),
+                ));
+            }
+            empty()
+        }
+        "rename_table" => {
+            let (ns, db) = database_arg(&args, "database")?;
+            let (from, to) = (table_name(&args, "name")?, table_name(&args, "new_name")?);
+            let store = rooms.sqlite(&ns, &db)?;
+            blocking(move || store.rename_table(&from, &to)).await?;
+            empty()
+        }
+        "drop_columns" => {
+            let (ns, db) = database_arg(&args, "database")?;
+            let table = table_name(&args, "table")?;
+            let columns = opt_strings(&args, "columns")?
+                .ok_or_else(|| ToolError::invalid("`columns` (a list of names) is required"))?;
+            let store = rooms.sqlite(&ns, &db)?;
+            blocking(move || store.drop_columns(&table, &columns)).await?;
+            empty()
+        }
+        "inspect" => {
+            let (ns, db) = database_arg(&args, "database")?;
+            let table = table_name(&args, "table")?;
+            let store = rooms.sqlite(&ns, &db)?;
+            let schema = blocking(move || store.schema(&table)).await?;
+            Ok(Reply::Content(Content::binary(
+                json!({"kind": "schema"}),
+                schema_to_ipc(&schema)?,
+            )))
+        }
+        "update" | "delete" | "count" => {
+            let (ns, db) = database_arg(&args, "database")?;
+            let table = table_name(&args, "table")?;
+            let store = rooms.sqlite(&ns, &db)?;
+            let (where_, where_params) = where_arg(&args)?;
+            let params = match where_params {
+                Params::Named(n) => user_params(&args)?.with_named(n),
+                _ => user_params(&args)?,
+            };
+            let g = guard(call, &db, &ns);
+            match call.tool.as_str() {
+                "update" => {
+                    let values = set_values(&args)?;
+                    let n = blocking(move || {
+                        store.update(&table, where_.as_deref(), &values, &params, g)
+                    })
+                    .await?;
+                    json_reply(json!({ "rows_affected": n }))
+                }
+                "delete" => {
+                    let n = blocking(move || store.delete(&table, where_.as_deref(), &params, g))
+                        .await?;
+                    json_reply(json!({ "rows_affected": n }))
+                }
+                _ => {
+                    let n =
+                        blocking(move || store.count(&table, where_.as_deref(), None, &params, g))
+                            .await?;
+                    json_reply(json!({ "count": n }))
+                }
+            }
+        }
+        "execute_sql_batch" => {
+            let (ns, db) = database_arg(&args, "database")?;
+            let store = rooms.sqlite(&ns, &db)?;
+            let mut commands = Vec::new();
+            for c in args
+                .get("commands")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let q = c
+                    .get("query")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ToolError::invalid("each command needs a `query`"))?;
+                commands.push((
+                    q.to_string(),
+                    Params::from_json(c.get("params").unwrap_or(&Value::Null))?,
+                ));
+            }
+            let g = guard(call, &db, &ns);
+            let path = store.path().to_path_buf();
+            let results = blocking(move || run_batch(&path, commands, g)).await?;
+            let mut out = Vec::new();
+            for r in results {
+                out.push(match r {
+                    BatchResult::Statement(n) => json!({"kind": "statement", "rows_affected": n}),
+                    BatchResult::Rows(cursor) => {
+                        let schema = base64::engine::general_purpose::STANDARD
+                            .encode(schema_to_ipc(&cursor.schema)?);
+                        let id = rooms.register(call, "sqlite", cursor)?;
+                        json!({"kind": "query", "query_id": id, "schema_base64": schema})
+                    }
+                });
+            }
+            json_reply(json!({ "results": out }))
+        }
+        "close_sql_query" => {
+            let id = arg_str(&args, "query_id")?;
+            rooms.close(call, "sqlite", id);
+            empty()
+        }
+        "cancel_sql_query" => cancel(call, "sqlite", &args),
+        other => Err(ToolError::invalid(format!(
+            "sqlite.{other} is not supported"
+        ))),
+    }
+}
+
+fn save_settings(store: &TableStore, args: &Value) -> Result<Value, ToolError> {
+    let mut s = settings(store);
+    if let Some(m) = args.get("replication_mode").filter(|v| !v.is_null()) {
+        match m.as_str() {
+            Some("synchronous" | "asynchronous") => s["replication_mode"] = m.clone(),
+            _ => {
+                return Err(ToolError::invalid(
+                    "replication_mode is synchronous or asynchronous",
+                ));
+            }
+        }
+    }
+    if let Some(f) = args.get("flush_interval_ms").filter(|v| !v.is_null()) {
+        match f.as_u64() {
+            Some(ms) if (1..=3_600_000).contains(&ms) => s["flush_interval_ms"] = json!(ms),
+            _ => return Err(ToolError::invalid("flush_interval_ms is 1 to 3600000")),
+        }
+    }
+    let path = store.path().with_extension("settings.json");
+    let tmp = path.with_extension("settings.json.tmp");
+    std::fs::write(&tmp, s.to_string().as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            ToolError::new(
+                crate::protocol::error_codes::OPERATION_FAILED,
+                format!("cannot save the settings: {e}"),
+            )
+        })?;
+    Ok(s)
+}
+
+async fn add_columns(call: &mut ToolCall) -> ToolResult {
+    let Content::Binary { headers, data } = call.args.clone() else {
+        return Err(ToolError::invalid(
+            "sqlite.add_columns takes binary headers and an Arrow schema",
+        ));
+    };
+    let args = Value::Object(headers);
+    let (ns, db) = database_arg(&args, "database")?;
+    let table = table_name(&args, "table")?;
+    let store = call.room.database.sqlite(&ns, &db)?;
+    let (schema, _) = read_ipc(&data)?;
+    let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    blocking(move || store.add_columns(&table, &fields)).await?;
+    empty()
+}
+
+/// `create_table` and `insert`: exactly `{"kind":"pull"}` chunks.
+async fn write_stream(call: &mut ToolCall) -> ToolResult {
+    let (headers, payload, _) = start_chunk(call).await?;
+    let args = Value::Object(headers);
+    call.authorize(&args)?;
+    let (ns, db) = database_arg(&args, "database")?;
+    let create = call.tool == "create_table";
+    let table = table_name(&args, if create { "name" } else { "table" })?;
+    let mode = CreateMode::parse(opt_str(&args, "mode")?)?;
+    let store = call.room.database.sqlite(&ns, &db)?;
+    let mut have_table = !create;
+    let mut skip = false;
+    if create && !payload.is_empty() {
+        let (schema, _) = read_ipc(&payload)?;
+        let (s, t) = (store.clone(), table.clone());
+        skip = !blocking(move || s.create_table(&t, &schema, mode)).await?;
+        have_table = true;
+    }
+    let stream = call.open_stream().await?;
+    loop {
+        if stream.send(&pull_chunk()).await.is_err() {
+            return Ok(Reply::Streamed);
+        }
+        let Some(chunk) = call.next_request().await else {
+            break;
+        };
+        let Content::Binary { headers, data } = chunk else {
+            return Err(ToolError::invalid(format!(
+                "expected a data chunk, not {}",
+                chunk.kind()
+            )));
+        };
+        if headers.get("kind").and_then(Value::as_str) != Some("data") {
+            return Err(ToolError::invalid("expected a data chunk"));
+        }
+        let (schema, batches) = read_ipc(&data)?;
+        if !have_table {
+            let (s, t) = (store.clone(), table.clone());
+            skip = !blocking(move || s.create_table(&t, &schema, mode)).await?;
+            have_table = true;
+        }
+        if skip {
+            continue;
+        }
+        for batch in batches {
+            let (s, t) = (store.clone(), table.clone());
+            blocking(move || s.insert(&t, &batch)).await?;
+        }
+    }
+    if !have_table {
+        return Err(ToolError::invalid(format!(
+            "create_table `{table}` needs a schema or some data"
+        )));
+    }
+    stream.close().await;
+    Ok(Reply::Streamed)
+}
+
+async fn search(call: &mut ToolCall) -> ToolResult {
+    let (headers, _, _) = start_chunk(call).await?;
+    let args = Value::Object(headers);
+    call.authorize(&args)?;
+    let (ns, db) = database_arg(&args, "database")?;
+    let table = table_name(&args, "table")?;
+    let mut search = Search::from_args(&args, table)?;
+    search.where_params = match std::mem::take(&mut search.where_params) {
+        Params::Named(n) => user_params(&args)?.with_named(n),
+        _ => user_params(&args)?,
+    };
+    let store = call.room.database.sqlite(&ns, &db)?;
+    let g = guard(call, &db, &ns);
+    let opened = blocking(move || search.open(&store, g)).await?;
+    let Opened::Rows(cursor) = opened else {
+        return Err(ToolError::invalid("the search returned no rows"));
+    };
+    super::dataset::shared::serve_cursor(call, Arc::new(cursor), true).await?;
+    Ok(Reply::Streamed)
+}
+
+async fn execute_sql(call: &mut ToolCall) -> ToolResult {
+    let args = match &call.args {
+        Content::Binary { headers, .. } => Value::Object(headers.clone()),
+        Content::Json(v) => v.clone(),
+        other => {
+            return Err(ToolError::invalid(format!(
+                "sqlite.{} takes binary headers {{database, query, params}}, not {}",
+                call.tool,
+                other.kind()
+            )));
+        }
+    };
+    let (ns, db) = database_arg(&args, "database")?;
+    let query = arg_str(&args, "query")?.to_string();
+    let params = user_params(&args)?;
+    let mode = match call.tool.as_str() {
+        "open_sql_query" => Mode::RowsOnly,
+        "execute_sql_statement" => Mode::StatementOnly,
+        _ => Mode::Any,
+    };
+    let store = call.room.database.sqlite(&ns, &db)?;
+    let g = guard(call, &db, &ns);
+    let opened = blocking(move || {
+        store.open_query(QuerySpec {
+            sql: query,
+            params,
+            views: Vec::new(),
+            guard: g,
+            batch_rows: BATCH_ROWS,
+            mode,
+        })
+    })
+    .await?;
+    match opened {
+        Opened::Statement(n) if call.tool == "execute_sql_statement" => {
+            json_reply(json!({ "rows_affected": n }))
+        }
+        Opened::Statement(n) => json_reply(json!({"kind": "statement", "rows_affected": n})),
+        Opened::Rows(cursor) => {
+            let ipc = schema_to_ipc(&cursor.schema)?;
+            let id = call.room.database.register(call, "sqlite", cursor)?;
+            Ok(Reply::Content(Content::binary(
+                json!({"kind": "query", "query_id": id}),
+                ipc,
+            )))
+        }
+    }
+}
