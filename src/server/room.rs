@@ -156,6 +156,10 @@ pub(crate) struct Room {
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// Held while presence changes and is announced, so that every participant sees joins,
+    /// leaves and enables in one order (a `messaging.enabled` list never older than a
+    /// `participant.enabled` sent before it).
+    pub presence: Mutex<()>,
     /// Toolkits hosted by participants, and calls forwarded to them.
     pub hosted: super::hosted::Hosted,
     pub secrets: crate::store::secrets::SecretStore,
@@ -202,6 +206,7 @@ impl Room {
     }
 
     pub fn leave(&self, id: &str) {
+        let _presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
         let gone = self
             .participants
             .lock()
@@ -275,6 +280,7 @@ impl Rooms {
             queues,
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
+            presence: Mutex::new(()),
             hosted: Default::default(),
             secrets,
             database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
