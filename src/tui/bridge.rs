@@ -167,10 +167,7 @@ async fn net_task(
         }));
         let connected = tokio::select! {
             r = RoomClient::connect(&url, &token) => r,
-            ended = idle(&mut cmds, &events, &mut watch_queues) => {
-                let _ = ended;
-                return;
-            }
+            _ = idle(&mut cmds, &events, &mut watch_queues) => return,
         };
         match connected {
             Ok(client) => {

@@ -16,6 +16,10 @@ pub enum ConnState {
         retry_in_secs: u64,
         reason: String,
     },
+    /// Left for good (a refused token): no more retries.
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
