@@ -288,7 +288,7 @@ async fn session(
             while let Some(item) = stream.next().await {
                 match item {
                     Ok(e) => {
-                        let lines = log_lines(&e.log_type, &e.data, now_ms());
+                        let lines = log_lines(&e, now_ms());
                         if ev.send(NetEvent::Logs(lines)).is_err() {
                             break;
                         }
