@@ -101,7 +101,7 @@ fn main() {
         "{:<28} {:>12.1?} {:>14}",
         "paragraph of 48 lines (peer)", peer, "1.00x"
     );
-    let mut report = |name: &str, pane: &mut LogsPane| {
+    let report = |name: &str, pane: &mut LogsPane| {
         let mut buf = Buffer::empty(area);
         let t = time_it(|| {
             buf.reset();

@@ -108,6 +108,8 @@ pub struct Notice {
     pub until_ms: i64,
 }
 
+// At most one popup exists at a time, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Popup {
     Help(Help),
     Palette(Palette),
@@ -360,9 +362,7 @@ impl App {
                 self.notify(NoticeLevel::Error, format!("{what} failed: {error}"));
             }
             NetEvent::Fatal(reason) => {
-                self.conn = ConnState::Reconnecting {
-                    attempt: 0,
-                    retry_in_secs: 0,
+                self.conn = ConnState::Failed {
                     reason: reason.clone(),
                 };
                 self.notify(NoticeLevel::Error, reason);

@@ -167,10 +167,7 @@ async fn net_task(
         }));
         let connected = tokio::select! {
             r = RoomClient::connect(&url, &token) => r,
-            ended = idle(&mut cmds, &events, &mut watch_queues) => {
-                let _ = ended;
-                return;
-            }
+            _ = idle(&mut cmds, &events, &mut watch_queues) => return,
         };
         match connected {
             Ok(client) => {
@@ -291,7 +288,7 @@ async fn session(
             while let Some(item) = stream.next().await {
                 match item {
                     Ok(e) => {
-                        let lines = log_lines(&e.log_type, &e.data, now_ms());
+                        let lines = log_lines(&e, now_ms());
                         if ev.send(NetEvent::Logs(lines)).is_err() {
                             break;
                         }

@@ -21,12 +21,12 @@ pub fn copy(text: &str) -> Result<Copied, String> {
         std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
     let has_display =
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if !over_ssh && (has_display || cfg!(any(target_os = "macos", windows))) {
-        if let Ok(mut cb) = arboard::Clipboard::new()
-            && cb.set_text(text.to_string()).is_ok()
-        {
-            return Ok(Copied::System);
-        }
+    if !over_ssh
+        && (has_display || cfg!(any(target_os = "macos", windows)))
+        && let Ok(mut cb) = arboard::Clipboard::new()
+        && cb.set_text(text.to_string()).is_ok()
+    {
+        return Ok(Copied::System);
     }
     let mut out = std::io::stdout();
     out.write_all(osc52(text).as_bytes())

@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 
+use crate::client::{DevLogEvent, otel_records};
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnState {
     Connecting,
@@ -14,6 +16,10 @@ pub enum ConnState {
     Reconnecting {
         attempt: u32,
         retry_in_secs: u64,
+        reason: String,
+    },
+    /// Left for good (a refused token): no more retries.
+    Failed {
         reason: String,
     },
 }
@@ -70,16 +76,6 @@ impl Level {
             Level::Trace
         } else {
             Level::Info
-        }
-    }
-    /// From an OTLP severityNumber (1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17+ error).
-    pub fn from_severity_number(n: i64) -> Level {
-        match n {
-            1..=4 => Level::Trace,
-            5..=8 => Level::Debug,
-            13..=16 => Level::Warn,
-            17.. => Level::Error,
-            _ => Level::Info,
         }
     }
 }
@@ -177,46 +173,29 @@ pub fn message_text(message: &Value) -> String {
 }
 
 /// A developer log event as lines for the logs pane. `otel.log` events carry OTLP/JSON log
-/// records; `info`/`warning`/`error` carry a message; anything else shows its data as JSON.
-pub fn log_lines(log_type: &str, data: &Value, now_ms: i64) -> Vec<LogLine> {
-    let source: std::sync::Arc<str> = log_type.into();
+/// records (read by the client's `otel_records`); `info`/`warning`/`error` carry a message;
+/// anything else shows its data as JSON.
+pub fn log_lines(event: &DevLogEvent, now_ms: i64) -> Vec<LogLine> {
+    let source: std::sync::Arc<str> = event.log_type.as_str().into();
+    let data = &event.data;
     let mut out = Vec::new();
-    if log_type == "otel.log" {
-        for rl in arr(data, "resourceLogs") {
-            for sl in arr(rl, "scopeLogs") {
-                for rec in arr(sl, "logRecords") {
-                    let time_ms = rec
-                        .get("timeUnixNano")
-                        .and_then(|v| {
-                            v.as_i64()
-                                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                        })
-                        .map(|ns| ns / 1_000_000)
-                        .filter(|&t| t > 0)
-                        .unwrap_or(now_ms);
-                    let level = match rec.get("severityText").and_then(Value::as_str) {
-                        Some(s) if !s.is_empty() => Level::parse(s),
-                        _ => Level::from_severity_number(
-                            rec.get("severityNumber")
-                                .and_then(Value::as_i64)
-                                .unwrap_or(9),
-                        ),
-                    };
-                    let body = rec.get("body");
-                    let text = match body
-                        .and_then(|b| b.get("stringValue"))
-                        .and_then(Value::as_str)
-                    {
-                        Some(s) => s.to_string(),
-                        None => body.map(|b| b.to_string()).unwrap_or_default(),
-                    };
-                    push_text(&mut out, time_ms, level, &source, &text);
-                }
-            }
+    if event.log_type == "otel.log" {
+        for rec in otel_records(event) {
+            let time_ms = match (rec.time_unix_nano / 1_000_000) as i64 {
+                0 => now_ms,
+                t => t,
+            };
+            push_text(
+                &mut out,
+                time_ms,
+                Level::parse(&rec.severity),
+                &source,
+                &rec.body,
+            );
         }
         return out;
     }
-    let (level, text) = match log_type {
+    let (level, text) = match event.log_type.as_str() {
         "info" | "warning" | "warn" | "error" | "debug" => {
             let msg = data.get("message").and_then(Value::as_str).unwrap_or("");
             let extra = data
@@ -226,7 +205,7 @@ pub fn log_lines(log_type: &str, data: &Value, now_ms: i64) -> Vec<LogLine> {
                 Some(e) => format!("{msg} {e}"),
                 None => msg.to_string(),
             };
-            (Level::parse(log_type), text)
+            (Level::parse(&event.log_type), text)
         }
         _ => {
             let level = data
@@ -240,10 +219,6 @@ pub fn log_lines(log_type: &str, data: &Value, now_ms: i64) -> Vec<LogLine> {
     };
     push_text(&mut out, now_ms, level, &source, &text);
     out
-}
-
-fn arr<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
-    v.get(key).and_then(Value::as_array).into_iter().flatten()
 }
 
 fn push_text(
@@ -286,6 +261,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn ev(log_type: &str, data: Value) -> DevLogEvent {
+        DevLogEvent {
+            log_type: log_type.into(),
+            data,
+        }
+    }
+
     #[test]
     fn text_or_json() {
         assert_eq!(message_text(&json!({"text": "hi"})), "hi");
@@ -297,9 +279,9 @@ mod tests {
     fn otel_records() {
         let data = json!({"resourceLogs":[{"scopeLogs":[{"logRecords":[
             {"timeUnixNano":"1700000000000000000","severityText":"WARN","body":{"stringValue":"disk low"}},
-            {"timeUnixNano":1700000001000000000i64,"severityNumber":17,"body":{"stringValue":"a\nb"}}
+            {"timeUnixNano":1700000001000000000i64,"severityText":"ERROR","body":{"stringValue":"a\nb"}}
         ]}]}]});
-        let lines = log_lines("otel.log", &data, 5);
+        let lines = log_lines(&ev("otel.log", data), 5);
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].level, Level::Warn);
         assert_eq!(lines[0].time_ms, 1_700_000_000_000);
@@ -310,12 +292,12 @@ mod tests {
 
     #[test]
     fn other_events() {
-        let l = log_lines("error", &json!({"message": "boom", "extra": {}}), 7);
+        let l = log_lines(&ev("error", json!({"message": "boom", "extra": {}})), 7);
         assert_eq!(
             (l[0].level, &*l[0].text, l[0].time_ms),
             (Level::Error, "boom", 7)
         );
-        let l = log_lines("demo", &json!({"ok": true}), 7);
+        let l = log_lines(&ev("demo", json!({"ok": true})), 7);
         assert_eq!(&*l[0].text, "{\"ok\":true}");
         assert_eq!(&*l[0].source, "demo");
     }

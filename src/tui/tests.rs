@@ -646,3 +646,14 @@ fn every_theme_renders() {
         render(&mut a, 80, 20);
     }
 }
+
+#[test]
+fn a_refused_token_is_shown_as_final() {
+    let mut a = app();
+    net(
+        &mut a,
+        NetEvent::Fatal("the room refused the token (HTTP 403)".into()),
+    );
+    assert!(matches!(a.conn, ConnState::Failed { .. }));
+    assert!(render(&mut a, 100, 20).contains("✕ disconnected: the room refused the token"));
+}

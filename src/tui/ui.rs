@@ -195,6 +195,10 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     let (badge, style) = match &app.conn {
         ConnState::Connecting => (" ◌ connecting… ".to_string(), theme.fg_of(theme.warn)),
         ConnState::Live => (" ● live ".to_string(), theme.fg_of(theme.ok)),
+        ConnState::Failed { reason } => (
+            format!(" ✕ disconnected: {reason} "),
+            theme.fg_of(theme.error),
+        ),
         ConnState::Reconnecting {
             attempt,
             retry_in_secs,
@@ -205,11 +209,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App) {
             } else {
                 String::new()
             };
-            let what = if *attempt > 0 {
-                format!("reconnecting{when} (try {attempt})")
-            } else {
-                "disconnected".into()
-            };
+            let what = format!("reconnecting{when} (try {attempt})");
             (format!(" ↻ {what}: {reason} "), theme.fg_of(theme.error))
         }
     };

@@ -518,7 +518,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -693,11 +693,20 @@ mod tests {
         assert!(p.following());
         p.move_by(-1);
         assert!(!p.following());
-        assert_eq!(p.selected_text().unwrap().split(' ').last(), Some("48"));
+        assert_eq!(
+            p.selected_text().unwrap().split(' ').next_back(),
+            Some("48")
+        );
         p.push_lines([line(51, "new")]);
-        assert_eq!(p.selected_text().unwrap().split(' ').last(), Some("48"));
+        assert_eq!(
+            p.selected_text().unwrap().split(' ').next_back(),
+            Some("48")
+        );
         p.follow();
-        assert_eq!(p.selected_text().unwrap().split(' ').last(), Some("new"));
+        assert_eq!(
+            p.selected_text().unwrap().split(' ').next_back(),
+            Some("new")
+        );
     }
 
     #[test]

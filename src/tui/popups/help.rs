@@ -61,12 +61,12 @@ pub fn draw(f: &mut Frame, area: Rect, help: &Help, keymap: &Keymap, theme: &The
     let mut lines: Vec<Line> = Vec::new();
     let mut last_ctx = None;
     for (ctx, keys, name, desc) in rows(keymap) {
-        if !needle.is_empty()
-            && !(keys.to_lowercase().contains(&needle)
-                || name.contains(&needle)
-                || desc.to_lowercase().contains(&needle)
-                || ctx.name().contains(&needle))
-        {
+        let hit = needle.is_empty()
+            || keys.to_lowercase().contains(&needle)
+            || name.contains(&needle)
+            || desc.to_lowercase().contains(&needle)
+            || ctx.name().contains(&needle);
+        if !hit {
             continue;
         }
         if last_ctx != Some(ctx) {
@@ -74,7 +74,7 @@ pub fn draw(f: &mut Frame, area: Rect, help: &Help, keymap: &Keymap, theme: &The
                 lines.push(Line::raw(""));
             }
             lines.push(Line::styled(
-                format!("{}", ctx.name()),
+                ctx.name().to_string(),
                 theme.accent().add_modifier(Modifier::UNDERLINED),
             ));
             last_ctx = Some(ctx);
