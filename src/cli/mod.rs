@@ -1,6 +1,5 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
-pub(crate) mod local;
 mod room;
 mod serve;
 pub mod token;

@@ -13,7 +13,7 @@ use super::net::{
     now_ms,
 };
 use super::{Target, TuiOptions};
-use crate::cli::local::{ServerMarker, local_room};
+use crate::local::{ServerMarker, local_room};
 use crate::client::{ClientError, Participant, RoomClient, RoomEvent};
 use crate::server::RunningServer;
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 use serde_json::Value;
 
-use super::local::{LocalRoom, local_room};
+use crate::local::{LocalRoom, local_room};
 use crate::client::RoomClient;
 
 #[derive(clap::Args, Debug)]

@@ -1,4 +1,4 @@
-//! Reaching the local room: a `roomdeck serve` already running on the data dir, or a server
+//! Reaching the local room (used by the CLI and the console): a `roomdeck serve` already
 //! embedded in this process.
 
 use std::net::SocketAddr;
