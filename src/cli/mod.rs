@@ -1,8 +1,13 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
+mod http;
 mod local;
 mod room;
+mod rooms;
 mod serve;
+mod service;
+mod sessions;
+pub mod setup;
 pub mod token;
 
 use std::path::PathBuf;
@@ -34,6 +39,14 @@ enum Command {
     Token(token::TokenArgs),
     /// Use a room's APIs from scripts.
     Room(room::RoomArgs),
+    /// Create, list, rename, enable/disable and delete rooms.
+    Rooms(rooms::RoomsArgs),
+    /// Past and active sessions of rooms, and their developer logs.
+    Sessions(sessions::SessionsArgs),
+    /// Service specs saved with rooms: validate, deploy, list, delete.
+    Service(service::ServiceArgs),
+    /// First run: config file, data dir, server secret and the `default` room.
+    Setup(setup::SetupArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -70,6 +83,10 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(&cli.data_dir, args),
         Some(Command::Token(args)) => token::run(&args).map(|jwt| println!("{jwt}")),
         Some(Command::Room(args)) => room::run(&cli.data_dir, args),
+        Some(Command::Rooms(args)) => rooms::run(&cli.data_dir, args),
+        Some(Command::Sessions(args)) => sessions::run(&cli.data_dir, args),
+        Some(Command::Service(args)) => service::run(&cli.data_dir, args),
+        Some(Command::Setup(args)) => setup::run(&cli.data_dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ mod connection;
 mod developer;
 mod messaging;
 mod queues;
+pub mod services;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
+pub use services::{ServiceInfo, ServicesClient};
 
 use crate::protocol::Content;
 use crate::protocol::message::pack_message;
@@ -172,6 +174,10 @@ impl RoomClient {
 
     pub fn queues(&self) -> QueuesClient {
         QueuesClient::new(self.clone())
+    }
+
+    pub fn services(&self) -> ServicesClient {
+        ServicesClient::new(self.clone())
     }
 
     pub fn developer(&self) -> DeveloperClient {

@@ -6,6 +6,7 @@
 //! ```
 
 pub mod queues;
+pub mod rooms;
 
 use std::path::{Path, PathBuf};
 

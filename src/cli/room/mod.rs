@@ -3,6 +3,7 @@
 mod developer;
 mod messaging;
 mod queue;
+mod service;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,9 @@ enum Api {
     /// Durable queues.
     #[command(subcommand)]
     Queue(queue::Queue),
+    /// The room's running services.
+    #[command(subcommand)]
+    Service(service::Service),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -88,7 +92,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
     match &args.api {
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
-        Api::Developer { .. } => {}
+        Api::Developer { .. } | Api::Service(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
@@ -128,6 +132,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
+        Api::Service(cmd) => service::run(client, cmd, output).await?,
     }
     Ok(())
 }

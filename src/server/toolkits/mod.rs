@@ -3,6 +3,7 @@
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
+pub(crate) mod services;
 
 use serde_json::{Value, json};
 
@@ -18,7 +19,12 @@ pub(crate) struct Toolkit {
 }
 
 /// Every built-in toolkit; each module declares its own `TOOLKIT`.
-const TOOLKITS: &[Toolkit] = &[messaging::TOOLKIT, queues::TOOLKIT, developer::TOOLKIT];
+const TOOLKITS: &[Toolkit] = &[
+    messaging::TOOLKIT,
+    queues::TOOLKIT,
+    developer::TOOLKIT,
+    services::TOOLKIT,
+];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
@@ -67,6 +73,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "messaging" => messaging::invoke(call).await,
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
+        "services" => services::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
