@@ -13,13 +13,18 @@ use crate::store::rooms::{RoomsDb, iso8601, now_secs};
 #[derive(clap::Args, Debug)]
 pub struct RoomsArgs {
     /// A roomdeck server's base URL (http://HOST:PORT); without it, the local data dir.
-    #[arg(long, env = "MESHAGENT_API_URL")]
+    #[arg(long, env = "MESHAGENT_API_URL", global = true)]
     pub api_url: Option<String>,
     /// Participant token with the admin grant, for --api-url.
-    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// Project id in the REST paths (a roomdeck server accepts any).
-    #[arg(long, env = "MESHAGENT_PROJECT_ID", default_value = "local")]
+    #[arg(
+        long,
+        env = "MESHAGENT_PROJECT_ID",
+        default_value = "local",
+        global = true
+    )]
     pub project_id: String,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]

@@ -13,12 +13,17 @@ use crate::store::rooms::{RoomsDb, iso8601};
 #[derive(clap::Args, Debug)]
 pub struct SessionsArgs {
     /// A roomdeck server's base URL (http://HOST:PORT); without it, the local data dir.
-    #[arg(long, env = "MESHAGENT_API_URL")]
+    #[arg(long, env = "MESHAGENT_API_URL", global = true)]
     pub api_url: Option<String>,
     /// Participant token with the admin grant, for --api-url.
-    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
-    #[arg(long, env = "MESHAGENT_PROJECT_ID", default_value = "local")]
+    #[arg(
+        long,
+        env = "MESHAGENT_PROJECT_ID",
+        default_value = "local",
+        global = true
+    )]
     pub project_id: String,
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
@@ -158,16 +163,21 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                 }
             };
             let use_json = format == LogFormat::Json || args.output == Output::Json;
+            // Written with errors checked: `| head` closing the pipe just ends the output.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
             for (at, kind, data) in events {
-                if use_json {
-                    println!("{}", json!({"time": at, "type": kind, "data": data}));
+                let lines = if use_json {
+                    vec![json!({"time": at, "type": kind, "data": data}).to_string()]
                 } else {
-                    let event = DevLogEvent {
+                    crate::client::otel_lines(&DevLogEvent {
                         log_type: kind,
                         data,
-                    };
-                    for line in crate::client::otel_lines(&event) {
-                        println!("{line}");
+                    })
+                };
+                for line in lines {
+                    if writeln!(out, "{line}").is_err() {
+                        return Ok(());
                     }
                 }
             }

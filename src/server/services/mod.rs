@@ -106,12 +106,16 @@ struct PortState {
 impl RuntimeState {
     fn event(&mut self, kind: &str, reason: &str, message: String) {
         let now = now_secs();
-        if let Some(last) = self.events.last_mut()
-            && last.reason == reason
-            && last.message == message
+        // Repeats fold into one event with a count, as Kubernetes events do.
+        if let Some(i) = self
+            .events
+            .iter()
+            .position(|e| e.reason == reason && e.message == message)
         {
-            last.count += 1;
-            last.last = now;
+            let mut e = self.events.remove(i);
+            e.count += 1;
+            e.last = now;
+            self.events.push(e);
             return;
         }
         self.events.push(RuntimeEvent {
