@@ -6,6 +6,7 @@
 mod call;
 mod connection;
 pub mod devlog;
+mod hosted;
 mod http;
 mod rest;
 mod room;
@@ -27,6 +28,8 @@ pub use room::Rooms;
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
 /// Messages queued for one client before it counts as too slow and is disconnected.
 pub const SEND_QUEUE_DEPTH: usize = 4096;
+/// Bytes of pushed messages queued for one client before it counts as too slow.
+pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -128,6 +131,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         shutdown: rx.clone(),
     });
     let app = http::router(state.clone());
+    // Small protocol packets must not wait for Nagle's algorithm (40 ms stalls per round trip).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let mut stop = rx;
     let task = tokio::spawn(async move {
         let graceful = async move {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub(crate) struct ConnHandle {
     closed: watch::Receiver<bool>,
     /// Wakes the connection loop to disconnect a client that cannot keep up.
     kick: Arc<Notify>,
+    /// Bytes waiting in the send queue; the writer subtracts what it sent.
+    queued: Arc<AtomicUsize>,
 }
 
 impl ConnHandle {
@@ -40,25 +42,30 @@ impl ConnHandle {
         tx: mpsc::Sender<Outgoing>,
         closed: watch::Receiver<bool>,
         kick: Arc<Notify>,
+        queued: Arc<AtomicUsize>,
     ) -> ConnHandle {
         ConnHandle {
             tx,
             next_id: Arc::new(AtomicU64::new(1)),
             closed,
             kick,
+            queued,
         }
+    }
+
+    async fn enqueue(&self, out: Outgoing) -> Result<(), ()> {
+        self.queued.fetch_add(out.body.len(), Ordering::Relaxed);
+        self.tx.send(out).await.map_err(|_| ())
     }
 
     /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
     pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
-        self.tx
-            .send(Outgoing {
-                id,
-                msg_type: msg_type.to_string(),
-                body,
-            })
-            .await
-            .map_err(|_| ())
+        self.enqueue(Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body,
+        })
+        .await
     }
 
     /// Pushes a server-initiated message without waiting: a client whose queue is full is
@@ -70,7 +77,14 @@ impl ConnHandle {
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
+        let len = out.body.len();
+        if self.queued.load(Ordering::Relaxed) + len > super::MAX_QUEUED_BYTES {
+            self.kick.notify_one();
+            return;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
             self.kick.notify_one();
         }
     }
@@ -83,13 +97,28 @@ impl ConnHandle {
         header: &Map<String, Value>,
         payload: &[u8],
     ) -> Result<(), ()> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send_with_id(self.reserve_id(), msg_type, header, payload)
+            .await
+    }
+
+    /// A fresh id for a server-initiated message whose answer must be matched to it.
+    pub fn reserve_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn send_with_id(
+        &self,
+        id: u64,
+        msg_type: &str,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<(), ()> {
         let out = Outgoing {
             id,
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
-        self.tx.send(out).await.map_err(|_| ())
+        self.enqueue(out).await
     }
 
     /// Resolves when the connection has ended.
@@ -131,6 +160,8 @@ pub(crate) struct Room {
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// Toolkits hosted by participants, and calls forwarded to them.
+    pub hosted: super::hosted::Hosted,
     /// The session: its record, idle tracking and services (`session.rs`).
     pub session: super::session::Session,
 }
@@ -182,6 +213,7 @@ impl Room {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         if let Some(p) = gone {
+            self.hosted.host_left(&p.id);
             if p.messaging_enabled.load(Ordering::SeqCst) {
                 super::toolkits::messaging::announce_disabled(self, &p);
             }
@@ -268,6 +300,7 @@ impl Rooms {
             queues,
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
+            hosted: Default::default(),
             session: Session::new(self.config.db.clone(), supervisor),
         });
         let lease = RoomLease::new(room.clone());

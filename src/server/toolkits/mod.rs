@@ -43,14 +43,22 @@ pub(crate) fn describe() -> Value {
     json!({ "tools": tools })
 }
 
+pub(crate) fn is_builtin(name: &str) -> bool {
+    TOOLKITS.iter().any(|k| k.name == name)
+}
+
 /// Routes a call to its toolkit. Unary calls are authorised here with their arguments;
 /// streaming tools authorise with their start chunk.
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
     let Some(kit) = TOOLKITS.iter().find(|k| k.name == call.toolkit) else {
-        return Err(ToolError::new(
-            NOT_FOUND,
-            format!("this room has no toolkit named `{}`", call.toolkit),
-        ));
+        let Some(hosted) = call.room.hosted.get(&call.toolkit) else {
+            return Err(ToolError::new(
+                NOT_FOUND,
+                format!("this room has no toolkit named `{}`", call.toolkit),
+            ));
+        };
+        call.authorize(&Value::Null)?;
+        return super::hosted::forward(call, hosted).await;
     };
     if !kit.tools.iter().any(|(t, _)| *t == call.tool) {
         return Err(ToolError::new(
