@@ -1,6 +1,6 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
-mod http;
+pub mod http;
 mod local;
 mod room;
 mod rooms;
