@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Whether joining an unknown room creates it (default); otherwise such a join is 404.
     pub create_rooms_on_join: bool,
+    /// Whether active rooms run their services (default); one-shot CLI commands turn it off.
+    pub run_services: bool,
 }
 
 /// Default for `ServerConfig::idle_timeout`.
@@ -56,6 +58,7 @@ impl ServerConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             create_rooms_on_join: true,
+            run_services: true,
         }
     }
 }
@@ -126,6 +129,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             secret: config.secret.clone(),
             server_addr: loopback_of(addr).to_string(),
             idle_timeout: config.idle_timeout,
+            run_services: config.run_services,
         }),
         config,
         shutdown: rx.clone(),

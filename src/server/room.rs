@@ -253,6 +253,8 @@ pub(crate) struct RoomsConfig {
     pub server_addr: String,
     /// A session ends when nobody has been connected this long.
     pub idle_timeout: Duration,
+    /// Whether services run (see `ServerConfig::run_services`).
+    pub run_services: bool,
 }
 
 /// Every open (active) room of this server.
@@ -291,6 +293,7 @@ impl Rooms {
             secret: self.config.secret.clone(),
             server_addr: self.config.server_addr.clone(),
             devlog: devlog.clone(),
+            run: self.config.run_services,
         };
         let supervisor = Arc::new(Supervisor::new(env, self.config.db.clone()));
         let room = Arc::new(Room {

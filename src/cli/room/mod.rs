@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 use serde_json::Value;
 
-use super::local::{LocalRoom, local_room};
+use super::local::{LocalRoom, local_room_for_command};
 use crate::client::RoomClient;
 
 #[derive(clap::Args, Debug)]
@@ -109,7 +109,10 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
                     server: None,
                 }
             }
-            None => local_room(&super::data_dir(global_data_dir), &args.room, &args.name).await?,
+            None => {
+                local_room_for_command(&super::data_dir(global_data_dir), &args.room, &args.name)
+                    .await?
+            }
         };
         let client = RoomClient::connect(&local.url, &local.token)
             .await

@@ -42,6 +42,8 @@ pub(crate) struct ServiceEnv {
     /// `host:port` the server listens on.
     pub server_addr: String,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// False for a server embedded in a one-shot command: services are listed, not run.
+    pub run: bool,
 }
 
 impl ServiceEnv {
@@ -321,6 +323,8 @@ impl Supervisor {
         let state = RuntimeState {
             state: if !spec.enabled {
                 "disabled".into()
+            } else if !self.env.run {
+                "not_running".into()
             } else if spec.runnable() {
                 "pending".into()
             } else {
@@ -338,7 +342,7 @@ impl Supervisor {
             stop,
             task: Mutex::new(None),
         });
-        if managed.spec.runnable() {
+        if managed.spec.runnable() && self.env.run {
             write_spec_files(&self.env, &managed.spec);
             let task = tokio::spawn(supervise(self.env.clone(), managed.clone()));
             *managed.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
@@ -380,6 +384,12 @@ impl Supervisor {
         if !m.spec.runnable() {
             return Err(RestartError::NotRestartable(format!(
                 "service {} has no container command the local runtime can run",
+                m.spec.metadata.name
+            )));
+        }
+        if !self.env.run {
+            return Err(RestartError::NotRestartable(format!(
+                "service {} is not running here: services run under `roomdeck serve` or the console",
                 m.spec.metadata.name
             )));
         }
@@ -876,6 +886,7 @@ mod tests {
             secret: "s".repeat(32),
             server_addr: "127.0.0.1:1".into(),
             devlog,
+            run: true,
         }
     }
 
