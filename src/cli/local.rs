@@ -69,7 +69,7 @@ async fn local_room_with(
     let mut token = ParticipantToken::new(name);
     token.add_room_grant(room);
     token.add_role_grant("user");
-    token.add_api_grant(ApiScope::full());
+    token.add_api_grant(ApiScope::owner());
     let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
     if let Some(base) = ServerMarker::read(data_dir) {
         return Ok(LocalRoom {

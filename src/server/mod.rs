@@ -130,6 +130,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             server_addr: loopback_of(addr).to_string(),
             idle_timeout: config.idle_timeout,
             run_services: config.run_services,
+            secrets_key: crate::store::secrets::derive_key(&config.secret),
         }),
         config,
         shutdown: rx.clone(),

@@ -162,6 +162,7 @@ pub(crate) struct Room {
     pub devlog: broadcast::Sender<DevEvent>,
     /// Toolkits hosted by participants, and calls forwarded to them.
     pub hosted: super::hosted::Hosted,
+    pub secrets: crate::store::secrets::SecretStore,
     /// The session: its record, idle tracking and services (`session.rs`).
     pub session: super::session::Session,
 }
@@ -255,6 +256,8 @@ pub(crate) struct RoomsConfig {
     pub idle_timeout: Duration,
     /// Whether services run (see `ServerConfig::run_services`).
     pub run_services: bool,
+    /// Key for the rooms' secrets, derived from the server secret.
+    pub secrets_key: [u8; 32],
 }
 
 /// Every open (active) room of this server.
@@ -286,6 +289,11 @@ impl Rooms {
         let dir = crate::store::room_dir(&self.config.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let secrets = crate::store::secrets::SecretStore::open(
+            &dir.join("secrets.db"),
+            &self.config.secrets_key,
+        )
+        .map_err(|e| e.to_string())?;
         let (devlog, _) = broadcast::channel(4096);
         let env = ServiceEnv {
             room: name.to_string(),
@@ -304,6 +312,7 @@ impl Rooms {
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
             hosted: Default::default(),
+            secrets,
             session: Session::new(self.config.db.clone(), supervisor),
         });
         let lease = RoomLease::new(room.clone());

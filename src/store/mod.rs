@@ -7,6 +7,7 @@
 
 pub mod queues;
 pub mod rooms;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 

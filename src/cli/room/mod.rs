@@ -3,6 +3,7 @@
 mod developer;
 mod messaging;
 mod queue;
+mod secret;
 mod service;
 
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ enum Api {
     /// The room's running services.
     #[command(subcommand)]
     Service(service::Service),
+    /// Secrets kept encrypted in the room.
+    #[command(subcommand)]
+    Secret(secret::Secret),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -92,7 +96,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
     match &args.api {
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
-        Api::Developer { .. } | Api::Service(_) => {}
+        Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
@@ -134,6 +138,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
     match api {
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
+        Api::Secret(cmd) => secret::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
         Api::Service(cmd) => service::run(client, cmd, output).await?,
     }

@@ -3,6 +3,7 @@
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
+pub(crate) mod secrets;
 pub(crate) mod services;
 
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ const TOOLKITS: &[Toolkit] = &[
     queues::TOOLKIT,
     developer::TOOLKIT,
     services::TOOLKIT,
+    secrets::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -82,6 +84,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
         "services" => services::invoke(call).await,
+        "secrets" => secrets::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
