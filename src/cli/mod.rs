@@ -106,12 +106,17 @@ fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String>
             room: args.room.unwrap_or_else(|| "default".into()),
         },
     };
+    let (config_dir, data_dir) = (crate::paths::config_dir(), data_dir(data_dir_flag));
+    if matches!(target, Target::Local { .. }) {
+        // First start: what `roomdeck setup` makes, silently (the report is not printed).
+        setup::ensure(&config_dir, &data_dir, "default")?;
+    }
     crate::tui::run(TuiOptions {
         target,
         theme: args.theme,
         read_only: args.read_only,
-        config_dir: crate::paths::config_dir(),
-        data_dir: data_dir(data_dir_flag),
+        config_dir,
+        data_dir,
         no_mouse: args.no_mouse,
     })
 }
