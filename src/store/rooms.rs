@@ -17,6 +17,8 @@ use super::{open_sqlite, valid_room_name};
 
 /// Developer log events kept per session; the oldest go first.
 pub const MAX_SESSION_LOG_EVENTS: i64 = 10_000;
+/// Sessions (newest first, all rooms) whose developer logs are kept.
+pub const MAX_SESSIONS_WITH_LOGS: i64 = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoomsError {
@@ -526,9 +528,15 @@ impl RoomsDb {
 
     pub fn session_start(&self, id: &str, room: &str, started_at: f64) -> Result<(), RoomsError> {
         let room_id = self.get(room)?.map(|r| r.id);
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO sessions (id, room, room_id, started_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, room, room_id, started_at],
+        )?;
+        // The logs of old sessions go: only the newest sessions keep theirs.
+        conn.execute(
+            "DELETE FROM session_logs WHERE session IN (SELECT id FROM sessions ORDER BY started_at DESC LIMIT -1 OFFSET ?1)",
+            [MAX_SESSIONS_WITH_LOGS],
         )?;
         Ok(())
     }
@@ -836,6 +844,26 @@ mod tests {
         let logs = db.session_logs("s").unwrap();
         assert_eq!(logs.len() as i64, MAX_SESSION_LOG_EVENTS);
         assert_eq!(logs[0].2, json!(5));
+    }
+
+    #[test]
+    fn only_recent_sessions_keep_their_logs() {
+        let (_dir, db) = db();
+        let n = MAX_SESSIONS_WITH_LOGS + 2;
+        for i in 0..n {
+            let id = format!("s{i}");
+            db.session_start(&id, "r", i as f64).unwrap();
+            db.append_session_logs(&id, &[(i as f64, "t".into(), json!(i))])
+                .unwrap();
+        }
+        db.session_start("last", "r", n as f64).unwrap();
+        assert!(db.session_logs("s0").unwrap().is_empty());
+        assert!(db.session_logs("s2").unwrap().is_empty());
+        assert_eq!(db.session_logs("s3").unwrap().len(), 1);
+        assert_eq!(
+            db.sessions(Some("r"), false, 1000).unwrap().len() as i64,
+            n + 1
+        );
     }
 
     #[test]
