@@ -271,3 +271,48 @@ async fn a_deploy_to_an_active_room_starts_and_a_delete_stops() {
     assert!(client.services().list().await.unwrap().is_empty());
     client.close().await;
 }
+
+#[tokio::test]
+async fn a_declared_port_with_a_liveness_path_becomes_ready() {
+    let Ok(python) = which_python() else {
+        eprintln!("skipped: no python3 to serve HTTP");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = TestServer::start().await;
+    deploy(
+        s.dir.path(),
+        "r",
+        &format!(
+            "version: v1\nkind: Service\nmetadata: {{name: web}}\nports: [{{num: {port}, liveness: /}}]\ncontainer: {{image: local, command: 'exec {python} -m http.server --bind 127.0.0.1 {port}'}}\n"
+        ),
+    );
+    let client = s.join("r", "alice").await;
+    let web = wait_for(&client, "web", "the port to be ready", |s| {
+        s.state.as_ref().is_some_and(|st| {
+            st.ports
+                .first()
+                .is_some_and(|p| p.liveness_status == "ready")
+        })
+    })
+    .await;
+    assert_eq!(web.state.unwrap().ports[0].num, port.to_string());
+    client.close().await;
+}
+
+fn which_python() -> Result<String, ()> {
+    for p in ["python3", "/usr/bin/python3"] {
+        if std::process::Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Ok(p.to_string());
+        }
+    }
+    Err(())
+}
