@@ -8,6 +8,9 @@
 //! project-level act, and on a local server the project is the data dir. The project id in
 //! the path is accepted as given.
 
+// Handlers answer `Result<Response, Response>`: the error is the HTTP answer itself.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -473,7 +473,7 @@ fn working_dir(env: &ServiceEnv, dir: Option<&str>) -> Option<PathBuf> {
     let files = env.files_dir();
     match dir {
         None | Some("") => Some(files),
-        Some(d) if d == "/data" => Some(files),
+        Some("/data") => Some(files),
         Some(d) if d.starts_with("/data/") => confined(&files, &d["/data/".len()..]),
         Some(d) if d.starts_with('/') => Some(PathBuf::from(d)),
         Some(d) => confined(&files, d),
