@@ -9,6 +9,7 @@ mod developer;
 mod messaging;
 mod queues;
 mod secrets;
+pub mod services;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,7 @@ pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lin
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
 pub use secrets::{SecretInfo, SecretsClient};
+pub use services::{ServiceInfo, ServicesClient};
 
 use crate::protocol::Content;
 use crate::protocol::message::pack_message;
@@ -176,6 +178,10 @@ impl RoomClient {
 
     pub fn queues(&self) -> QueuesClient {
         QueuesClient::new(self.clone())
+    }
+
+    pub fn services(&self) -> ServicesClient {
+        ServicesClient::new(self.clone())
     }
 
     pub fn secrets(&self) -> SecretsClient {

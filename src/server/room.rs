@@ -4,14 +4,18 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use super::devlog::{DevEvent, Severity};
+use super::services::{ServiceEnv, Supervisor};
+use super::session::{RoomLease, Session};
 use crate::auth::ApiScope;
 use crate::protocol::message::pack_message;
 use crate::store::queues::QueueStore;
+use crate::store::rooms::RoomsDb;
 
 /// One message waiting to be written to a connection.
 pub(crate) struct Outgoing {
@@ -165,6 +169,8 @@ pub(crate) struct Room {
     pub secrets: crate::store::secrets::SecretStore,
     /// The dataset and sqlite toolkits' databases and open queries.
     pub database: super::toolkits::dataset::shared::RoomDatabase,
+    /// The session: its record, idle tracking and services (`session.rs`).
+    pub session: super::session::Session,
 }
 
 impl Room {
@@ -199,6 +205,8 @@ impl Room {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(participant.id.clone(), participant);
+        self.session
+            .record_participant(&self.session_id, &name, &role);
         self.log(
             Severity::Info,
             format!("participant {name} joined as {role}"),
@@ -244,35 +252,65 @@ impl Room {
     }
 }
 
-/// Every open room of this server.
-pub struct Rooms {
-    data_dir: PathBuf,
+/// What the registry needs to open rooms and run their sessions.
+pub(crate) struct RoomsConfig {
+    pub data_dir: PathBuf,
+    pub db: Arc<RoomsDb>,
+    pub secret: String,
+    /// `host:port` the server listens on (services are told to join here).
+    pub server_addr: String,
+    /// A session ends when nobody has been connected this long.
+    pub idle_timeout: Duration,
+    /// Whether services run (see `ServerConfig::run_services`).
+    pub run_services: bool,
     /// Key for the rooms' secrets, derived from the server secret.
-    secrets_key: [u8; 32],
-    rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+    pub secrets_key: [u8; 32],
+}
+
+/// Every open (active) room of this server.
+pub struct Rooms {
+    config: Arc<RoomsConfig>,
+    rooms: Arc<tokio::sync::Mutex<HashMap<String, Arc<Room>>>>,
 }
 
 impl Rooms {
-    pub fn new(data_dir: PathBuf, secrets_key: [u8; 32]) -> Rooms {
+    pub(crate) fn new(config: RoomsConfig) -> Rooms {
         Rooms {
-            data_dir,
-            secrets_key,
-            rooms: tokio::sync::Mutex::new(HashMap::new()),
+            config: Arc::new(config),
+            rooms: Arc::default(),
         }
     }
 
-    pub(crate) async fn get_or_create(&self, name: &str) -> Result<Arc<Room>, String> {
+    pub(crate) fn db(&self) -> &Arc<RoomsDb> {
+        &self.config.db
+    }
+
+    /// The room, opening it (a new session) if it is not active, with a lease that keeps it
+    /// open until dropped.
+    pub(crate) async fn lease(&self, name: &str) -> Result<(Arc<Room>, RoomLease), String> {
         let mut rooms = self.rooms.lock().await;
         if let Some(room) = rooms.get(name) {
-            return Ok(room.clone());
+            let lease = RoomLease::new(room.clone());
+            return Ok((room.clone(), lease));
         }
-        let dir = crate::store::room_dir(&self.data_dir, name);
+        let dir = crate::store::room_dir(&self.config.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
-        let secrets =
-            crate::store::secrets::SecretStore::open(&dir.join("secrets.db"), &self.secrets_key)
-                .map_err(|e| e.to_string())?;
+        let secrets = crate::store::secrets::SecretStore::open(
+            &dir.join("secrets.db"),
+            &self.config.secrets_key,
+        )
+        .map_err(|e| e.to_string())?;
         let (devlog, _) = broadcast::channel(4096);
+        let env = ServiceEnv {
+            room: name.to_string(),
+            data_dir: self.config.data_dir.clone(),
+            secret: self.config.secret.clone(),
+            server_addr: self.config.server_addr.clone(),
+            devlog: devlog.clone(),
+            run: self.config.run_services,
+        };
+        let supervisor = Arc::new(Supervisor::new(env, self.config.db.clone()));
         let room = Arc::new(Room {
             name: name.to_string(),
             session_id: super::call::random_id(),
@@ -284,13 +322,60 @@ impl Rooms {
             hosted: Default::default(),
             secrets,
             database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
+            session: Session::new(self.config.db.clone(), supervisor),
         });
+        let lease = RoomLease::new(room.clone());
+        room.session.begin(&room);
+        room.log(
+            Severity::Info,
+            format!("session {} started", room.session_id),
+        );
         rooms.insert(name.to_string(), room.clone());
-        Ok(room)
+        tokio::spawn(watch_idle(
+            self.rooms.clone(),
+            room.clone(),
+            self.config.idle_timeout,
+        ));
+        Ok((room, lease))
     }
 
-    /// Drops every room (the stores close and flush); called at shutdown.
+    /// Ends every session (services stop, stores close and flush); called at shutdown.
     pub(crate) async fn close_all(&self) {
-        self.rooms.lock().await.clear();
+        let all: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
+        for room in all {
+            room.session.end(&room).await;
+        }
+    }
+}
+
+/// Ends the room's session once nobody has held it for `timeout`.
+async fn watch_idle(
+    rooms: Arc<tokio::sync::Mutex<HashMap<String, Arc<Room>>>>,
+    room: Arc<Room>,
+    timeout: Duration,
+) {
+    loop {
+        if room.session.holders() > 0 {
+            room.session.changed.notified().await;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(timeout) => {}
+            _ = room.session.changed.notified() => continue,
+        }
+        let mut map = rooms.lock().await;
+        // Leases are only taken under this lock, so the count cannot change under us.
+        if room.session.holders() > 0 {
+            continue;
+        }
+        let ours = map.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, &room));
+        if !ours {
+            // Already ended (shutdown).
+            return;
+        }
+        map.remove(&room.name);
+        drop(map);
+        room.session.end(&room).await;
+        return;
     }
 }

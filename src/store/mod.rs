@@ -8,6 +8,7 @@
 //! ```
 
 pub mod queues;
+pub mod rooms;
 pub mod secrets;
 pub mod tables;
 

@@ -13,8 +13,8 @@ use super::net::{
     now_ms,
 };
 use super::{Target, TuiOptions};
-use crate::local::{ServerMarker, local_room};
 use crate::client::{ClientError, Participant, RoomClient, RoomEvent};
+use crate::local::{ServerMarker, local_room};
 use crate::server::RunningServer;
 
 /// How often queue sizes are read while the queues tab is on screen.

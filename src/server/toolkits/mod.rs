@@ -5,6 +5,7 @@ pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
 pub(crate) mod secrets;
+pub(crate) mod services;
 pub(crate) mod sqlite;
 
 use serde_json::{Value, json};
@@ -25,6 +26,7 @@ const TOOLKITS: &[Toolkit] = &[
     messaging::TOOLKIT,
     queues::TOOLKIT,
     developer::TOOLKIT,
+    services::TOOLKIT,
     secrets::TOOLKIT,
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
@@ -85,6 +87,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "messaging" => messaging::invoke(call).await,
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
+        "services" => services::invoke(call).await,
         "secrets" => secrets::invoke(call).await,
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,
