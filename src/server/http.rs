@@ -17,6 +17,7 @@ use crate::store::valid_room_name;
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/rooms/{room}", get(join_room))
+        .merge(super::files_api::routes())
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@
 mod call;
 mod connection;
 pub mod devlog;
+mod files_api;
 mod http;
 mod room;
 mod toolkits;
@@ -31,6 +32,8 @@ pub struct ServerConfig {
     /// HS256 secret that participant tokens must be signed with.
     pub secret: String,
     pub max_message_size: usize,
+    /// Largest file one storage upload may create.
+    pub max_upload_size: u64,
 }
 
 impl ServerConfig {
@@ -40,6 +43,7 @@ impl ServerConfig {
             data_dir,
             secret,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_upload_size: crate::store::files::DEFAULT_MAX_UPLOAD_SIZE,
         }
     }
 }
@@ -85,8 +89,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
+    let mut rooms = Rooms::new(config.data_dir.clone());
+    rooms.max_upload_size = config.max_upload_size;
+    rooms.url_signer = files_api::UrlSigner::new(&config.secret);
     let state = Arc::new(ServerState {
-        rooms: Rooms::new(config.data_dir.clone()),
+        rooms,
         config,
         shutdown: rx.clone(),
     });

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 use super::devlog::{DevEvent, Severity};
 use crate::auth::ApiScope;
 use crate::protocol::message::pack_message;
+use crate::store::files::FileStore;
 use crate::store::queues::QueueStore;
 
 /// One message waiting to be written to a connection.
@@ -103,6 +104,8 @@ pub(crate) struct Participant {
     pub attributes: Mutex<Map<String, Value>>,
     pub messaging_enabled: AtomicBool,
     pub conn: ConnHandle,
+    /// The room's URL as this participant reached it (`ws://host/rooms/NAME`).
+    pub room_url: String,
 }
 
 impl Participant {
@@ -124,6 +127,9 @@ pub(crate) struct Room {
     pub session_id: String,
     pub participants: Mutex<HashMap<String, Arc<Participant>>>,
     pub queues: QueueStore,
+    pub files: FileStore,
+    /// Signs the expiring download URLs of this room's files.
+    pub url_signer: super::files_api::UrlSigner,
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
@@ -181,6 +187,13 @@ impl Room {
         }
     }
 
+    /// Pushes a server-initiated message to every participant of the room.
+    pub fn push_all(&self, msg_type: &str, header: &Map<String, Value>) {
+        for p in self.participants() {
+            p.conn.push(msg_type, header, b"");
+        }
+    }
+
     /// Wake-up handle for receivers of one queue.
     pub fn queue_waiter(&self, queue: &str) -> Arc<Notify> {
         self.queue_waiters
@@ -207,6 +220,9 @@ impl Room {
 /// Every open room of this server.
 pub struct Rooms {
     data_dir: PathBuf,
+    /// Largest file one upload may create.
+    pub(crate) max_upload_size: u64,
+    pub(crate) url_signer: super::files_api::UrlSigner,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
 }
 
@@ -214,6 +230,8 @@ impl Rooms {
     pub fn new(data_dir: PathBuf) -> Rooms {
         Rooms {
             data_dir,
+            max_upload_size: crate::store::files::DEFAULT_MAX_UPLOAD_SIZE,
+            url_signer: Default::default(),
             rooms: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -226,12 +244,16 @@ impl Rooms {
         let dir = crate::store::room_dir(&self.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let files = FileStore::open(&dir, self.max_upload_size)
+            .map_err(|e| format!("{}: {e}", dir.join("files").display()))?;
         let (devlog, _) = broadcast::channel(4096);
         let room = Arc::new(Room {
             name: name.to_string(),
             session_id: super::call::random_id(),
             participants: Mutex::new(HashMap::new()),
             queues,
+            files,
+            url_signer: self.url_signer.clone(),
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
         });

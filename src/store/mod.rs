@@ -3,8 +3,10 @@
 //! ```text
 //! <data_dir>/secret               server secret (0600)
 //! <data_dir>/rooms/<room>/queues.db
+//! <data_dir>/rooms/<room>/files/…       the room's storage (uploads staged in .uploads/)
 //! ```
 
+pub mod files;
 pub mod queues;
 
 use std::path::{Path, PathBuf};

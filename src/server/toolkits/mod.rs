@@ -3,6 +3,7 @@
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
+pub(crate) mod storage;
 
 use serde_json::{Value, json};
 
@@ -18,7 +19,12 @@ pub(crate) struct Toolkit {
 }
 
 /// Every built-in toolkit; each module declares its own `TOOLKIT`.
-const TOOLKITS: &[Toolkit] = &[messaging::TOOLKIT, queues::TOOLKIT, developer::TOOLKIT];
+const TOOLKITS: &[Toolkit] = &[
+    messaging::TOOLKIT,
+    queues::TOOLKIT,
+    developer::TOOLKIT,
+    storage::TOOLKIT,
+];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
@@ -55,7 +61,8 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
             ),
         ));
     }
-    if call.requests.is_none() {
+    // Storage checks its paths first (a bad path is 3004, not a denial) and then authorises.
+    if call.requests.is_none() && call.toolkit != "storage" {
         let args = match &call.args {
             Content::Json(v) => v.clone(),
             Content::Binary { headers, .. } => Value::Object(headers.clone()),
@@ -67,6 +74,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "messaging" => messaging::invoke(call).await,
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
+        "storage" => storage::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
