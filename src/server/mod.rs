@@ -103,6 +103,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         let graceful = async move {
             let _ = stop.wait_for(|v| *v).await;
         };
+        // Small protocol packets (1 KiB) must not wait for Nagle + delayed ACKs.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(graceful)
             .await;

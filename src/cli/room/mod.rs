@@ -3,6 +3,7 @@
 mod developer;
 mod messaging;
 mod queue;
+mod storage;
 
 use std::path::PathBuf;
 
@@ -50,6 +51,9 @@ enum Api {
     /// Durable queues.
     #[command(subcommand)]
     Queue(queue::Queue),
+    /// The room's files (room://PATH).
+    #[command(subcommand)]
+    Storage(storage::Storage),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -88,6 +92,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
     match &args.api {
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
+        Api::Storage(cmd) => cmd.validate()?,
         Api::Developer { .. } => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -127,6 +132,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
     match api {
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
+        Api::Storage(cmd) => storage::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
     }
     Ok(())
