@@ -17,6 +17,9 @@ pub struct ServeArgs {
     /// Token secret (default: MESHAGENT_SECRET, else one generated in the data dir).
     #[arg(long, env = "MESHAGENT_SECRET", hide_env_values = true)]
     secret: Option<String>,
+    /// Largest file one storage upload may create, in bytes.
+    #[arg(long, env = "ROOMDECK_MAX_UPLOAD_SIZE", default_value_t = crate::store::files::DEFAULT_MAX_UPLOAD_SIZE)]
+    max_upload_size: u64,
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), String> {
@@ -31,7 +34,8 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), Str
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let config = ServerConfig::new(args.bind, data_dir.clone(), secret);
+        let mut config = ServerConfig::new(args.bind, data_dir.clone(), secret);
+        config.max_upload_size = args.max_upload_size;
         let running = server::start(config)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
