@@ -48,7 +48,7 @@ pub async fn local_room(data_dir: &Path, room: &str, name: &str) -> Result<Local
     let mut token = ParticipantToken::new(name);
     token.add_room_grant(room);
     token.add_role_grant("user");
-    token.add_api_grant(ApiScope::full());
+    token.add_api_grant(ApiScope::owner());
     let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
     if let Some(base) = ServerMarker::read(data_dir) {
         return Ok(LocalRoom {

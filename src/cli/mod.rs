@@ -1,6 +1,6 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
-mod local;
+pub(crate) mod local;
 mod room;
 mod serve;
 pub mod token;
@@ -81,6 +81,20 @@ pub fn main() -> ExitCode {
 }
 
 fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String> {
-    let _ = (data_dir(data_dir_flag), args);
-    Err("the console is not built yet; use `roomdeck serve` and `roomdeck room ...`".into())
+    use crate::tui::{Target, TuiOptions};
+    let target = match (args.url, args.token) {
+        (Some(url), Some(token)) => Target::Remote { url, token },
+        (Some(_), None) => return Err("--url needs --token (or MESHAGENT_TOKEN)".into()),
+        (None, _) => Target::Local {
+            room: args.room.unwrap_or_else(|| "default".into()),
+        },
+    };
+    crate::tui::run(TuiOptions {
+        target,
+        theme: args.theme,
+        read_only: args.read_only,
+        config_dir: crate::paths::config_dir(),
+        data_dir: data_dir(data_dir_flag),
+        no_mouse: args.no_mouse,
+    })
 }

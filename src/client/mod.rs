@@ -7,6 +7,7 @@ mod connection;
 mod developer;
 mod messaging;
 mod queues;
+mod secrets;
 mod storage;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
+pub use secrets::{SecretInfo, SecretsClient};
 pub use storage::{DownloadInfo, StorageClient, StorageEntry, StorageEvent};
 
 use crate::protocol::Content;
@@ -178,6 +180,10 @@ impl RoomClient {
 
     pub fn storage(&self) -> StorageClient {
         StorageClient::new(self.clone())
+    }
+
+    pub fn secrets(&self) -> SecretsClient {
+        SecretsClient::new(self.clone())
     }
 
     pub fn developer(&self) -> DeveloperClient {

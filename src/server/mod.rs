@@ -7,6 +7,7 @@ mod call;
 mod connection;
 pub mod devlog;
 mod files_api;
+mod hosted;
 mod http;
 mod room;
 mod toolkits;
@@ -24,6 +25,8 @@ pub use room::Rooms;
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
 /// Messages queued for one client before it counts as too slow and is disconnected.
 pub const SEND_QUEUE_DEPTH: usize = 4096;
+/// Bytes of pushed messages queued for one client before it counts as too slow.
+pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -89,7 +92,10 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
-    let mut rooms = Rooms::new(config.data_dir.clone());
+    let mut rooms = Rooms::new(
+        config.data_dir.clone(),
+        crate::store::secrets::derive_key(&config.secret),
+    );
     rooms.max_upload_size = config.max_upload_size;
     rooms.url_signer = files_api::UrlSigner::new(&config.secret);
     let state = Arc::new(ServerState {
@@ -98,16 +104,16 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         shutdown: rx.clone(),
     });
     let app = http::router(state.clone());
+    // Small protocol packets must not wait for Nagle's algorithm (40 ms stalls per round trip).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let mut stop = rx;
     let task = tokio::spawn(async move {
         let graceful = async move {
             let _ = stop.wait_for(|v| *v).await;
         };
-        // Small protocol packets (1 KiB) must not wait for Nagle + delayed ACKs.
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(graceful)
             .await;

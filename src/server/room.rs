@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value, json};
@@ -30,6 +30,8 @@ pub(crate) struct ConnHandle {
     closed: watch::Receiver<bool>,
     /// Wakes the connection loop to disconnect a client that cannot keep up.
     kick: Arc<Notify>,
+    /// Bytes waiting in the send queue; the writer subtracts what it sent.
+    queued: Arc<AtomicUsize>,
 }
 
 impl ConnHandle {
@@ -37,25 +39,30 @@ impl ConnHandle {
         tx: mpsc::Sender<Outgoing>,
         closed: watch::Receiver<bool>,
         kick: Arc<Notify>,
+        queued: Arc<AtomicUsize>,
     ) -> ConnHandle {
         ConnHandle {
             tx,
             next_id: Arc::new(AtomicU64::new(1)),
             closed,
             kick,
+            queued,
         }
+    }
+
+    async fn enqueue(&self, out: Outgoing) -> Result<(), ()> {
+        self.queued.fetch_add(out.body.len(), Ordering::Relaxed);
+        self.tx.send(out).await.map_err(|_| ())
     }
 
     /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
     pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
-        self.tx
-            .send(Outgoing {
-                id,
-                msg_type: msg_type.to_string(),
-                body,
-            })
-            .await
-            .map_err(|_| ())
+        self.enqueue(Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body,
+        })
+        .await
     }
 
     /// Pushes a server-initiated message without waiting: a client whose queue is full is
@@ -67,7 +74,14 @@ impl ConnHandle {
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
+        let len = out.body.len();
+        if self.queued.load(Ordering::Relaxed) + len > super::MAX_QUEUED_BYTES {
+            self.kick.notify_one();
+            return;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
             self.kick.notify_one();
         }
     }
@@ -80,13 +94,28 @@ impl ConnHandle {
         header: &Map<String, Value>,
         payload: &[u8],
     ) -> Result<(), ()> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send_with_id(self.reserve_id(), msg_type, header, payload)
+            .await
+    }
+
+    /// A fresh id for a server-initiated message whose answer must be matched to it.
+    pub fn reserve_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn send_with_id(
+        &self,
+        id: u64,
+        msg_type: &str,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<(), ()> {
         let out = Outgoing {
             id,
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
-        self.tx.send(out).await.map_err(|_| ())
+        self.enqueue(out).await
     }
 
     /// Resolves when the connection has ended.
@@ -133,6 +162,9 @@ pub(crate) struct Room {
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// Toolkits hosted by participants, and calls forwarded to them.
+    pub hosted: super::hosted::Hosted,
+    pub secrets: crate::store::secrets::SecretStore,
 }
 
 impl Room {
@@ -180,6 +212,7 @@ impl Room {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         if let Some(p) = gone {
+            self.hosted.host_left(&p.id);
             if p.messaging_enabled.load(Ordering::SeqCst) {
                 super::toolkits::messaging::announce_disabled(self, &p);
             }
@@ -223,15 +256,18 @@ pub struct Rooms {
     /// Largest file one upload may create.
     pub(crate) max_upload_size: u64,
     pub(crate) url_signer: super::files_api::UrlSigner,
+    /// Key for the rooms' secrets, derived from the server secret.
+    secrets_key: [u8; 32],
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
 }
 
 impl Rooms {
-    pub fn new(data_dir: PathBuf) -> Rooms {
+    pub fn new(data_dir: PathBuf, secrets_key: [u8; 32]) -> Rooms {
         Rooms {
             data_dir,
             max_upload_size: crate::store::files::DEFAULT_MAX_UPLOAD_SIZE,
             url_signer: Default::default(),
+            secrets_key,
             rooms: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -246,6 +282,9 @@ impl Rooms {
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
         let files = FileStore::open(&dir, self.max_upload_size)
             .map_err(|e| format!("{}: {e}", dir.join("files").display()))?;
+        let secrets =
+            crate::store::secrets::SecretStore::open(&dir.join("secrets.db"), &self.secrets_key)
+                .map_err(|e| e.to_string())?;
         let (devlog, _) = broadcast::channel(4096);
         let room = Arc::new(Room {
             name: name.to_string(),
@@ -256,6 +295,8 @@ impl Rooms {
             url_signer: self.url_signer.clone(),
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
+            hosted: Default::default(),
+            secrets,
         });
         rooms.insert(name.to_string(), room.clone());
         Ok(room)

@@ -8,6 +8,7 @@
 
 pub mod files;
 pub mod queues;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 

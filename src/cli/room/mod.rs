@@ -3,6 +3,7 @@
 mod developer;
 mod messaging;
 mod queue;
+mod secret;
 mod storage;
 
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ enum Api {
     /// The room's files (room://PATH).
     #[command(subcommand)]
     Storage(storage::Storage),
+    /// Secrets kept encrypted in the room.
+    #[command(subcommand)]
+    Secret(secret::Secret),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -93,7 +97,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
         Api::Storage(cmd) => cmd.validate()?,
-        Api::Developer { .. } => {}
+        Api::Developer { .. } | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
@@ -133,6 +137,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
         Api::Storage(cmd) => storage::run(client, cmd, output).await?,
+        Api::Secret(cmd) => secret::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
     }
     Ok(())
