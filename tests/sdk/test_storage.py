@@ -202,20 +202,21 @@ def cli_env(server, room, tmp_path):
     return meshagent_cli_env(server, room, make_token("cli", room), home=tmp_path)
 
 
-def test_official_cli_storage_cp_ls_get_exists_rm(server, room, cli_env, tmp_path: Path):
+async def cli_ok(env, *args) -> str:
+    done = await meshagent_cli(env, "room", "storage", *args)
+    assert done.returncode == 0, done
+    return done.stdout
+
+
+def test_official_cli_storage_cp_ls_get_exists(server, room, cli_env, tmp_path: Path):
     async def scenario():
         local = tmp_path / "upload.bin"
         data = os.urandom(3 * 1024 * 1024 + 7)
         local.write_bytes(data)
         (tmp_path / "hello.txt").write_text("hello from the cli\n")
 
-        async def cli(*args):
-            done = await meshagent_cli(cli_env, "room", "storage", *args)
-            assert done.returncode == 0, done
-            return done.stdout
-
-        await cli("cp", str(local), "room://cli/upload.bin")
-        await cli("cp", str(tmp_path / "hello.txt"), "room://cli/hello.txt")
+        await cli_ok(cli_env, "cp", str(local), "room://cli/upload.bin")
+        await cli_ok(cli_env, "cp", str(tmp_path / "hello.txt"), "room://cli/hello.txt")
 
         # What the CLI wrote over HTTP, an SDK participant sees over the websocket.
         async with room_client(server, room, "watcher") as watcher:
@@ -223,27 +224,36 @@ def test_official_cli_storage_cp_ls_get_exists_rm(server, room, cli_env, tmp_pat
             names = sorted(e.name for e in await watcher.storage.list(path="cli"))
             assert names == ["hello.txt", "upload.bin"]
 
-        listed = await cli("ls", "room://")
-        assert listed.split() == ["cli/"], listed
-        listed = await cli("ls", "-r", "room://")
+        listed = await cli_ok(cli_env, "ls", "-r", "room://")
         assert [line.strip() for line in listed.splitlines()] == ["cli/", "hello.txt", "upload.bin"], listed
+        assert (await cli_ok(cli_env, "get", "room://cli/hello.txt")).startswith("hello from the cli")
+        assert "exists in remote storage" in await cli_ok(cli_env, "exists", "room://cli/hello.txt")
+        assert "does NOT exist" in await cli_ok(cli_env, "exists", "room://cli/nope.txt")
 
-        assert (await cli("get", "room://cli/hello.txt")).startswith("hello from the cli")
-        assert "exists in remote storage" in await cli("exists", "room://cli/hello.txt")
-        assert "does NOT exist" in await cli("exists", "room://cli/nope.txt")
+    run(scenario(), timeout=240)
+
+
+def test_official_cli_storage_cp_down_and_rm(server, room, cli_env, tmp_path: Path):
+    async def scenario():
+        data = os.urandom(2 * 1024 * 1024 + 3)
+        async with room_client(server, room, "owner") as owner:
+            await owner.storage.upload(path="cli/upload.bin", data=data)
+            await owner.storage.upload(path="cli/keep/note.txt", data=b"note")
 
         back = tmp_path / "back.bin"
-        await cli("cp", "room://cli/upload.bin", str(back))
+        await cli_ok(cli_env, "cp", "room://cli/upload.bin", str(back))
         assert back.read_bytes() == data
 
         not_recursive = await meshagent_cli(cli_env, "room", "storage", "rm", "room://cli")
         assert not_recursive.returncode != 0, not_recursive
-        await cli("rm", "room://cli/hello.txt")
-        await cli("rm", "-r", "room://cli")
+        await cli_ok(cli_env, "rm", "room://cli/upload.bin")
+        async with room_client(server, room, "watcher") as watcher:
+            assert [e.name for e in await watcher.storage.list(path="cli")] == ["keep"]
+        await cli_ok(cli_env, "rm", "-r", "room://cli")
         async with room_client(server, room, "watcher") as watcher:
             assert await watcher.storage.list(path="") == []
 
-    run(scenario(), timeout=120)
+    run(scenario(), timeout=240)
 
 
 def test_official_cli_is_refused_with_a_read_only_token(server, room, tmp_path: Path):
@@ -259,4 +269,4 @@ def test_official_cli_is_refused_with_a_read_only_token(server, room, tmp_path: 
         async with room_client(server, room, "watcher") as watcher:
             assert not await watcher.storage.exists(path="f.txt")
 
-    run(scenario(), timeout=60)
+    run(scenario(), timeout=120)

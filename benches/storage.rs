@@ -3,9 +3,10 @@
 //! run, and the server's peak memory (VmHWM) while it happened.
 //!
 //! ```text
-//! cargo run --release --example storage_bench -- [MiB=1024]
+//! cargo bench --bench storage                       # 1 GiB
+//! STORAGE_BENCH_MIB=256 cargo bench --bench storage
 //! ```
-//! The server binary is `ROOMDECK_BIN`, else the `roomdeck` next to this example's folder.
+//! The server binary is `ROOMDECK_BIN`, else the one cargo built for this bench.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,16 +20,10 @@ const CHUNK: usize = 1024 * 1024;
 
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 
-fn server_bin() -> Fallible<PathBuf> {
-    if let Ok(p) = std::env::var("ROOMDECK_BIN") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target folder; set ROOMDECK_BIN")?;
-    Ok(dir.join("roomdeck"))
+fn server_bin() -> PathBuf {
+    std::env::var("ROOMDECK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_roomdeck")))
 }
 
 /// Peak resident memory of a process, in KiB.
@@ -108,8 +103,8 @@ async fn same_bytes(a: &Path, b: &Path) -> Fallible<bool> {
 
 #[tokio::main]
 async fn main() -> Fallible<()> {
-    let mib: usize = std::env::args()
-        .nth(1)
+    let mib: usize = std::env::var("STORAGE_BENCH_MIB")
+        .ok()
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(1024);
@@ -123,7 +118,7 @@ async fn main() -> Fallible<()> {
     let _ = std::fs::remove_file(work.path().join("tcp.bin"));
 
     let data_dir = work.path().join("data");
-    let mut server = tokio::process::Command::new(server_bin()?)
+    let mut server = tokio::process::Command::new(server_bin())
         .args([
             "serve",
             "--bind",
