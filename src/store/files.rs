@@ -598,7 +598,16 @@ impl Upload {
                 _ => FileError::io(&self.rel, e),
             })?;
         }
-        fs::rename(&self.temp, &self.dest).map_err(|e| FileError::io(&self.rel, e))?;
+        if self.overwrite {
+            fs::rename(&self.temp, &self.dest).map_err(|e| FileError::io(&self.rel, e))?;
+        } else {
+            // A link fails if the name exists: two racing no-overwrite uploads cannot both win.
+            fs::hard_link(&self.temp, &self.dest).map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => FileError::AlreadyExists(self.rel.clone()),
+                _ => FileError::io(&self.rel, e),
+            })?;
+            let _ = fs::remove_file(&self.temp);
+        }
         sync_dir(self.dest.parent());
         Ok(())
     }
@@ -691,6 +700,22 @@ mod tests {
             u.write(&[0u8; 2000]),
             Err(FileError::TooLarge { limit: 1024 })
         ));
+    }
+
+    #[test]
+    fn racing_no_overwrite_uploads_have_one_winner() {
+        let (_d, s) = store();
+        let mut first = s.begin_upload("x", false, None).unwrap();
+        let mut second = s.begin_upload("x", false, None).unwrap();
+        first.write(b"first").unwrap();
+        second.write(b"second").unwrap();
+        first.commit(None).unwrap();
+        assert!(matches!(
+            second.commit(None),
+            Err(FileError::AlreadyExists(_))
+        ));
+        assert_eq!(fs::read(s.root.join("x")).unwrap(), b"first");
+        assert_eq!(fs::read_dir(&s.uploads).unwrap().count(), 0);
     }
 
     #[test]
