@@ -289,3 +289,76 @@ fn refuses_without_a_terminal() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
     assert!(!Path::new(&dir.path().join("server.url")).exists());
 }
+
+/// A remote room: `roomdeck serve` in its own process, the console joined with --url/--token,
+/// then the server stopped (the console reconnects with backoff) and started again.
+#[test]
+fn remote_room_with_reconnect() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("served");
+    let serve = |port: &str| {
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("roomdeck serve starts")
+    };
+    let mut server = serve("0");
+    let marker = data.join("server.url");
+    let start = Instant::now();
+    let url = loop {
+        if let Some(u) = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+        {
+            break u;
+        }
+        assert!(start.elapsed() < WAIT, "roomdeck serve wrote no server.url");
+        std::thread::sleep(Duration::from_millis(40));
+    };
+    let token = Command::new(BIN)
+        .args([
+            "token",
+            "--room",
+            "ops",
+            "--name",
+            "remote-ada",
+            "--scope",
+            "full",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .expect("roomdeck token runs");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let t = Tmux::start(
+        100,
+        24,
+        &format!("tui --url {url}/rooms/ops --token {token}"),
+    );
+    t.wait_for("● live");
+    t.wait_for("room ops");
+    t.wait_for("as remote-ada");
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    t.wait_for("reconnecting");
+    let port = url.rsplit(':').next().expect("port").to_string();
+    server = serve(&port);
+    t.wait_until("live again", |s| {
+        s.contains("● live") && !s.contains("reconnecting")
+    });
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+}
