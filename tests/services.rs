@@ -94,7 +94,8 @@ container:
     let mut env_text = None;
     eventually("the service to write its files", || {
         env_text = read_when_there(&work.join("env"));
-        env_text.is_some() && read_when_there(&work.join("pid")).is_some()
+        // `agent` is written last, so every file is complete once it is.
+        env_text.is_some() && read_when_there(&work.join("agent")).is_some()
     })
     .await;
     assert_eq!(env_text.unwrap().trim(), "r hello");

@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// Refuse (404) joins of rooms that were not created (`roomdeck rooms create`).
     #[arg(long)]
     no_create_rooms: bool,
+    /// Largest file one storage upload may create, in bytes.
+    #[arg(long, env = "ROOMDECK_MAX_UPLOAD_SIZE", default_value_t = crate::store::files::DEFAULT_MAX_UPLOAD_SIZE)]
+    max_upload_size: u64,
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), String> {
@@ -39,6 +42,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), Str
         let mut config = ServerConfig::new(args.bind, data_dir.clone(), secret);
         config.idle_timeout = args.idle_timeout;
         config.create_rooms_on_join = !args.no_create_rooms;
+        config.max_upload_size = args.max_upload_size;
         let running = server::start(config)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

@@ -10,6 +10,7 @@ mod messaging;
 mod queues;
 mod secrets;
 pub mod services;
+mod storage;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,7 @@ pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
 pub use secrets::{SecretInfo, SecretsClient};
 pub use services::{ServiceInfo, ServicesClient};
+pub use storage::{DownloadInfo, StorageClient, StorageEntry, StorageEvent};
 
 use crate::protocol::Content;
 use crate::protocol::message::pack_message;
@@ -184,6 +186,10 @@ impl RoomClient {
         ServicesClient::new(self.clone())
     }
 
+    pub fn storage(&self) -> StorageClient {
+        StorageClient::new(self.clone())
+    }
+
     pub fn secrets(&self) -> SecretsClient {
         SecretsClient::new(self.clone())
     }
@@ -238,6 +244,17 @@ impl RoomClient {
         header: &Value,
         payload: &[u8],
     ) -> Result<Content, ClientError> {
+        let answer = self.send_request(msg_type, header, payload).await?;
+        Self::await_response(answer).await
+    }
+
+    /// Sends a request; the receiver resolves with its `__response__`.
+    async fn send_request(
+        &self,
+        msg_type: &'static str,
+        header: &Value,
+        payload: &[u8],
+    ) -> Result<oneshot::Receiver<Content>, ClientError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(id, tx);
@@ -251,6 +268,10 @@ impl RoomClient {
             lock(&self.inner.pending).remove(&id);
             return Err(ClientError::Closed);
         }
+        Ok(rx)
+    }
+
+    async fn await_response(rx: oneshot::Receiver<Content>) -> Result<Content, ClientError> {
         let answer = rx.await.map_err(|_| ClientError::Closed)?;
         match answer {
             Content::Error { text, code } => Err(ClientError::Room {
@@ -301,11 +322,12 @@ impl RoomClient {
             closed_request: false,
         };
         let header = Self::invoke_header(toolkit, tool, &Content::open(), &tool_call_id);
-        let response = self.request("room.invoke_tool", &header, b"");
+        // The invoke goes out before the start chunk, or the server would not know the call.
+        let response = self.send_request("room.invoke_tool", &header, b"").await?;
         if let Some(start) = start {
             stream.send(start).await?;
         }
-        match response.await? {
+        match Self::await_response(response).await? {
             c if c.is_open() => Ok(stream),
             other => Err(ClientError::Protocol(format!(
                 "{toolkit}.{tool} answered {} instead of opening a stream",

@@ -83,6 +83,7 @@ pub(crate) async fn serve(
         attributes: Mutex::new(attributes.clone()),
         messaging_enabled: AtomicBool::new(false),
         conn: conn.clone(),
+        room_url: room_url.clone(),
     });
     room.join(participant.clone());
 

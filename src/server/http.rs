@@ -18,6 +18,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/rooms/{room}", get(join_room))
         .merge(super::rest::routes())
+        .merge(super::files_api::routes())
         .with_state(state)
 }
 

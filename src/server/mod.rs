@@ -6,6 +6,7 @@
 mod call;
 mod connection;
 pub mod devlog;
+mod files_api;
 mod hosted;
 mod http;
 mod rest;
@@ -44,6 +45,8 @@ pub struct ServerConfig {
     pub create_rooms_on_join: bool,
     /// Whether active rooms run their services (default); one-shot CLI commands turn it off.
     pub run_services: bool,
+    /// Largest file one storage upload may create.
+    pub max_upload_size: u64,
 }
 
 /// Default for `ServerConfig::idle_timeout`.
@@ -59,6 +62,7 @@ impl ServerConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             create_rooms_on_join: true,
             run_services: true,
+            max_upload_size: crate::store::files::DEFAULT_MAX_UPLOAD_SIZE,
         }
     }
 }
@@ -131,6 +135,8 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             idle_timeout: config.idle_timeout,
             run_services: config.run_services,
             secrets_key: crate::store::secrets::derive_key(&config.secret),
+            max_upload_size: config.max_upload_size,
+            url_signer: files_api::UrlSigner::new(&config.secret),
         }),
         config,
         shutdown: rx.clone(),

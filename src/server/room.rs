@@ -14,6 +14,7 @@ use super::services::{ServiceEnv, Supervisor};
 use super::session::{RoomLease, Session};
 use crate::auth::ApiScope;
 use crate::protocol::message::pack_message;
+use crate::store::files::FileStore;
 use crate::store::queues::QueueStore;
 use crate::store::rooms::RoomsDb;
 
@@ -136,6 +137,8 @@ pub(crate) struct Participant {
     pub attributes: Mutex<Map<String, Value>>,
     pub messaging_enabled: AtomicBool,
     pub conn: ConnHandle,
+    /// The room's URL as this participant reached it (`ws://host/rooms/NAME`).
+    pub room_url: String,
 }
 
 impl Participant {
@@ -157,6 +160,9 @@ pub(crate) struct Room {
     pub session_id: String,
     pub participants: Mutex<HashMap<String, Arc<Participant>>>,
     pub queues: QueueStore,
+    pub files: FileStore,
+    /// Signs the expiring download URLs of this room's files.
+    pub url_signer: super::files_api::UrlSigner,
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
@@ -229,6 +235,13 @@ impl Room {
         }
     }
 
+    /// Pushes a server-initiated message to every participant of the room.
+    pub fn push_all(&self, msg_type: &str, header: &Map<String, Value>) {
+        for p in self.participants() {
+            p.conn.push(msg_type, header, b"");
+        }
+    }
+
     /// Wake-up handle for receivers of one queue.
     pub fn queue_waiter(&self, queue: &str) -> Arc<Notify> {
         self.queue_waiters
@@ -263,6 +276,10 @@ pub(crate) struct RoomsConfig {
     pub idle_timeout: Duration,
     /// Whether services run (see `ServerConfig::run_services`).
     pub run_services: bool,
+    /// Largest file one upload may create.
+    pub max_upload_size: u64,
+    /// Signs the expiring download URLs of files.
+    pub url_signer: super::files_api::UrlSigner,
     /// Key for the rooms' secrets, derived from the server secret.
     pub secrets_key: [u8; 32],
 }
@@ -296,6 +313,8 @@ impl Rooms {
         let dir = crate::store::room_dir(&self.config.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let files = FileStore::open(&dir, self.config.max_upload_size)
+            .map_err(|e| format!("{}: {e}", dir.join("files").display()))?;
         let secrets = crate::store::secrets::SecretStore::open(
             &dir.join("secrets.db"),
             &self.config.secrets_key,
@@ -316,6 +335,8 @@ impl Rooms {
             session_id: super::call::random_id(),
             participants: Mutex::new(HashMap::new()),
             queues,
+            files,
+            url_signer: self.config.url_signer.clone(),
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
             presence: Mutex::new(()),

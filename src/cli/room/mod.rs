@@ -6,6 +6,7 @@ mod messaging;
 mod queue;
 mod secret;
 mod service;
+mod storage;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,9 @@ enum Api {
     /// The room's running services.
     #[command(subcommand)]
     Service(service::Service),
+    /// The room's files (room://PATH).
+    #[command(subcommand)]
+    Storage(storage::Storage),
     /// Secrets kept encrypted in the room.
     #[command(subcommand)]
     Secret(secret::Secret),
@@ -101,6 +105,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
         Api::Database(cmd) => cmd.validate()?,
+        Api::Storage(cmd) => cmd.validate()?,
         Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -143,6 +148,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
     match api {
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
+        Api::Storage(cmd) => storage::run(client, cmd, output).await?,
         Api::Secret(cmd) => secret::run(client, cmd, output).await?,
         Api::Database(cmd) => database::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,

@@ -7,6 +7,7 @@ pub(crate) mod queues;
 pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
+pub(crate) mod storage;
 
 use serde_json::{Value, json};
 
@@ -27,6 +28,7 @@ const TOOLKITS: &[Toolkit] = &[
     queues::TOOLKIT,
     developer::TOOLKIT,
     services::TOOLKIT,
+    storage::TOOLKIT,
     secrets::TOOLKIT,
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
@@ -75,7 +77,8 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
             ),
         ));
     }
-    if call.requests.is_none() {
+    // Storage checks its paths first (a bad path is 3004, not a denial) and then authorises.
+    if call.requests.is_none() && call.toolkit != "storage" {
         let args = match &call.args {
             Content::Json(v) => v.clone(),
             Content::Binary { headers, .. } => Value::Object(headers.clone()),
@@ -88,6 +91,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
         "services" => services::invoke(call).await,
+        "storage" => storage::invoke(call).await,
         "secrets" => secrets::invoke(call).await,
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,

@@ -1,0 +1,456 @@
+//! `storage`: the room's files. exists/stat/list/move/delete/download_url are unary; upload
+//! and download are pull-driven streams (protocol doc §7.3). Changes are pushed to everyone
+//! in the room as `storage.file.updated|deleted|moved`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::{Map, Value, json};
+
+use crate::auth::scope::StorageGrant;
+use crate::protocol::Content;
+use crate::protocol::error_codes::{
+    INVALID_REQUEST, OPERATION_FAILED, STORAGE_ALREADY_EXISTS, STORAGE_INVALID_PATH,
+    STORAGE_NOT_FOUND, STORAGE_RECURSIVE_REQUIRED,
+};
+use crate::server::call::{
+    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
+};
+use crate::server::room::Room;
+use crate::store::files::{self, Entry, FileError, FileStore, Upload};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
+    name: "storage",
+    description: "The room's shared files",
+    tools: &[
+        ("exists", "Whether a file or folder exists"),
+        ("stat", "Size, kind and times of a file or folder"),
+        ("list", "The entries of a folder"),
+        ("upload", "Write a file (streamed)"),
+        ("download", "Read a file (streamed)"),
+        ("download_url", "An expiring HTTP URL for a file"),
+        ("delete", "Delete a file or folder"),
+        ("move", "Move or rename a file or folder"),
+    ],
+};
+
+/// Bytes asked for per upload pull.
+const UPLOAD_PULL_SIZE: u64 = 1024 * 1024;
+/// Bounds on the chunk size a downloader may ask for.
+const MAX_DOWNLOAD_CHUNK: u64 = 4 * 1024 * 1024;
+/// Lifetime of a download URL.
+pub(crate) const DOWNLOAD_URL_TTL_SECS: u64 = 3600;
+
+impl From<FileError> for ToolError {
+    fn from(e: FileError) -> ToolError {
+        let code = match &e {
+            FileError::InvalidPath { .. } => STORAGE_INVALID_PATH,
+            FileError::NotFound(_) => STORAGE_NOT_FOUND,
+            FileError::RecursiveRequired(_) => STORAGE_RECURSIVE_REQUIRED,
+            FileError::AlreadyExists(_) => STORAGE_ALREADY_EXISTS,
+            FileError::IsFolder(_)
+            | FileError::NotFolder(_)
+            | FileError::TooLarge { .. }
+            | FileError::SizeMismatch { .. } => INVALID_REQUEST,
+            FileError::Io { .. } => OPERATION_FAILED,
+        };
+        ToolError::new(code, e.to_string())
+    }
+}
+
+/// Runs blocking file work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    room: &Arc<Room>,
+    f: impl FnOnce(&FileStore) -> Result<T, FileError> + Send + 'static,
+) -> Result<T, FileError> {
+    let room = room.clone();
+    tokio::task::spawn_blocking(move || f(&room.files))
+        .await
+        .map_err(|e| FileError::Io {
+            path: String::new(),
+            why: format!("the storage task failed: {e}"),
+        })?
+}
+
+/// ISO 8601 / RFC 3339 UTC, which pydantic reads as a datetime.
+pub(crate) fn iso(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// An entry as `list` and `stat` answer it (size only for files).
+pub(crate) fn entry_json(e: &Entry) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(e.name));
+    m.insert("is_folder".into(), json!(e.is_folder));
+    if !e.is_folder {
+        m.insert("size".into(), json!(e.size));
+    }
+    if let Some(t) = e.created_at {
+        m.insert("created_at".into(), json!(iso(t)));
+    }
+    if let Some(t) = e.updated_at {
+        m.insert("updated_at".into(), json!(iso(t)));
+    }
+    m
+}
+
+/// Events, exactly as the SDK's pydantic models (extra=forbid) read them.
+pub(crate) fn announce_updated(room: &Room, path: &str, by: &str) {
+    push(
+        room,
+        "storage.file.updated",
+        json!({"path": path, "participant_id": by}),
+    );
+}
+
+pub(crate) fn announce_deleted(room: &Room, path: &str, by: &str) {
+    push(
+        room,
+        "storage.file.deleted",
+        json!({"path": path, "participant_id": by}),
+    );
+}
+
+pub(crate) fn announce_moved(room: &Room, from: &str, to: &str, by: &str) {
+    push(
+        room,
+        "storage.file.moved",
+        json!({"source_path": from, "destination_path": to, "participant_id": by}),
+    );
+}
+
+fn push(room: &Room, msg_type: &str, header: Value) {
+    if let Value::Object(h) = header {
+        room.push_all(msg_type, &h);
+    }
+}
+
+fn grant(call: &ToolCall) -> Option<&StorageGrant> {
+    call.caller.scope.as_ref().and_then(|s| s.storage.as_ref())
+}
+
+/// The normalised `key` argument (3004 when it cannot be a room path).
+fn path_arg(args: &Value, key: &str) -> Result<String, ToolError> {
+    Ok(files::normalize(arg_str(args, key)?)?)
+}
+
+pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    match call.tool.as_str() {
+        "upload" => return upload(call).await,
+        "download" => return download(call).await,
+        _ => {}
+    }
+    if call.requests.is_some() {
+        return Err(ToolError::invalid(format!(
+            "storage.{} is a unary call; send its arguments as JSON",
+            call.tool
+        )));
+    }
+    let args = call.json_args()?;
+    let room = call.room.clone();
+    let by = call.caller.id.clone();
+    match call.tool.as_str() {
+        "exists" => {
+            let path = path_arg(&args, "path")?;
+            call.authorize(&json!({ "path": path }))?;
+            let exists = blocking(&room, move |s| s.exists(&path)).await?;
+            json_reply(json!({ "exists": exists }))
+        }
+        "stat" => {
+            let path = path_arg(&args, "path")?;
+            call.authorize(&json!({ "path": path }))?;
+            let entry = blocking(&room, move |s| s.stat(&path)).await?;
+            match entry {
+                None => json_reply(json!({"exists": false})),
+                Some(e) => {
+                    let mut m = entry_json(&e);
+                    m.insert("exists".into(), json!(true));
+                    json_reply(Value::Object(m))
+                }
+            }
+        }
+        "list" => {
+            let path = path_arg(&args, "path")?;
+            // A folder on the way down to a listable subtree may be listed, filtered.
+            let filtered = match grant(call) {
+                Some(g) if g.can_list_directory(&path) => Some(g.clone()),
+                _ => {
+                    call.authorize(&json!({ "path": path }))?;
+                    None
+                }
+            };
+            let dir = path.clone();
+            let entries = blocking(&room, move |s| s.list(&dir)).await?;
+            let files: Vec<Value> = entries
+                .iter()
+                .filter(|e| {
+                    let child = join(&path, &e.name);
+                    filtered
+                        .as_ref()
+                        .is_none_or(|g| g.can_list(&child) || g.can_list_directory(&child))
+                })
+                .map(|e| Value::Object(entry_json(e)))
+                .collect();
+            json_reply(json!({ "files": files }))
+        }
+        "delete" => {
+            let path = path_arg(&args, "path")?;
+            let recursive = arg_bool(&args, "recursive", false)?;
+            call.authorize(&json!({"path": path, "recursive": recursive}))?;
+            let p = path.clone();
+            blocking(&room, move |s| s.delete(&p, recursive)).await?;
+            announce_deleted(&room, &path, &by);
+            empty()
+        }
+        "move" => {
+            let from = path_arg(&args, "source_path")?;
+            let to = path_arg(&args, "destination_path")?;
+            let overwrite = arg_bool(&args, "overwrite", false)?;
+            call.authorize(&json!({"source_path": from, "destination_path": to}))?;
+            let (f, t) = (from.clone(), to.clone());
+            blocking(&room, move |s| s.rename(&f, &t, overwrite)).await?;
+            announce_moved(&room, &from, &to, &by);
+            empty()
+        }
+        "download_url" => {
+            let path = path_arg(&args, "path")?;
+            let download = arg_bool(&args, "download", false)?;
+            call.authorize(&json!({ "path": path }))?;
+            let p = path.clone();
+            match blocking(&room, move |s| s.stat(&p)).await? {
+                None => return Err(FileError::NotFound(path).into()),
+                Some(e) if e.is_folder => return Err(FileError::IsFolder(path).into()),
+                Some(_) => {}
+            }
+            let url = super::super::files_api::download_url(
+                &call.caller.room_url,
+                &room,
+                &path,
+                download,
+                DOWNLOAD_URL_TTL_SECS,
+            )
+            .map_err(|e| ToolError::new(OPERATION_FAILED, e))?;
+            json_reply(json!({ "url": url }))
+        }
+        other => Err(ToolError::invalid(format!(
+            "storage.{other} is not supported"
+        ))),
+    }
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// What arrived on a request stream.
+enum Chunk {
+    Content(Content),
+    /// The caller closed its request stream.
+    Closed,
+    /// The caller's connection ended.
+    Gone,
+}
+
+async fn next_chunk(call: &mut ToolCall) -> Chunk {
+    let conn = call.caller.conn.clone();
+    let Some(requests) = call.requests.as_mut() else {
+        return Chunk::Gone;
+    };
+    tokio::select! {
+        chunk = requests.recv() => match chunk {
+            Some(c) if c.is_close() => Chunk::Closed,
+            Some(c) => Chunk::Content(c),
+            None => Chunk::Gone,
+        },
+        _ = conn.closed() => Chunk::Gone,
+    }
+}
+
+/// The headers of a `binary` chunk whose `kind` is `kind`.
+fn binary_kind(chunk: Content, kind: &str) -> Result<(Map<String, Value>, Vec<u8>), ToolError> {
+    match chunk {
+        Content::Binary { headers, data }
+            if headers.get("kind").and_then(Value::as_str) == Some(kind) =>
+        {
+            Ok((headers, data))
+        }
+        other => Err(ToolError::invalid(format!(
+            "expected a binary chunk of kind `{kind}`, got {}",
+            match &other {
+                Content::Binary { headers, .. } => format!(
+                    "kind `{}`",
+                    headers.get("kind").and_then(Value::as_str).unwrap_or("?")
+                ),
+                c => c.kind().to_string(),
+            }
+        ))),
+    }
+}
+
+async fn start_chunk(call: &mut ToolCall) -> Result<Option<Map<String, Value>>, ToolError> {
+    match next_chunk(call).await {
+        Chunk::Content(c) => Ok(Some(binary_kind(c, "start")?.0)),
+        Chunk::Closed => Err(ToolError::invalid(format!(
+            "storage.{} needs a start chunk before the stream closes",
+            call.tool
+        ))),
+        Chunk::Gone => Ok(None),
+    }
+}
+
+async fn upload(call: &mut ToolCall) -> ToolResult {
+    let Some(start) = start_chunk(call).await? else {
+        return Ok(Reply::Streamed);
+    };
+    let start = Value::Object(start);
+    let path = path_arg(&start, "path")?;
+    let overwrite = arg_bool(&start, "overwrite", false)?;
+    let size =
+        match start.get("size") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                ToolError::invalid("`size` must be a whole number of bytes or null")
+            })?),
+        };
+    call.authorize(&json!({ "path": path }))?;
+    let room = call.room.clone();
+    let p = path.clone();
+    let mut upload: Upload = blocking(&room, move |s| s.begin_upload(&p, overwrite, size)).await?;
+    let stream = call.open_stream().await?;
+    let pull = Content::binary(
+        json!({"kind": "pull", "chunk_size": UPLOAD_PULL_SIZE}),
+        vec![],
+    );
+    if stream.send(&pull).await.is_err() {
+        return Ok(Reply::Streamed);
+    }
+    loop {
+        match next_chunk(call).await {
+            Chunk::Content(c) => {
+                let (_, data) = binary_kind(c, "data")?;
+                if data.len() as u64 > UPLOAD_PULL_SIZE {
+                    return Err(ToolError::invalid(format!(
+                        "a data chunk carried {} bytes; at most {UPLOAD_PULL_SIZE} were asked for",
+                        data.len()
+                    )));
+                }
+                // Ask for the next chunk before writing this one, so disk and network overlap.
+                if stream.send(&pull).await.is_err() {
+                    return Ok(Reply::Streamed);
+                }
+                let (u, result) = tokio::task::spawn_blocking(move || {
+                    let r = upload.write(&data);
+                    (upload, r)
+                })
+                .await
+                .map_err(|e| ToolError::new(OPERATION_FAILED, format!("upload failed: {e}")))?;
+                upload = u;
+                result?;
+            }
+            Chunk::Closed => break,
+            // Dropping the upload removes its temp file: the old file (or none) stays.
+            Chunk::Gone => return Ok(Reply::Streamed),
+        }
+    }
+    tokio::task::spawn_blocking(move || upload.commit(size))
+        .await
+        .map_err(|e| ToolError::new(OPERATION_FAILED, format!("upload failed: {e}")))??;
+    announce_updated(&room, &path, &call.caller.id);
+    stream.close().await;
+    Ok(Reply::Streamed)
+}
+
+async fn download(call: &mut ToolCall) -> ToolResult {
+    let Some(start) = start_chunk(call).await? else {
+        return Ok(Reply::Streamed);
+    };
+    let start = Value::Object(start);
+    let path = path_arg(&start, "path")?;
+    let chunk_size = match start.get("chunk_size") {
+        None | Some(Value::Null) => 64 * 1024,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ToolError::invalid("`chunk_size` must be a positive number of bytes"))?,
+    }
+    .min(MAX_DOWNLOAD_CHUNK) as usize;
+    call.authorize(&json!({ "path": path }))?;
+    let room = call.room.clone();
+    let p = path.clone();
+    let (file, size) = blocking(&room, move |s| s.open_read(&p)).await?;
+    let stream = call.open_stream().await?;
+    let name = files::base_name(&path).to_string();
+    let head = json!({"kind": "start", "name": name, "mime_type": files::guess_mime_type(&name), "size": size});
+    if stream.send(&Content::binary(head, vec![])).await.is_err() {
+        return Ok(Reply::Streamed);
+    }
+    let mut file = Some(file);
+    let mut sent: u64 = 0;
+    // Read ahead: the next chunk is read while the client asks for it.
+    let mut next = read_chunk(&mut file, chunk_size, size - sent).await;
+    while sent < size {
+        match next_chunk(call).await {
+            Chunk::Content(c) => {
+                binary_kind(c, "pull")?;
+            }
+            Chunk::Closed | Chunk::Gone => return Ok(Reply::Streamed),
+        }
+        let data = next?;
+        if data.is_empty() {
+            return Err(ToolError::new(
+                OPERATION_FAILED,
+                format!("`{path}` became shorter while it was being read; download it again"),
+            ));
+        }
+        sent += data.len() as u64;
+        let chunk = Content::binary(json!({"kind": "data"}), data);
+        if stream.send(&chunk).await.is_err() {
+            return Ok(Reply::Streamed);
+        }
+        next = read_chunk(&mut file, chunk_size, size - sent).await;
+    }
+    stream.close().await;
+    Ok(Reply::Streamed)
+}
+
+/// Reads up to `max` bytes (at most `left`) from the file on a blocking thread.
+async fn read_chunk(
+    file: &mut Option<std::fs::File>,
+    max: usize,
+    left: u64,
+) -> Result<Vec<u8>, ToolError> {
+    let want = (max as u64).min(left) as usize;
+    if want == 0 {
+        return Ok(Vec::new());
+    }
+    let Some(mut f) = file.take() else {
+        return Ok(Vec::new());
+    };
+    let (f, result) = tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        let r = loop {
+            match std::io::Read::read(&mut f, &mut buf[filled..]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    filled += n;
+                    if filled == want {
+                        break Ok(());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        buf.truncate(filled);
+        (f, r.map(|_| buf))
+    })
+    .await
+    .map_err(|e| ToolError::new(OPERATION_FAILED, format!("download failed: {e}")))?;
+    *file = Some(f);
+    result.map_err(|e| ToolError::new(OPERATION_FAILED, format!("reading the file failed: {e}")))
+}
