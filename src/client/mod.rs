@@ -289,11 +289,32 @@ impl RoomClient {
             closed_request: false,
         };
         let header = Self::invoke_header(toolkit, tool, &Content::open(), &tool_call_id);
-        let response = self.request("room.invoke_tool", &header, b"");
+        // The invoke must leave before the start chunk (a future does nothing until polled),
+        // so send it here and wait for its answer after the chunk.
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.inner.pending).insert(id, tx);
+        let map = header.as_object().cloned().unwrap_or_default();
+        let out = Outgoing {
+            id,
+            msg_type: "room.invoke_tool",
+            body: pack_message(&map, b""),
+        };
+        if self.inner.out.send(out).await.is_err() {
+            lock(&self.inner.pending).remove(&id);
+            return Err(ClientError::Closed);
+        }
         if let Some(start) = start {
             stream.send(start).await?;
         }
-        match response.await? {
+        let answer = match rx.await.map_err(|_| ClientError::Closed)? {
+            Content::Error { text, code } => Err(ClientError::Room {
+                code,
+                message: text,
+            }),
+            other => Ok(other),
+        };
+        match answer? {
             c if c.is_open() => Ok(stream),
             other => Err(ClientError::Protocol(format!(
                 "{toolkit}.{tool} answered {} instead of opening a stream",
