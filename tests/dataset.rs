@@ -315,3 +315,57 @@ async fn sqlite_toolkit_strict_headers_and_params() {
         Content::Empty
     );
 }
+
+#[tokio::test]
+async fn a_long_query_can_be_cancelled() {
+    let server = TestServer::start().await;
+    let alice = server.join("db", "alice").await;
+    // The first batch (8192 rows) comes at once; the next row takes billions of steps.
+    let slow = "with recursive c(x) as (select 1 union all select x + 1 from c) \
+                select x from c where x <= 8192 or x % 100000000000 = 0";
+    let answer = alice
+        .invoke(
+            "dataset",
+            "execute_sql",
+            Content::binary(json!({"query": slow, "tables": []}), vec![]),
+        )
+        .await
+        .unwrap();
+    let Content::Binary { headers, .. } = answer else {
+        panic!("a query handle")
+    };
+    let id = headers["query_id"].as_str().unwrap().to_string();
+    let mut stream = alice
+        .invoke_stream(
+            "dataset",
+            "read_sql_query",
+            Some(Content::binary(
+                json!({"kind": "start", "query_id": id}),
+                vec![],
+            )),
+        )
+        .await
+        .unwrap();
+    let pull = || Content::binary(json!({"kind": "pull"}), vec![]);
+    stream.send(pull()).await.unwrap();
+    assert!(matches!(
+        within("the first batch", stream.next()).await,
+        Some(Ok(_))
+    ));
+    stream.send(pull()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let cancelled = alice
+        .invoke(
+            "dataset",
+            "cancel_sql_query",
+            Content::Json(json!({"query_id": id})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, Content::Json(json!({"status": "cancelled"})));
+    let err = within("the cancelled pull", stream.next())
+        .await
+        .expect("an answer")
+        .unwrap_err();
+    assert!(err.to_string().contains("cancelled"), "{err}");
+}

@@ -32,7 +32,13 @@ pub struct QuerySpec {
     /// Rows per batch (capped at BATCH_ROWS).
     pub batch_rows: usize,
     pub mode: Mode,
+    /// Filled with the query's interrupt handle as soon as it has a connection, so the
+    /// caller can stop a statement that is still running (e.g. when its caller left).
+    pub interrupt: Option<InterruptSlot>,
 }
+
+/// Where a running query leaves its interrupt handle.
+pub type InterruptSlot = Arc<Mutex<Option<Arc<InterruptHandle>>>>;
 
 /// What the caller accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +244,10 @@ fn run(path: PathBuf, spec: QuerySpec, opened: mpsc::Sender<Result<Opened, Store
         }
     };
     let (conn, schemas, why) = conn;
+    if let Some(slot) = &spec.interrupt {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(conn.get_interrupt_handle()));
+    }
     let mut stmt = match super::prepare_guarded(&conn, &spec.sql, &why) {
         Ok(s) => s,
         Err(e) => {

@@ -29,7 +29,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
-pub use cursor::{BatchResult, Cursor, Mode, Opened, QuerySpec, run_batch};
+pub use cursor::{BatchResult, Cursor, InterruptSlot, Mode, Opened, QuerySpec, run_batch};
 
 /// What went wrong, as a sentence for the caller.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -42,6 +42,36 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ToolError::from)
 }
 
+/// Opens a query off the async threads; if the caller leaves before it has an answer, the
+/// statement is interrupted rather than left running.
+pub(crate) async fn open_query(
+    call: &ToolCall,
+    store: Arc<TableStore>,
+    mut spec: crate::store::tables::QuerySpec,
+    views_from: impl FnOnce(&TableStore) -> Result<Vec<(String, String)>, StoreError> + Send + 'static,
+) -> Result<crate::store::tables::Opened, ToolError> {
+    let slot: crate::store::tables::InterruptSlot = Arc::default();
+    spec.interrupt = Some(slot.clone());
+    let task = blocking(move || {
+        // Explicit table references first: they win over a namespace's short names.
+        let mut views = std::mem::take(&mut spec.views);
+        views.extend(views_from(&store)?);
+        views.retain(|(alias, table)| alias != table);
+        spec.views = views;
+        store.open_query(spec)
+    });
+    let conn = call.conn().clone();
+    tokio::select! {
+        result = task => result,
+        _ = conn.closed() => {
+            if let Some(handle) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                handle.interrupt();
+            }
+            Err(ToolError::new(OPERATION_FAILED, "the caller left; the query was interrupted"))
+        }
+    }
+}
+
 struct OpenQuery {
     owner: String,
     toolkit: &'static str,
