@@ -84,6 +84,8 @@ pub(crate) struct RoomDatabase {
     dataset: Mutex<Option<Arc<TableStore>>>,
     sqlite: Mutex<HashMap<PathBuf, Arc<TableStore>>>,
     queries: Arc<Mutex<HashMap<String, OpenQuery>>>,
+    /// Participants whose departure is being watched (one watcher each).
+    watched: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl RoomDatabase {
@@ -93,6 +95,7 @@ impl RoomDatabase {
             dataset: Mutex::new(None),
             sqlite: Mutex::new(HashMap::new()),
             queries: Arc::default(),
+            watched: Arc::default(),
         }
     }
 
@@ -203,19 +206,33 @@ impl RoomDatabase {
                 },
             );
         }
-        let queries = self.queries.clone();
-        let conn = call.conn().clone();
-        let key = id.clone();
-        tokio::spawn(async move {
-            conn.closed().await;
-            let gone = queries
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
-            if let Some(q) = gone {
-                q.cursor.cancel();
-            }
-        });
+        let first = self
+            .watched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(call.caller.id.clone());
+        if first {
+            // When the participant leaves, its open queries go with it.
+            let (queries, watched) = (self.queries.clone(), self.watched.clone());
+            let conn = call.conn().clone();
+            let owner = call.caller.id.clone();
+            tokio::spawn(async move {
+                conn.closed().await;
+                watched
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&owner);
+                let mut queries = queries.lock().unwrap_or_else(|p| p.into_inner());
+                queries.retain(|_, q| {
+                    if q.owner == owner {
+                        q.cursor.cancel();
+                        false
+                    } else {
+                        true
+                    }
+                });
+            });
+        }
         Ok(id)
     }
 
