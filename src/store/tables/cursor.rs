@@ -135,7 +135,8 @@ impl Cursor {
 /// `_roomdeck_distance(vector_json, query_json)`: squared L2 distance between two vectors
 /// stored as JSON arrays (the `_distance` of vector search); NULL when either is missing.
 pub(crate) fn register_functions(conn: &Connection) -> Result<(), StoreError> {
-    let cache: Arc<Mutex<Option<(String, Vec<f64>)>>> = Arc::default();
+    type LastQuery = Arc<Mutex<Option<(String, Vec<f64>)>>>;
+    let cache: LastQuery = Arc::default();
     conn.create_scalar_function(
         "_roomdeck_distance",
         2,

@@ -1052,12 +1052,12 @@ impl TableStore {
                     }
                     row_values.push(v);
                 }
-                if let Some(update) = update.as_mut() {
-                    if row_values[on_pos] != Value::Null
-                        && update.execute(params_from_iter(row_values.iter()))? > 0
-                    {
-                        continue;
-                    }
+                if let Some(update) = update
+                    .as_mut()
+                    .filter(|_| row_values[on_pos] != Value::Null)
+                    && update.execute(params_from_iter(row_values.iter()))? > 0
+                {
+                    continue;
                 }
                 insert.execute(params_from_iter(row_values.iter()))?;
             }

@@ -258,10 +258,8 @@ impl RoomDatabase {
         let mine = queries
             .get(id)
             .is_some_and(|q| q.owner == call.caller.id && q.toolkit == toolkit);
-        if mine {
-            if let Some(q) = queries.remove(id) {
-                q.cursor.cancel();
-            }
+        if mine && let Some(q) = queries.remove(id) {
+            q.cursor.cancel();
         }
         mine
     }
