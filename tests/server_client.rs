@@ -285,3 +285,53 @@ async fn unknown_toolkits_and_tools_are_errors_not_disconnects() {
     assert_eq!(err.code(), Some(1003));
     assert!(a.queues().list().await.is_ok(), "the connection survives");
 }
+
+#[tokio::test]
+async fn secrets_need_the_secrets_grant_and_survive_a_restart() {
+    let mut s = TestServer::start().await;
+    let admin = s.join_with("sec", "admin", ApiScope::owner()).await;
+    admin
+        .secrets()
+        .set("openai", "text/plain", b"sk-123".to_vec())
+        .await
+        .unwrap();
+    admin
+        .secrets()
+        .set("openai", "text/plain", b"sk-456".to_vec())
+        .await
+        .unwrap();
+    let list = admin.secrets().list().await.unwrap();
+    assert_eq!(list.len(), 1, "setting by name replaces: {list:?}");
+    assert_eq!(
+        admin.secrets().get("openai").await.unwrap(),
+        Some(b"sk-456".to_vec())
+    );
+    assert_eq!(admin.secrets().get("nothing").await.unwrap(), None);
+
+    let agent = s.join("sec", "agent").await;
+    let err = agent.secrets().list().await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(1001),
+        "agent_default has no secrets grant: {err}"
+    );
+
+    admin.close().await;
+    s.restart().await;
+    let admin = s.join_with("sec", "admin", ApiScope::owner()).await;
+    assert_eq!(
+        admin.secrets().get("openai").await.unwrap(),
+        Some(b"sk-456".to_vec())
+    );
+    admin.secrets().delete(&list[0].id).await.unwrap();
+    assert_eq!(admin.secrets().get("openai").await.unwrap(), None);
+    assert_eq!(
+        admin
+            .secrets()
+            .delete(&list[0].id)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(1003)
+    );
+}

@@ -1,8 +1,12 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
-mod local;
+pub mod http;
 mod room;
+mod rooms;
 mod serve;
+mod service;
+mod sessions;
+pub mod setup;
 pub mod token;
 
 use std::path::PathBuf;
@@ -34,6 +38,14 @@ enum Command {
     Token(token::TokenArgs),
     /// Use a room's APIs from scripts.
     Room(room::RoomArgs),
+    /// Create, list, rename, enable/disable and delete rooms.
+    Rooms(rooms::RoomsArgs),
+    /// Past and active sessions of rooms, and their developer logs.
+    Sessions(sessions::SessionsArgs),
+    /// Service specs saved with rooms: validate, deploy, list, delete.
+    Service(service::ServiceArgs),
+    /// First run: config file, data dir, server secret and the `default` room.
+    Setup(setup::SetupArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -70,6 +82,10 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve::run(&cli.data_dir, args),
         Some(Command::Token(args)) => token::run(&args).map(|jwt| println!("{jwt}")),
         Some(Command::Room(args)) => room::run(&cli.data_dir, args),
+        Some(Command::Rooms(args)) => rooms::run(&cli.data_dir, args),
+        Some(Command::Sessions(args)) => sessions::run(&cli.data_dir, args),
+        Some(Command::Service(args)) => service::run(&cli.data_dir, args),
+        Some(Command::Setup(args)) => setup::run(&cli.data_dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,6 +97,25 @@ pub fn main() -> ExitCode {
 }
 
 fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String> {
-    let _ = (data_dir(data_dir_flag), args);
-    Err("the console is not built yet; use `roomdeck serve` and `roomdeck room ...`".into())
+    use crate::tui::{Target, TuiOptions};
+    let target = match (args.url, args.token) {
+        (Some(url), Some(token)) => Target::Remote { url, token },
+        (Some(_), None) => return Err("--url needs --token (or MESHAGENT_TOKEN)".into()),
+        (None, _) => Target::Local {
+            room: args.room.unwrap_or_else(|| "default".into()),
+        },
+    };
+    let (config_dir, data_dir) = (crate::paths::config_dir(), data_dir(data_dir_flag));
+    if matches!(target, Target::Local { .. }) {
+        // First start: what `roomdeck setup` makes, silently (the report is not printed).
+        setup::ensure(&config_dir, &data_dir, "default")?;
+    }
+    crate::tui::run(TuiOptions {
+        target,
+        theme: args.theme,
+        read_only: args.read_only,
+        config_dir,
+        data_dir,
+        no_mouse: args.no_mouse,
+    })
 }

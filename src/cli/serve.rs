@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::local;
 use crate::server::{self, ServerConfig};
 
 #[derive(clap::Args, Debug)]
@@ -17,6 +16,12 @@ pub struct ServeArgs {
     /// Token secret (default: MESHAGENT_SECRET, else one generated in the data dir).
     #[arg(long, env = "MESHAGENT_SECRET", hide_env_values = true)]
     secret: Option<String>,
+    /// End a room's session after nobody has been connected this long (e.g. 60s, 5m).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// Refuse (404) joins of rooms that were not created (`roomdeck rooms create`).
+    #[arg(long)]
+    no_create_rooms: bool,
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), String> {
@@ -31,11 +36,13 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), Str
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let config = ServerConfig::new(args.bind, data_dir.clone(), secret);
+        let mut config = ServerConfig::new(args.bind, data_dir.clone(), secret);
+        config.idle_timeout = args.idle_timeout;
+        config.create_rooms_on_join = !args.no_create_rooms;
         let running = server::start(config)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-        let _marker = local::ServerMarker::write(&data_dir, &running.url());
+        let _marker = crate::local::ServerMarker::write(&data_dir, &running.url());
         println!("roomdeck: serving {}", running.url());
         println!(
             "roomdeck: rooms at {}/rooms/NAME, data in {}",

@@ -16,7 +16,7 @@ pub struct TokenArgs {
     pub name: String,
     #[arg(long, default_value = "user", value_parser = ["user", "agent", "tool"])]
     pub role: String,
-    /// agent_default, user_default, full, or @FILE.json holding an ApiScope.
+    /// agent_default, user_default, full, owner (full + secrets), or @FILE.json holding an ApiScope.
     #[arg(long, default_value = "agent_default")]
     pub scope: String,
     /// Lifetime in seconds (no expiry when absent).
@@ -64,10 +64,11 @@ fn parse_scope(spec: &str) -> Result<ApiScope, String> {
         "agent_default" => Ok(ApiScope::agent_default()),
         "user_default" => Ok(ApiScope::user_default()),
         "full" => Ok(ApiScope::full()),
+        "owner" => Ok(ApiScope::owner()),
         _ => {
             let Some(file) = spec.strip_prefix('@') else {
                 return Err(format!(
-                    "unknown scope `{spec}`: use agent_default, user_default, full or @FILE.json"
+                    "unknown scope `{spec}`: use agent_default, user_default, full, owner or @FILE.json"
                 ));
             };
             let text = std::fs::read_to_string(file)

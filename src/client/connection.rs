@@ -27,7 +27,8 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
         .parse()
         .map_err(|_| ClientError::Io("the token is not a valid header value".into()))?;
     request.headers_mut().insert("Authorization", bearer);
-    let (socket, _) = match tokio_tungstenite::connect_async(request).await {
+    let (socket, _) = match tokio_tungstenite::connect_async_with_config(request, None, true).await
+    {
         Ok(ok) => ok,
         Err(WsError::Http(response)) => {
             let status = response.status().as_u16();

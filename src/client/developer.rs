@@ -125,8 +125,9 @@ pub fn otel_records(event: &DevLogEvent) -> Vec<LogRecord> {
                 let severity = record
                     .get("severityText")
                     .and_then(Value::as_str)
-                    .unwrap_or("INFO")
-                    .to_string();
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| severity_name(record.get("severityNumber")).to_string());
                 let body = match record.get("body") {
                     Some(b) => b
                         .get("stringValue")
@@ -144,6 +145,18 @@ pub fn otel_records(event: &DevLogEvent) -> Vec<LogRecord> {
         }
     }
     out
+}
+
+/// The OTLP name of a severity number (1-4 TRACE, 5-8 DEBUG, ... 21-24 FATAL).
+fn severity_name(number: Option<&Value>) -> &'static str {
+    match number.and_then(Value::as_i64).unwrap_or(9) {
+        ..=4 => "TRACE",
+        5..=8 => "DEBUG",
+        9..=12 => "INFO",
+        13..=16 => "WARN",
+        17..=20 => "ERROR",
+        _ => "FATAL",
+    }
 }
 
 /// Plain text lines for an event: `time LEVEL body` for otel.log records, else `type data`.
@@ -164,4 +177,25 @@ pub fn otel_lines(event: &DevLogEvent) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_without_severity_text_take_it_from_the_number() {
+        let event = DevLogEvent {
+            log_type: "otel.log".into(),
+            data: json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+                {"timeUnixNano": "1000000000", "severityNumber": 17, "body": {"stringValue": "boom"}},
+                {"severityText": "WARN", "body": {"stringValue": "careful"}}
+            ]}]}]}),
+        };
+        let records = otel_records(&event);
+        assert_eq!(records[0].severity, "ERROR");
+        assert_eq!(records[0].time_unix_nano, 1_000_000_000);
+        assert_eq!(records[1].severity, "WARN");
+        assert!(otel_lines(&event)[0].ends_with("ERROR boom"));
+    }
 }

@@ -8,6 +8,8 @@ pub mod dataset;
 mod developer;
 mod messaging;
 mod queues;
+mod secrets;
+pub mod services;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,8 @@ pub use dataset::DatasetClient;
 pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
+pub use secrets::{SecretInfo, SecretsClient};
+pub use services::{ServiceInfo, ServicesClient};
 
 use crate::protocol::Content;
 use crate::protocol::message::pack_message;
@@ -174,6 +178,14 @@ impl RoomClient {
 
     pub fn queues(&self) -> QueuesClient {
         QueuesClient::new(self.clone())
+    }
+
+    pub fn services(&self) -> ServicesClient {
+        ServicesClient::new(self.clone())
+    }
+
+    pub fn secrets(&self) -> SecretsClient {
+        SecretsClient::new(self.clone())
     }
 
     pub fn dataset(&self) -> DatasetClient {

@@ -259,6 +259,23 @@ impl Content {
     }
 }
 
+/// Splits a stream-chunk message (`{"tool_call_id", "chunk": <Content header>}` + payload)
+/// into its call id and Content.
+pub fn unpack_chunk(body: &[u8]) -> Result<(String, Content), String> {
+    let (header, payload) = unpack_message(body).map_err(|e| e.to_string())?;
+    let id = header
+        .get("tool_call_id")
+        .and_then(Value::as_str)
+        .ok_or("chunk without tool_call_id")?
+        .to_string();
+    let chunk = header
+        .get("chunk")
+        .and_then(Value::as_object)
+        .ok_or("chunk without a Content header")?;
+    let content = Content::from_parts(chunk, payload).map_err(|e| e.to_string())?;
+    Ok((id, content))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +353,27 @@ mod tests {
         );
         assert!(
             Content::from_parts(&h(json!({"type": "control", "method": "sideways"})), b"").is_err()
+        );
+    }
+
+    #[test]
+    fn chunks_unpack_with_their_call_id() {
+        let header =
+            json!({"tool_call_id": "t1", "chunk": {"type": "binary", "headers": {"kind": "data"}}});
+        let body = crate::protocol::message::pack_value(&header, b"xyz");
+        assert_eq!(
+            unpack_chunk(&body).unwrap(),
+            (
+                "t1".to_string(),
+                Content::binary(json!({"kind": "data"}), b"xyz".to_vec())
+            )
+        );
+        assert!(
+            unpack_chunk(&crate::protocol::message::pack_value(
+                &json!({"chunk": {}}),
+                b""
+            ))
+            .is_err()
         );
     }
 

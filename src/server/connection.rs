@@ -11,14 +11,19 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use super::call::{Reply, ToolCall, ToolError, random_id};
 use super::devlog::Severity;
+use super::hosted;
 use super::room::{ConnHandle, Outgoing, Participant, Room};
 use super::{SEND_QUEUE_DEPTH, ServerState, toolkits};
 use crate::auth::ParticipantToken;
+use crate::protocol::content::unpack_chunk;
 use crate::protocol::error_codes::INVALID_REQUEST;
 use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
 
 /// Request streams of this connection's calls in progress, by tool_call_id.
 type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
+
+/// How long a closing connection waits to say goodbye to a client that does not read.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Chunks buffered per request stream before the reader waits for the toolkit.
 const REQUEST_STREAM_DEPTH: usize = 64;
@@ -34,25 +39,37 @@ pub(crate) async fn serve(
     let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE_DEPTH);
     let (closed_tx, closed_rx) = watch::channel(false);
     let kick = Arc::new(Notify::new());
-    let conn = ConnHandle::new(tx, closed_rx.clone(), kick.clone());
+    let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let conn = ConnHandle::new(tx, closed_rx.clone(), kick.clone(), queued.clone());
 
     // The writer owns the socket's sending half, so each message's packets go out together.
     let mut writer_closed = closed_rx;
     let writer = tokio::spawn(async move {
         loop {
+            let Some(out) = (tokio::select! {
+                out = rx.recv() => out,
+                _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => None,
+            }) else {
+                break;
+            };
+            let len = out.body.len();
+            let send_all = async {
+                for packet in encode_packets(out.id, &out.msg_type, &out.body) {
+                    sink.send(Message::Binary(packet.into())).await?;
+                }
+                Ok::<_, axum::Error>(())
+            };
+            // A client that stopped reading blocks the send; the connection's end (a kick
+            // or a shutdown) must still stop this task.
             tokio::select! {
-                out = rx.recv() => {
-                    let Some(out) = out else { break };
-                    for packet in encode_packets(out.id, &out.msg_type, &out.body) {
-                        if sink.send(Message::Binary(packet.into())).await.is_err() {
-                            return;
-                        }
-                    }
+                sent = send_all => {
+                    queued.fetch_sub(len, std::sync::atomic::Ordering::Relaxed);
+                    if sent.is_err() { return }
                 }
                 _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => break,
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(None))).await;
     });
 
     let name = token.name.clone();
@@ -153,11 +170,73 @@ async fn dispatch(
             ),
         },
         "room.list_toolkits" => {
-            let answer = Content::Json(toolkits::describe());
+            let filter = unpack_message(body).ok().and_then(|(h, _)| {
+                h.get("participant_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            });
+            let answer = Content::Json(hosted::describe(room, filter.as_deref()));
             let _ = conn.reply(id, "__response__", answer.pack()).await;
         }
-        // Answers to calls on toolkits a participant hosts; none are forwarded yet.
-        "room.tool_call_response" | "room.tool_call_response_chunk" => {}
+        "room.register_toolkit" => {
+            let answer = match unpack_message(body) {
+                Ok((spec, _)) => {
+                    let public = spec.get("public").and_then(Value::as_bool).unwrap_or(false);
+                    crate::auth::check::authorize_register_toolkit(
+                        participant.scope.as_ref(),
+                        public,
+                    )
+                    .map_err(|d| {
+                        ToolError::new(
+                            crate::protocol::error_codes::PERMISSION_DENIED,
+                            format!("room.register_toolkit denied: {}", d.0),
+                        )
+                    })
+                    .and_then(|_| room.hosted.register(participant, spec))
+                    .map(|toolkit_id| Content::Json(json!({ "id": toolkit_id })))
+                    .unwrap_or_else(|e| e.content())
+                }
+                Err(e) => ToolError::invalid(e.to_string()).content(),
+            };
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
+        "room.unregister_toolkit" => {
+            let toolkit_id = unpack_message(body)
+                .ok()
+                .and_then(|(h, _)| h.get("id").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            let answer = if room.hosted.unregister(&participant.id, &toolkit_id) {
+                Content::Empty
+            } else {
+                Content::error(
+                    crate::protocol::error_codes::NOT_FOUND,
+                    format!("no toolkit registered by this participant has id {toolkit_id:?}"),
+                )
+            };
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
+        // Answers to calls forwarded to a toolkit this participant hosts.
+        "room.tool_call_response" => match Content::unpack(body) {
+            Ok(content) => {
+                room.hosted
+                    .host_response(&participant.id, id, content)
+                    .await
+            }
+            Err(e) => room.log(
+                Severity::Warning,
+                format!("{}: unreadable tool call response: {e}", participant.name),
+            ),
+        },
+        "room.tool_call_response_chunk" => {
+            let parsed = unpack_chunk(body);
+            match parsed {
+                Ok((key, content)) => room.hosted.host_chunk(&participant.id, &key, content).await,
+                Err(e) => room.log(
+                    Severity::Warning,
+                    format!("{}: unreadable response chunk: {e}", participant.name),
+                ),
+            }
+        }
         other => {
             room.log(
                 Severity::Warning,
@@ -262,21 +341,7 @@ async fn route_chunk(
     streams: &Streams,
     body: &[u8],
 ) {
-    let parsed = unpack_message(body)
-        .map_err(|e| e.to_string())
-        .and_then(|(header, payload)| {
-            let id = header
-                .get("tool_call_id")
-                .and_then(Value::as_str)
-                .ok_or("chunk without tool_call_id")?
-                .to_string();
-            let chunk = header
-                .get("chunk")
-                .and_then(Value::as_object)
-                .ok_or("chunk without a Content header")?;
-            let content = Content::from_parts(chunk, payload).map_err(|e| e.to_string())?;
-            Ok::<_, String>((id, content))
-        });
+    let parsed = unpack_chunk(body);
     let (id, content) = match parsed {
         Ok(p) => p,
         Err(e) => {

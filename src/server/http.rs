@@ -17,6 +17,7 @@ use crate::store::valid_room_name;
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/rooms/{room}", get(join_room))
+        .merge(super::rest::routes())
         .with_state(state)
 }
 
@@ -82,7 +83,38 @@ async fn join_room(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
-    let room = match state.rooms.get_or_create(&room).await {
+    // The registry decides whether this room may be joined: disabled => 423, unknown =>
+    // created where the server allows it, else 404.
+    let db = state.rooms.db().clone();
+    let (name, create) = (room.clone(), state.config.create_rooms_on_join);
+    let record = tokio::task::spawn_blocking(move || match db.get_by_name(&name) {
+        Ok(None) if create => db.ensure(&name).map(Some),
+        other => other,
+    })
+    .await;
+    match record {
+        Ok(Ok(Some(r))) if !r.enabled => {
+            let body =
+                serde_json::json!({"error": {"message": format!("room {room:?} is disabled")}});
+            tracing::info!("refused a connection: room {room:?} is disabled");
+            return (StatusCode::LOCKED, axum::Json(body)).into_response();
+        }
+        Ok(Ok(Some(_))) => {}
+        Ok(Ok(None)) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                format!("no room named {room:?} (this server does not create rooms on join)"),
+            );
+        }
+        Ok(Err(e)) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("rooms registry: {e}"),
+            );
+        }
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+    let (room, lease) = match state.rooms.lease(&room).await {
         Ok(r) => r,
         Err(e) => {
             return refuse(
@@ -100,5 +132,9 @@ async fn join_room(
     upgrade
         .max_message_size(max + 64 * 1024)
         .max_frame_size(max + 64 * 1024)
-        .on_upgrade(move |socket| connection::serve(state, room, token, room_url, socket))
+        .on_upgrade(move |socket| async move {
+            // Held for the whole connection: the session stays active while anyone is in it.
+            let _lease = lease;
+            connection::serve(state, room, token, room_url, socket).await
+        })
 }

@@ -6,13 +6,18 @@
 mod call;
 mod connection;
 pub mod devlog;
+mod hosted;
 mod http;
+mod rest;
 mod room;
+pub mod services;
+mod session;
 mod toolkits;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,6 +28,8 @@ pub use room::Rooms;
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
 /// Messages queued for one client before it counts as too slow and is disconnected.
 pub const SEND_QUEUE_DEPTH: usize = 4096;
+/// Bytes of pushed messages queued for one client before it counts as too slow.
+pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -31,7 +38,16 @@ pub struct ServerConfig {
     /// HS256 secret that participant tokens must be signed with.
     pub secret: String,
     pub max_message_size: usize,
+    /// A room's session ends when nobody has been connected this long (default 60 s).
+    pub idle_timeout: Duration,
+    /// Whether joining an unknown room creates it (default); otherwise such a join is 404.
+    pub create_rooms_on_join: bool,
+    /// Whether active rooms run their services (default); one-shot CLI commands turn it off.
+    pub run_services: bool,
 }
+
+/// Default for `ServerConfig::idle_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ServerConfig {
     pub fn new(bind: SocketAddr, data_dir: PathBuf, secret: String) -> ServerConfig {
@@ -40,6 +56,9 @@ impl ServerConfig {
             data_dir,
             secret,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            create_rooms_on_join: true,
+            run_services: true,
         }
     }
 }
@@ -79,18 +98,49 @@ impl RunningServer {
     }
 }
 
+/// Where a process on this machine reaches the server (a wildcard bind means loopback).
+fn loopback_of(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    }
+}
+
 /// Binds the listener and serves in a background task.
 pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     std::fs::create_dir_all(&config.data_dir)?;
+    let db = Arc::new(
+        crate::store::rooms::RoomsDb::open(&config.data_dir).map_err(std::io::Error::other)?,
+    );
+    // Sessions a killed server left open are over.
+    db.close_stale_sessions().map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     let state = Arc::new(ServerState {
-        rooms: Rooms::new(config.data_dir.clone()),
+        rooms: Rooms::new(room::RoomsConfig {
+            data_dir: config.data_dir.clone(),
+            db,
+            secret: config.secret.clone(),
+            server_addr: loopback_of(addr).to_string(),
+            idle_timeout: config.idle_timeout,
+            run_services: config.run_services,
+            secrets_key: crate::store::secrets::derive_key(&config.secret),
+        }),
         config,
         shutdown: rx.clone(),
     });
     let app = http::router(state.clone());
+    // Small protocol packets must not wait for Nagle's algorithm (40 ms stalls per round trip).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let mut stop = rx;
     let task = tokio::spawn(async move {
         let graceful = async move {

@@ -2,16 +2,20 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use super::devlog::{DevEvent, Severity};
+use super::services::{ServiceEnv, Supervisor};
+use super::session::{RoomLease, Session};
 use crate::auth::ApiScope;
 use crate::protocol::message::pack_message;
 use crate::store::queues::QueueStore;
+use crate::store::rooms::RoomsDb;
 
 /// One message waiting to be written to a connection.
 pub(crate) struct Outgoing {
@@ -29,6 +33,8 @@ pub(crate) struct ConnHandle {
     closed: watch::Receiver<bool>,
     /// Wakes the connection loop to disconnect a client that cannot keep up.
     kick: Arc<Notify>,
+    /// Bytes waiting in the send queue; the writer subtracts what it sent.
+    queued: Arc<AtomicUsize>,
 }
 
 impl ConnHandle {
@@ -36,25 +42,30 @@ impl ConnHandle {
         tx: mpsc::Sender<Outgoing>,
         closed: watch::Receiver<bool>,
         kick: Arc<Notify>,
+        queued: Arc<AtomicUsize>,
     ) -> ConnHandle {
         ConnHandle {
             tx,
             next_id: Arc::new(AtomicU64::new(1)),
             closed,
             kick,
+            queued,
         }
+    }
+
+    async fn enqueue(&self, out: Outgoing) -> Result<(), ()> {
+        self.queued.fetch_add(out.body.len(), Ordering::Relaxed);
+        self.tx.send(out).await.map_err(|_| ())
     }
 
     /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
     pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
-        self.tx
-            .send(Outgoing {
-                id,
-                msg_type: msg_type.to_string(),
-                body,
-            })
-            .await
-            .map_err(|_| ())
+        self.enqueue(Outgoing {
+            id,
+            msg_type: msg_type.to_string(),
+            body,
+        })
+        .await
     }
 
     /// Pushes a server-initiated message without waiting: a client whose queue is full is
@@ -66,7 +77,14 @@ impl ConnHandle {
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
+        let len = out.body.len();
+        if self.queued.load(Ordering::Relaxed) + len > super::MAX_QUEUED_BYTES {
+            self.kick.notify_one();
+            return;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
         if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
             self.kick.notify_one();
         }
     }
@@ -79,13 +97,28 @@ impl ConnHandle {
         header: &Map<String, Value>,
         payload: &[u8],
     ) -> Result<(), ()> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send_with_id(self.reserve_id(), msg_type, header, payload)
+            .await
+    }
+
+    /// A fresh id for a server-initiated message whose answer must be matched to it.
+    pub fn reserve_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub async fn send_with_id(
+        &self,
+        id: u64,
+        msg_type: &str,
+        header: &Map<String, Value>,
+        payload: &[u8],
+    ) -> Result<(), ()> {
         let out = Outgoing {
             id,
             msg_type: msg_type.to_string(),
             body: pack_message(header, payload),
         };
-        self.tx.send(out).await.map_err(|_| ())
+        self.enqueue(out).await
     }
 
     /// Resolves when the connection has ended.
@@ -127,8 +160,17 @@ pub(crate) struct Room {
     /// Per-queue wake-ups for receivers waiting on an empty queue.
     pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
+    /// Held while presence changes and is announced, so that every participant sees joins,
+    /// leaves and enables in one order (a `messaging.enabled` list never older than a
+    /// `participant.enabled` sent before it).
+    pub presence: Mutex<()>,
+    /// Toolkits hosted by participants, and calls forwarded to them.
+    pub hosted: super::hosted::Hosted,
+    pub secrets: crate::store::secrets::SecretStore,
     /// The dataset and sqlite toolkits' databases and open queries.
     pub database: super::toolkits::dataset::shared::RoomDatabase,
+    /// The session: its record, idle tracking and services (`session.rs`).
+    pub session: super::session::Session,
 }
 
 impl Room {
@@ -163,6 +205,8 @@ impl Room {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(participant.id.clone(), participant);
+        self.session
+            .record_participant(&self.session_id, &name, &role);
         self.log(
             Severity::Info,
             format!("participant {name} joined as {role}"),
@@ -170,12 +214,14 @@ impl Room {
     }
 
     pub fn leave(&self, id: &str) {
+        let _presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
         let gone = self
             .participants
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         if let Some(p) = gone {
+            self.hosted.host_left(&p.id);
             if p.messaging_enabled.load(Ordering::SeqCst) {
                 super::toolkits::messaging::announce_disabled(self, &p);
             }
@@ -206,29 +252,65 @@ impl Room {
     }
 }
 
-/// Every open room of this server.
+/// What the registry needs to open rooms and run their sessions.
+pub(crate) struct RoomsConfig {
+    pub data_dir: PathBuf,
+    pub db: Arc<RoomsDb>,
+    pub secret: String,
+    /// `host:port` the server listens on (services are told to join here).
+    pub server_addr: String,
+    /// A session ends when nobody has been connected this long.
+    pub idle_timeout: Duration,
+    /// Whether services run (see `ServerConfig::run_services`).
+    pub run_services: bool,
+    /// Key for the rooms' secrets, derived from the server secret.
+    pub secrets_key: [u8; 32],
+}
+
+/// Every open (active) room of this server.
 pub struct Rooms {
-    data_dir: PathBuf,
-    rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+    config: Arc<RoomsConfig>,
+    rooms: Arc<tokio::sync::Mutex<HashMap<String, Arc<Room>>>>,
 }
 
 impl Rooms {
-    pub fn new(data_dir: PathBuf) -> Rooms {
+    pub(crate) fn new(config: RoomsConfig) -> Rooms {
         Rooms {
-            data_dir,
-            rooms: tokio::sync::Mutex::new(HashMap::new()),
+            config: Arc::new(config),
+            rooms: Arc::default(),
         }
     }
 
-    pub(crate) async fn get_or_create(&self, name: &str) -> Result<Arc<Room>, String> {
+    pub(crate) fn db(&self) -> &Arc<RoomsDb> {
+        &self.config.db
+    }
+
+    /// The room, opening it (a new session) if it is not active, with a lease that keeps it
+    /// open until dropped.
+    pub(crate) async fn lease(&self, name: &str) -> Result<(Arc<Room>, RoomLease), String> {
         let mut rooms = self.rooms.lock().await;
         if let Some(room) = rooms.get(name) {
-            return Ok(room.clone());
+            let lease = RoomLease::new(room.clone());
+            return Ok((room.clone(), lease));
         }
-        let dir = crate::store::room_dir(&self.data_dir, name);
+        let dir = crate::store::room_dir(&self.config.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let secrets = crate::store::secrets::SecretStore::open(
+            &dir.join("secrets.db"),
+            &self.config.secrets_key,
+        )
+        .map_err(|e| e.to_string())?;
         let (devlog, _) = broadcast::channel(4096);
+        let env = ServiceEnv {
+            room: name.to_string(),
+            data_dir: self.config.data_dir.clone(),
+            secret: self.config.secret.clone(),
+            server_addr: self.config.server_addr.clone(),
+            devlog: devlog.clone(),
+            run: self.config.run_services,
+        };
+        let supervisor = Arc::new(Supervisor::new(env, self.config.db.clone()));
         let room = Arc::new(Room {
             name: name.to_string(),
             session_id: super::call::random_id(),
@@ -236,14 +318,64 @@ impl Rooms {
             queues,
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
+            presence: Mutex::new(()),
+            hosted: Default::default(),
+            secrets,
             database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
+            session: Session::new(self.config.db.clone(), supervisor),
         });
+        let lease = RoomLease::new(room.clone());
+        room.session.begin(&room);
+        room.log(
+            Severity::Info,
+            format!("session {} started", room.session_id),
+        );
         rooms.insert(name.to_string(), room.clone());
-        Ok(room)
+        tokio::spawn(watch_idle(
+            self.rooms.clone(),
+            room.clone(),
+            self.config.idle_timeout,
+        ));
+        Ok((room, lease))
     }
 
-    /// Drops every room (the stores close and flush); called at shutdown.
+    /// Ends every session (services stop, stores close and flush); called at shutdown.
     pub(crate) async fn close_all(&self) {
-        self.rooms.lock().await.clear();
+        let all: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
+        for room in all {
+            room.session.end(&room).await;
+        }
+    }
+}
+
+/// Ends the room's session once nobody has held it for `timeout`.
+async fn watch_idle(
+    rooms: Arc<tokio::sync::Mutex<HashMap<String, Arc<Room>>>>,
+    room: Arc<Room>,
+    timeout: Duration,
+) {
+    loop {
+        if room.session.holders() > 0 {
+            room.session.changed.notified().await;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(timeout) => {}
+            _ = room.session.changed.notified() => continue,
+        }
+        let mut map = rooms.lock().await;
+        // Leases are only taken under this lock, so the count cannot change under us.
+        if room.session.holders() > 0 {
+            continue;
+        }
+        let ours = map.get(&room.name).is_some_and(|r| Arc::ptr_eq(r, &room));
+        if !ours {
+            // Already ended (shutdown).
+            return;
+        }
+        map.remove(&room.name);
+        drop(map);
+        room.session.end(&room).await;
+        return;
     }
 }

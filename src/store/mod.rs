@@ -8,6 +8,8 @@
 //! ```
 
 pub mod queues;
+pub mod rooms;
+pub mod secrets;
 pub mod tables;
 
 use std::path::{Path, PathBuf};

@@ -1,1 +1,210 @@
-//! placeholder
+//! The room console: a terminal UI on a room (chat, queues, developer logs).
+//!
+//! Data path: key press -> `Action` -> `App::update` -> `NetCommand` on a channel -> the net
+//! bridge task (owns the `RoomClient`) -> `NetEvent` -> `App::update` -> draw. The UI loop owns
+//! all state and redraws only when `update` says something changed.
+
+pub mod action;
+pub mod app;
+mod bridge;
+pub mod clipboard;
+pub mod config;
+pub mod keymap;
+pub mod net;
+pub mod panes;
+pub mod popups;
+mod term;
+pub mod theme;
+pub mod time;
+pub mod ui;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use app::{App, Effect, Msg, Options};
+use net::now_ms;
+
+pub struct TuiOptions {
+    pub target: Target,
+    pub theme: Option<String>,
+    pub read_only: bool,
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub no_mouse: bool,
+}
+
+pub enum Target {
+    /// A room of the embedded server, with data under `data_dir`.
+    Local { room: String },
+    /// Any room that speaks the protocol: `ws(s)://host/rooms/NAME` and a participant token.
+    Remote { url: String, token: String },
+}
+
+/// Opens the console. Builds its own tokio runtime; for `Target::Local` it starts the embedded
+/// room server on 127.0.0.1:0 and joins it over loopback like any remote room.
+pub fn run(opts: TuiOptions) -> Result<(), String> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(
+            "the roomdeck console needs a terminal (stdin and stdout are not both a TTY); \
+                    for scripts use `roomdeck room ...` commands"
+                .into(),
+        );
+    }
+    let config = config::Config::load(&opts.config_dir)?;
+    let keymap = keymap::Keymap::load(&opts.config_dir)?;
+    let theme = match opts.theme.as_deref().or(config.theme.as_deref()) {
+        Some(name) => theme::load(name, &opts.config_dir)?,
+        None if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => theme::Theme::mono(),
+        None => theme::load(theme::DEFAULT_THEME, &opts.config_dir)?,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    rt.block_on(async move {
+        let room = bridge::RoomTarget::prepare(&opts).await?;
+        let app_opts = Options {
+            read_only: opts.read_only,
+            mouse: config.mouse && !opts.no_mouse,
+            log_capacity: config.log_buffer_lines,
+            tz_offset_secs: time::local_offset_secs(),
+            config_dir: opts.config_dir.clone(),
+            location: room.location(),
+        };
+        let mut app = App::new(theme, keymap, app_opts);
+        let result = ui_loop(&mut app, &room).await;
+        room.shutdown().await;
+        result
+    })
+}
+
+async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    term::install_panic_hook();
+    term::enter(app.mouse).map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let mut terminal = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
+        Ok(t) => t,
+        Err(e) => {
+            term::leave();
+            return Err(format!("cannot set up the terminal: {e}"));
+        }
+    };
+    let (cmd_tx, mut net_rx) = room.connect();
+    let mut events = EventStream::new();
+    #[cfg(unix)]
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut dirty = true;
+    let mut first = true;
+    let mut result = Ok(());
+    'outer: loop {
+        if dirty {
+            if let Err(e) = terminal.draw(|f| ui::draw(f, app)) {
+                result = Err(format!("cannot draw: {e}"));
+                break;
+            }
+            dirty = false;
+            if first {
+                first = false;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "first frame drawn"
+                );
+            }
+        }
+        let wake = app
+            .next_deadline()
+            .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64 + 5));
+        #[cfg(unix)]
+        let term_signal = async {
+            match (&mut sigterm, &mut sighup) {
+                (Some(a), Some(b)) => {
+                    tokio::select! { _ = a.recv() => {}, _ = b.recv() => {} }
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term_signal = std::future::pending::<()>();
+        tokio::select! {
+            ev = events.next() => {
+                app.now_ms = now_ms();
+                match ev {
+                    Some(Ok(ev)) => {
+                        let msg = match ev {
+                            Event::Key(k) => Some(Msg::Key(k)),
+                            Event::Mouse(m) => Some(Msg::Mouse(m)),
+                            Event::Paste(s) => Some(Msg::Paste(s)),
+                            Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+                            _ => None,
+                        };
+                        if let Some(msg) = msg {
+                            dirty |= app.update(msg);
+                        }
+                    }
+                    Some(Err(e)) => {
+                        result = Err(format!("cannot read the terminal: {e}"));
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            ne = net_rx.recv() => {
+                app.now_ms = now_ms();
+                let Some(ne) = ne else { break };
+                dirty |= app.update(Msg::Net(ne));
+                // Take whatever else is waiting before drawing: one frame per burst.
+                for _ in 0..10_000 {
+                    match net_rx.try_recv() {
+                        Ok(ne) => dirty |= app.update(Msg::Net(ne)),
+                        Err(_) => break,
+                    }
+                }
+            }
+            _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {
+                app.now_ms = now_ms();
+                dirty |= app.update(Msg::Tick);
+            }
+            _ = term_signal => {
+                let _ = cmd_tx.send(net::NetCommand::Shutdown);
+                break;
+            }
+        }
+        for effect in app.take_effects() {
+            match effect {
+                Effect::Net(cmd) => {
+                    let _ = cmd_tx.send(cmd);
+                }
+                Effect::Copy(text) => {
+                    if let Err(e) = clipboard::copy(&text) {
+                        app.notify(app::NoticeLevel::Error, format!("copy failed: {e}"));
+                    }
+                }
+                Effect::SetMouse(on) => term::set_mouse(on),
+                Effect::Suspend => {
+                    if let Err(e) = term::suspend(&mut terminal, app.mouse) {
+                        result = Err(format!("cannot resume the terminal: {e}"));
+                        break 'outer;
+                    }
+                    dirty = true;
+                }
+                Effect::Quit => break 'outer,
+            }
+        }
+    }
+    term::leave();
+    let _ = cmd_tx.send(net::NetCommand::Shutdown);
+    result
+}

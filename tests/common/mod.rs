@@ -22,6 +22,27 @@ impl TestServer {
         }
     }
 
+    /// A server whose config `f` adjusts first (idle timeout, room creation on join, ...).
+    pub async fn start_with(f: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = ServerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().to_path_buf(),
+            SECRET.to_string(),
+        );
+        f(&mut config);
+        let server = server::start(config).await.expect("server starts");
+        TestServer {
+            dir,
+            server: Some(server),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, the base of the REST routes.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.server.as_ref().expect("running").addr())
+    }
+
     pub fn url(&self, room: &str) -> String {
         self.server.as_ref().expect("running").room_url(room)
     }
@@ -60,6 +81,11 @@ pub fn token(room: &str, name: &str, scope: ApiScope) -> String {
     t.add_role_grant("agent");
     t.add_api_grant(scope);
     t.to_jwt(SECRET).expect("signs")
+}
+
+/// A token for the REST routes: any room, the admin grant (`ApiScope::full`).
+pub fn admin_token() -> String {
+    token("any", "admin", ApiScope::full())
 }
 
 /// Waits for a condition with a deadline instead of sleeping a fixed time.

@@ -75,7 +75,7 @@ def test_participants_enabling_at_the_same_time_all_see_each_other(server, room)
     # (rsc.py:5428-5440, `_on_messaging_enabled` clears it first), so that list must not be
     # older than any `participant.enabled` the server sent the same client before it.
     async def scenario():
-        for round_no in range(20):
+        for round_no in range(15):
             clients = [room_client(server, f"{room}-{round_no}", f"p{i}") for i in range(10)]
             async with contextlib.AsyncExitStack() as stack:
                 histories = {}

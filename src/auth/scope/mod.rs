@@ -103,6 +103,15 @@ impl ApiScope {
             ..Self::agent_default()
         }
     }
+
+    /// roomdeck's preset for a room's owner (the local user of the console): `full` plus
+    /// `secrets`, which MeshAgent's `full` leaves out.
+    pub fn owner() -> Self {
+        ApiScope {
+            secrets: Some(SecretsGrant::default()),
+            ..Self::full()
+        }
+    }
 }
 
 /// The JSON shape as read: the dataset grant has three spellings.

@@ -4,14 +4,16 @@ mod database;
 mod developer;
 mod messaging;
 mod queue;
+mod secret;
+mod service;
 
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use serde_json::Value;
 
-use super::local::{LocalRoom, local_room};
 use crate::client::RoomClient;
+use crate::local::{LocalRoom, local_room_for_command};
 
 #[derive(clap::Args, Debug)]
 pub struct RoomArgs {
@@ -51,6 +53,12 @@ enum Api {
     /// Durable queues.
     #[command(subcommand)]
     Queue(queue::Queue),
+    /// The room's running services.
+    #[command(subcommand)]
+    Service(service::Service),
+    /// Secrets kept encrypted in the room.
+    #[command(subcommand)]
+    Secret(secret::Secret),
     /// The room's tables: list, inspect, create, insert, search, SQL.
     #[command(subcommand)]
     Database(database::Database),
@@ -93,7 +101,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Messaging(cmd) => cmd.validate()?,
         Api::Queue(cmd) => cmd.validate()?,
         Api::Database(cmd) => cmd.validate()?,
-        Api::Developer { .. } => {}
+        Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
@@ -110,7 +118,10 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
                     server: None,
                 }
             }
-            None => local_room(&super::data_dir(global_data_dir), &args.room, &args.name).await?,
+            None => {
+                local_room_for_command(&super::data_dir(global_data_dir), &args.room, &args.name)
+                    .await?
+            }
         };
         let client = RoomClient::connect(&local.url, &local.token)
             .await
@@ -132,8 +143,10 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
     match api {
         Api::Messaging(cmd) => messaging::run(client, cmd, output).await?,
         Api::Queue(cmd) => queue::run(client, cmd, output).await?,
+        Api::Secret(cmd) => secret::run(client, cmd, output).await?,
         Api::Database(cmd) => database::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
+        Api::Service(cmd) => service::run(client, cmd, output).await?,
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             empty()
         }
         "disable" => {
+            let _presence = call.room.presence.lock().unwrap_or_else(|p| p.into_inner());
             if call.caller.messaging_enabled.swap(false, Ordering::SeqCst) {
                 announce_disabled(&call.room, &call.caller);
             }
@@ -99,6 +100,7 @@ fn deliver(to: &Participant, from: &str, msg_type: &str, message: Value, attachm
 
 /// Marks a participant messaging-enabled, tells it who else is there, and tells them.
 fn enable(room: &Room, who: &Arc<Participant>) {
+    let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     let already = who.messaging_enabled.swap(true, Ordering::SeqCst);
     let peers = room.messaging_peers(&who.id);
     let list: Vec<Value> = peers.iter().map(|p| p.presence()).collect();
@@ -135,6 +137,7 @@ pub(crate) fn set_attributes(room: &Room, who: &Participant, attrs: Map<String, 
         current.extend(attrs);
         current.clone()
     };
+    let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     if who.messaging_enabled.load(Ordering::SeqCst) {
         for peer in room.messaging_peers(&who.id) {
             deliver(

@@ -4,6 +4,8 @@ pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod messaging;
 pub(crate) mod queues;
+pub(crate) mod secrets;
+pub(crate) mod services;
 pub(crate) mod sqlite;
 
 use serde_json::{Value, json};
@@ -24,6 +26,8 @@ const TOOLKITS: &[Toolkit] = &[
     messaging::TOOLKIT,
     queues::TOOLKIT,
     developer::TOOLKIT,
+    services::TOOLKIT,
+    secrets::TOOLKIT,
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
 ];
@@ -45,14 +49,22 @@ pub(crate) fn describe() -> Value {
     json!({ "tools": tools })
 }
 
+pub(crate) fn is_builtin(name: &str) -> bool {
+    TOOLKITS.iter().any(|k| k.name == name)
+}
+
 /// Routes a call to its toolkit. Unary calls are authorised here with their arguments;
 /// streaming tools authorise with their start chunk.
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
     let Some(kit) = TOOLKITS.iter().find(|k| k.name == call.toolkit) else {
-        return Err(ToolError::new(
-            NOT_FOUND,
-            format!("this room has no toolkit named `{}`", call.toolkit),
-        ));
+        let Some(hosted) = call.room.hosted.get(&call.toolkit) else {
+            return Err(ToolError::new(
+                NOT_FOUND,
+                format!("this room has no toolkit named `{}`", call.toolkit),
+            ));
+        };
+        call.authorize(&Value::Null)?;
+        return super::hosted::forward(call, hosted).await;
     };
     if !kit.tools.iter().any(|(t, _)| *t == call.tool) {
         return Err(ToolError::new(
@@ -75,6 +87,8 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "messaging" => messaging::invoke(call).await,
         "queues" => queues::invoke(call).await,
         "developer" => developer::invoke(call).await,
+        "services" => services::invoke(call).await,
+        "secrets" => secrets::invoke(call).await,
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),

@@ -1,4 +1,4 @@
-//! Reaching the local room: a `roomdeck serve` already running on the data dir, or a server
+//! Reaching the local room (used by the CLI and the console): a `roomdeck serve` already
 //! embedded in this process.
 
 use std::net::SocketAddr;
@@ -41,14 +41,35 @@ pub struct LocalRoom {
 }
 
 /// Joins local `room` as `name`: through the running server on the data dir if there is one,
-/// else through a server embedded in this process on 127.0.0.1:0.
+/// else through a server embedded in this process on 127.0.0.1:0 (which runs the room's
+/// services, as the console does).
+#[allow(dead_code)] // the console joins through this
 pub async fn local_room(data_dir: &Path, room: &str, name: &str) -> Result<LocalRoom, String> {
+    local_room_with(data_dir, room, name, true).await
+}
+
+/// `local_room` for one-shot commands: an embedded server does not start the room's
+/// services (they would be killed again a moment later, when the command exits).
+pub async fn local_room_for_command(
+    data_dir: &Path,
+    room: &str,
+    name: &str,
+) -> Result<LocalRoom, String> {
+    local_room_with(data_dir, room, name, false).await
+}
+
+async fn local_room_with(
+    data_dir: &Path,
+    room: &str,
+    name: &str,
+    run_services: bool,
+) -> Result<LocalRoom, String> {
     let secret = crate::auth::secret::load_or_create_secret(data_dir)
         .map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?;
     let mut token = ParticipantToken::new(name);
     token.add_room_grant(room);
     token.add_role_grant("user");
-    token.add_api_grant(ApiScope::full());
+    token.add_api_grant(ApiScope::owner());
     let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
     if let Some(base) = ServerMarker::read(data_dir) {
         return Ok(LocalRoom {
@@ -58,7 +79,9 @@ pub async fn local_room(data_dir: &Path, room: &str, name: &str) -> Result<Local
         });
     }
     let bind: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
-    let server = server::start(ServerConfig::new(bind, data_dir.to_path_buf(), secret))
+    let mut config = ServerConfig::new(bind, data_dir.to_path_buf(), secret);
+    config.run_services = run_services;
+    let server = server::start(config)
         .await
         .map_err(|e| format!("cannot start the local room server: {e}"))?;
     Ok(LocalRoom {

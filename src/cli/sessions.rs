@@ -1,0 +1,187 @@
+//! `roomdeck sessions list|logs`: past and active sessions and their developer logs.
+
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use super::http::{Api, encode};
+use super::room::{Output, print_json};
+use crate::client::DevLogEvent;
+use crate::store::rooms::{RoomsDb, iso8601};
+
+#[derive(clap::Args, Debug)]
+pub struct SessionsArgs {
+    /// A roomdeck server's base URL (http://HOST:PORT); without it, the local data dir.
+    #[arg(long, env = "MESHAGENT_API_URL", global = true)]
+    pub api_url: Option<String>,
+    /// Participant token with the admin grant, for --api-url.
+    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    #[arg(
+        long,
+        env = "MESHAGENT_PROJECT_ID",
+        default_value = "local",
+        global = true
+    )]
+    pub project_id: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub cmd: SessionsCmd,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `time LEVEL body` for otel.log events, `type data` for others.
+    Plain,
+    /// One JSON object per event.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionsCmd {
+    /// Sessions, newest first.
+    List {
+        /// Only this room's sessions.
+        #[arg(long)]
+        room: Option<String>,
+        /// Show at most this many.
+        #[arg(long, default_value_t = 25)]
+        limit: usize,
+    },
+    /// The developer log events a session kept.
+    Logs {
+        session: String,
+        #[arg(long, value_enum, default_value_t = LogFormat::Plain)]
+        format: LogFormat,
+    },
+}
+
+pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), String> {
+    let remote = match &args.api_url {
+        Some(u) if !u.is_empty() => Some(Api::new(u, args.token.clone(), &args.project_id)?),
+        _ => None,
+    };
+    let local = || RoomsDb::open(&super::data_dir(global_data_dir)).map_err(|e| e.to_string());
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    match args.cmd {
+        SessionsCmd::List { room, limit } => {
+            let sessions: Vec<Value> = match &remote {
+                Some(api) => {
+                    let path = match &room {
+                        Some(r) => format!("/rooms/{}/sessions?limit={limit}", encode(r)),
+                        None => format!("/sessions?limit={limit}"),
+                    };
+                    let v = runtime.block_on(api.call("GET", &path, None))?;
+                    v["sessions"].as_array().cloned().unwrap_or_default()
+                }
+                None => local()?
+                    .sessions(room.as_deref(), false, limit)
+                    .map_err(|e| e.to_string())?
+                    .iter()
+                    .map(|s| {
+                        let mut v = s.to_json();
+                        v["participant_names"] = json!(
+                            s.participants
+                                .iter()
+                                .map(|p| p.name.clone())
+                                .collect::<Vec<_>>()
+                        );
+                        v
+                    })
+                    .collect(),
+            };
+            if args.output == Output::Json {
+                print_json(&Value::Array(sessions));
+            } else if sessions.is_empty() {
+                println!("No sessions.");
+            } else {
+                println!(
+                    "{:<34} {:<20} {:<25} {:<25} PARTICIPANTS",
+                    "ID", "ROOM", "STARTED", "ENDED"
+                );
+                for s in sessions {
+                    let ended = if s["is_active"].as_bool() == Some(true) {
+                        "(active)".to_string()
+                    } else {
+                        s["ended_at"].as_str().unwrap_or("-").to_string()
+                    };
+                    let who = match s["participant_names"].as_array() {
+                        Some(names) => names
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        None => s["participants"].to_string(),
+                    };
+                    println!(
+                        "{:<34} {:<20} {:<25} {:<25} {}",
+                        s["id"].as_str().unwrap_or_default(),
+                        s["room_name"].as_str().unwrap_or_default(),
+                        s["created_at"].as_str().unwrap_or_default(),
+                        ended,
+                        who
+                    );
+                }
+            }
+        }
+        SessionsCmd::Logs { session, format } => {
+            let events: Vec<(String, String, Value)> = match &remote {
+                Some(api) => {
+                    let v = runtime.block_on(api.call(
+                        "GET",
+                        &format!("/sessions/{}/events", encode(&session)),
+                        None,
+                    ))?;
+                    v["events"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|e| {
+                            (
+                                e["created_at"].as_str().unwrap_or_default().to_string(),
+                                e["type"].as_str().unwrap_or_default().to_string(),
+                                e["data"].clone(),
+                            )
+                        })
+                        .collect()
+                }
+                None => {
+                    let db = local()?;
+                    if db.session(&session).map_err(|e| e.to_string())?.is_none() {
+                        return Err(format!(
+                            "no session {session:?} (see `roomdeck sessions list`)"
+                        ));
+                    }
+                    db.session_logs(&session)
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .map(|(at, kind, data)| (iso8601(at), kind, data))
+                        .collect()
+                }
+            };
+            let use_json = format == LogFormat::Json || args.output == Output::Json;
+            // Written with errors checked: `| head` closing the pipe just ends the output.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            for (at, kind, data) in events {
+                let lines = if use_json {
+                    vec![json!({"time": at, "type": kind, "data": data}).to_string()]
+                } else {
+                    crate::client::otel_lines(&DevLogEvent {
+                        log_type: kind,
+                        data,
+                    })
+                };
+                for line in lines {
+                    if writeln!(out, "{line}").is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Named actions. Keys map to these (keymap.toml uses the snake_case names), the help overlay
+//! and the command bar describe them, and `App::update` carries them out.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    // global
+    Quit,
+    Help,
+    Palette,
+    Suspend,
+    NextTab,
+    PrevTab,
+    TabChat,
+    TabQueues,
+    TabLogs,
+    FocusNext,
+    FocusPrev,
+    Zoom,
+    ToggleMouse,
+    CycleTheme,
+    // lists and scrolling
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    Filter,
+    Select,
+    Back,
+    Copy,
+    // chat
+    Compose,
+    // queues
+    QueueSend,
+    QueueNew,
+    QueueReceive,
+    QueueDrain,
+    Refresh,
+    // logs
+    Search,
+    SearchNext,
+    SearchPrev,
+    TogglePause,
+    ToggleTimestamps,
+    ToggleWrap,
+    ClearLogs,
+}
+
+impl Action {
+    /// The snake_case name, as written in keymap.toml.
+    pub fn name(self) -> &'static str {
+        use Action::*;
+        match self {
+            Quit => "quit",
+            Help => "help",
+            Palette => "palette",
+            Suspend => "suspend",
+            NextTab => "next_tab",
+            PrevTab => "prev_tab",
+            TabChat => "tab_chat",
+            TabQueues => "tab_queues",
+            TabLogs => "tab_logs",
+            FocusNext => "focus_next",
+            FocusPrev => "focus_prev",
+            Zoom => "zoom",
+            ToggleMouse => "toggle_mouse",
+            CycleTheme => "cycle_theme",
+            Up => "up",
+            Down => "down",
+            PageUp => "page_up",
+            PageDown => "page_down",
+            Top => "top",
+            Bottom => "bottom",
+            Left => "left",
+            Right => "right",
+            Filter => "filter",
+            Select => "select",
+            Back => "back",
+            Copy => "copy",
+            Compose => "compose",
+            QueueSend => "queue_send",
+            QueueNew => "queue_new",
+            QueueReceive => "queue_receive",
+            QueueDrain => "queue_drain",
+            Refresh => "refresh",
+            Search => "search",
+            SearchNext => "search_next",
+            SearchPrev => "search_prev",
+            TogglePause => "toggle_pause",
+            ToggleTimestamps => "toggle_timestamps",
+            ToggleWrap => "toggle_wrap",
+            ClearLogs => "clear_logs",
+        }
+    }
+
+    /// A short description for the help overlay.
+    pub fn describe(self) -> &'static str {
+        use Action::*;
+        match self {
+            Quit => "quit roomdeck",
+            Help => "show this help",
+            Palette => "command palette",
+            Suspend => "suspend to the shell (fg to resume)",
+            NextTab => "next tab",
+            PrevTab => "previous tab",
+            TabChat => "chat tab",
+            TabQueues => "queues tab",
+            TabLogs => "logs tab",
+            FocusNext => "focus next pane",
+            FocusPrev => "focus previous pane",
+            Zoom => "zoom the focused pane",
+            ToggleMouse => "mouse on/off",
+            CycleTheme => "next theme",
+            Up => "up",
+            Down => "down",
+            PageUp => "page up",
+            PageDown => "page down",
+            Top => "go to top",
+            Bottom => "go to bottom (logs: follow)",
+            Left => "scroll left",
+            Right => "scroll right",
+            Filter => "filter the list",
+            Select => "select / open",
+            Back => "back / clear filter",
+            Copy => "copy to clipboard",
+            Compose => "write a message",
+            QueueSend => "send JSON to the queue",
+            QueueNew => "send to a new queue",
+            QueueReceive => "receive one message",
+            QueueDrain => "drain the queue",
+            Refresh => "refresh",
+            Search => "search (highlight)",
+            SearchNext => "next match",
+            SearchPrev => "previous match",
+            TogglePause => "pause / resume",
+            ToggleTimestamps => "timestamps on/off",
+            ToggleWrap => "wrap on/off",
+            ClearLogs => "clear the log buffer",
+        }
+    }
+
+    /// A one-word label for the command bar.
+    pub fn short(self) -> &'static str {
+        use Action::*;
+        match self {
+            Quit => "quit",
+            Help => "help",
+            Palette => "cmd",
+            Compose => "write",
+            Filter => "filter",
+            Search => "search",
+            SearchNext => "next",
+            TogglePause => "pause",
+            ToggleTimestamps => "time",
+            ToggleWrap => "wrap",
+            Copy => "copy",
+            QueueSend => "send",
+            QueueNew => "new",
+            QueueReceive => "receive",
+            QueueDrain => "drain",
+            Zoom => "zoom",
+            FocusNext => "focus",
+            Bottom => "follow",
+            ClearLogs => "clear",
+            Refresh => "refresh",
+            other => other.name(),
+        }
+    }
+
+    /// True for actions that change the room; refused in read-only mode.
+    pub fn mutates_room(self) -> bool {
+        matches!(
+            self,
+            Action::Compose
+                | Action::QueueSend
+                | Action::QueueNew
+                | Action::QueueReceive
+                | Action::QueueDrain
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde() {
+        for a in [
+            Action::Quit,
+            Action::QueueDrain,
+            Action::ToggleTimestamps,
+            Action::TabLogs,
+        ] {
+            let parsed: Action = serde_json::from_value(serde_json::json!(a.name())).unwrap();
+            assert_eq!(parsed, a);
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! The net task: owns the `RoomClient`, carries out `NetCommand`s, turns room pushes into
+//! `NetEvent`s, and reconnects with backoff. The only code of the console that touches the client.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+
+use super::net::{
+    ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, QueueSummary, log_lines, message_text,
+    now_ms,
+};
+use super::{Target, TuiOptions};
+use crate::client::{ClientError, Participant, RoomClient, RoomEvent};
+use crate::local::{ServerMarker, local_room};
+use crate::server::RunningServer;
+
+/// How often queue sizes are read while the queues tab is on screen.
+const QUEUE_POLL: Duration = Duration::from_secs(2);
+const MAX_BACKOFF_SECS: u64 = 30;
+
+/// Where the console connects: a URL and token, and the embedded server when there is one.
+pub struct RoomTarget {
+    url: String,
+    token: String,
+    name: String,
+    location: String,
+    /// The embedded server and its marker in the data dir (removed when dropped).
+    server: tokio::sync::Mutex<Option<(RunningServer, Option<ServerMarker>)>>,
+}
+
+impl RoomTarget {
+    /// For a local room: joins the `roomdeck serve` already running on the data dir if there
+    /// is one, otherwise starts the server inside this process on 127.0.0.1:0.
+    pub async fn prepare(opts: &TuiOptions) -> Result<RoomTarget, String> {
+        match &opts.target {
+            Target::Remote { url, token } => {
+                let name = token_name(token).unwrap_or_default();
+                let location = url
+                    .split("://")
+                    .nth(1)
+                    .and_then(|rest| rest.split('/').next())
+                    .unwrap_or(url)
+                    .to_string();
+                Ok(RoomTarget {
+                    url: url.clone(),
+                    token: token.clone(),
+                    name,
+                    location,
+                    server: tokio::sync::Mutex::new(None),
+                })
+            }
+            Target::Local { room } => {
+                let data_dir = &opts.data_dir;
+                std::fs::create_dir_all(data_dir).map_err(|e| {
+                    format!("cannot create the data dir {}: {e}", data_dir.display())
+                })?;
+                let name = local_user_name();
+                let local = local_room(data_dir, room, &name).await?;
+                // While this process serves the room, `roomdeck room ...` in another terminal
+                // finds it through the data dir's marker, as it finds a `roomdeck serve`.
+                let (location, marker) = match &local.server {
+                    Some(server) => (
+                        "local".to_string(),
+                        ServerMarker::write(data_dir, &server.url()),
+                    ),
+                    None => (
+                        format!("local via {}", local.url.trim_start_matches("ws://")),
+                        None,
+                    ),
+                };
+                Ok(RoomTarget {
+                    url: local.url,
+                    token: local.token,
+                    name,
+                    location,
+                    server: tokio::sync::Mutex::new(local.server.map(|s| (s, marker))),
+                })
+            }
+        }
+    }
+
+    pub fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    /// Starts the net task.
+    pub fn connect(
+        &self,
+    ) -> (
+        mpsc::UnboundedSender<NetCommand>,
+        mpsc::UnboundedReceiver<NetEvent>,
+    ) {
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        tokio::spawn(net_task(
+            self.url.clone(),
+            self.token.clone(),
+            self.name.clone(),
+            cmd_rx,
+            ev_tx,
+        ));
+        (cmd_tx, ev_rx)
+    }
+
+    pub async fn shutdown(&self) {
+        if let Some((server, marker)) = self.server.lock().await.take() {
+            drop(marker);
+            let _ = tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await;
+        }
+    }
+}
+
+fn local_user_name() -> String {
+    std::env::var("ROOMDECK_NAME")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "me".into())
+}
+
+/// The `name` claim of a JWT, read without checking it (for display only).
+fn token_name(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("name").and_then(Value::as_str).map(str::to_string)
+}
+
+fn peer(p: &Participant) -> PeerInfo {
+    PeerInfo {
+        id: p.id.clone(),
+        name: p.name().unwrap_or_default().to_string(),
+        role: p.role.clone(),
+    }
+}
+
+enum Ended {
+    Shutdown,
+    Lost(String),
+}
+
+async fn net_task(
+    url: String,
+    token: String,
+    name: String,
+    mut cmds: mpsc::UnboundedReceiver<NetCommand>,
+    events: mpsc::UnboundedSender<NetEvent>,
+) {
+    let mut attempt: u32 = 0;
+    let mut watch_queues = false;
+    let mut reason = String::new();
+    loop {
+        let _ = events.send(NetEvent::State(if attempt == 0 {
+            ConnState::Connecting
+        } else {
+            ConnState::Reconnecting {
+                attempt,
+                retry_in_secs: 0,
+                reason: reason.clone(),
+            }
+        }));
+        let connected = tokio::select! {
+            r = RoomClient::connect(&url, &token) => r,
+            _ = idle(&mut cmds, &events, &mut watch_queues) => return,
+        };
+        match connected {
+            Ok(client) => {
+                attempt = 0;
+                let _ = events.send(NetEvent::Joined {
+                    room: client.room_name(),
+                    participant_id: client.participant_id(),
+                    name: name.clone(),
+                });
+                let _ = events.send(NetEvent::State(ConnState::Live));
+                match session(&client, &mut cmds, &events, &mut watch_queues).await {
+                    Ended::Shutdown => {
+                        client.close().await;
+                        return;
+                    }
+                    Ended::Lost(r) => reason = r,
+                }
+            }
+            Err(ClientError::Rejected { status, body }) if status == 401 || status == 403 => {
+                // A refused token will not get better by retrying.
+                let _ = events.send(NetEvent::Fatal(format!(
+                    "the room refused the token (HTTP {status}){}",
+                    if body.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {body}")
+                    }
+                )));
+                let _ = idle(&mut cmds, &events, &mut watch_queues).await;
+                return;
+            }
+            Err(e) => reason = e.to_string(),
+        }
+        attempt += 1;
+        let wait = (1u64 << attempt.min(5)).min(MAX_BACKOFF_SECS);
+        for left in (1..=wait).rev() {
+            let _ = events.send(NetEvent::State(ConnState::Reconnecting {
+                attempt,
+                retry_in_secs: left,
+                reason: reason.clone(),
+            }));
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = idle(&mut cmds, &events, &mut watch_queues) => return,
+            }
+        }
+    }
+}
+
+/// While not connected: refuses commands until Shutdown (or the UI going away) ends the task.
+async fn idle(
+    cmds: &mut mpsc::UnboundedReceiver<NetCommand>,
+    events: &mpsc::UnboundedSender<NetEvent>,
+    watch_queues: &mut bool,
+) {
+    loop {
+        match cmds.recv().await {
+            None | Some(NetCommand::Shutdown) => return,
+            Some(NetCommand::WatchQueues(on)) => *watch_queues = on,
+            Some(NetCommand::RefreshQueues) => {}
+            Some(other) => {
+                let _ = events.send(NetEvent::Failed {
+                    what: describe(&other),
+                    error: "not connected to the room".into(),
+                });
+            }
+        }
+    }
+}
+
+fn describe(cmd: &NetCommand) -> String {
+    match cmd {
+        NetCommand::SendChat { .. } => "sending the message".into(),
+        NetCommand::QueueSend { name, .. } => format!("sending to queue {name}"),
+        NetCommand::QueueReceive { name } => format!("receiving from queue {name}"),
+        NetCommand::QueueDrain { name } => format!("draining queue {name}"),
+        NetCommand::RefreshQueues | NetCommand::WatchQueues(_) => "listing queues".into(),
+        NetCommand::DevLog { .. } => "writing to the developer log".into(),
+        NetCommand::Shutdown => "closing".into(),
+    }
+}
+
+async fn session(
+    client: &RoomClient,
+    cmds: &mut mpsc::UnboundedReceiver<NetCommand>,
+    events: &mpsc::UnboundedSender<NetEvent>,
+    watch_queues: &mut bool,
+) -> Ended {
+    let mut sub = client.subscribe();
+    let me = client.participant_id();
+    let mut names: HashMap<String, String> = HashMap::new();
+    {
+        let c = client.clone();
+        let ev = events.clone();
+        tokio::spawn(async move {
+            if let Err(e) = c.messaging().enable().await {
+                let _ = ev.send(NetEvent::Failed {
+                    what: "enabling messaging".into(),
+                    error: e.to_string(),
+                });
+            }
+        });
+    }
+    let logs_task = {
+        let c = client.clone();
+        let ev = events.clone();
+        tokio::spawn(async move {
+            let mut stream = match c.developer().logs().await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = ev.send(NetEvent::Failed {
+                        what: "following the developer logs".into(),
+                        error: e.to_string(),
+                    });
+                    return;
+                }
+            };
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(e) => {
+                        let lines = log_lines(&e, now_ms());
+                        if ev.send(NetEvent::Logs(lines)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ev.send(NetEvent::Failed {
+                            what: "the developer log stream".into(),
+                            error: e.to_string(),
+                        });
+                        break;
+                    }
+                }
+            }
+        })
+    };
+    if *watch_queues {
+        spawn_queue_list(client, events);
+    }
+    let mut poll = tokio::time::interval(QUEUE_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ended = loop {
+        tokio::select! {
+            ev = sub.recv() => match ev {
+                Ok(ev) => on_room_event(ev, client, &me, &mut names, events),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    let _ = events.send(NetEvent::Failed {
+                        what: "following the room".into(),
+                        error: format!("{n} events were dropped because the console fell behind"),
+                    });
+                }
+                Err(broadcast::error::RecvError::Closed) => break Ended::Lost("the connection closed".into()),
+            },
+            cmd = cmds.recv() => match cmd {
+                None | Some(NetCommand::Shutdown) => break Ended::Shutdown,
+                Some(NetCommand::WatchQueues(on)) => {
+                    *watch_queues = on;
+                    if on {
+                        spawn_queue_list(client, events);
+                    }
+                }
+                Some(NetCommand::RefreshQueues) => spawn_queue_list(client, events),
+                Some(cmd) => spawn_command(client, cmd, events),
+            },
+            _ = poll.tick(), if *watch_queues => spawn_queue_list(client, events),
+            _ = client.closed() => break Ended::Lost("the connection to the room closed".into()),
+        }
+    };
+    logs_task.abort();
+    ended
+}
+
+fn on_room_event(
+    ev: RoomEvent,
+    client: &RoomClient,
+    me: &str,
+    names: &mut HashMap<String, String>,
+    events: &mpsc::UnboundedSender<NetEvent>,
+) {
+    let out = match ev {
+        RoomEvent::MessagingEnabled { participants } => {
+            for p in &participants {
+                names.insert(p.id.clone(), p.name().unwrap_or_default().to_string());
+            }
+            NetEvent::Participants(participants.iter().map(peer).collect())
+        }
+        RoomEvent::ParticipantEnabled(p) => {
+            names.insert(p.id.clone(), p.name().unwrap_or_default().to_string());
+            NetEvent::PeerJoined(peer(&p))
+        }
+        RoomEvent::ParticipantDisabled { id } => NetEvent::PeerLeft { id },
+        RoomEvent::ParticipantAttributes { id, attributes } => {
+            let Some(name) = attributes.get("name").and_then(Value::as_str) else {
+                return;
+            };
+            names.insert(id.clone(), name.to_string());
+            NetEvent::PeerRenamed {
+                id,
+                name: name.to_string(),
+            }
+        }
+        RoomEvent::Message {
+            from,
+            msg_type,
+            message,
+            attachment,
+        } => {
+            if from == me {
+                return; // shown when it was sent
+            }
+            let from_name = names
+                .get(&from)
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .or_else(|| {
+                    // Senders that never enabled messaging are still in the room's list.
+                    client
+                        .participants()
+                        .into_iter()
+                        .find(|p| p.id == from)
+                        .and_then(|p| p.name().map(str::to_string))
+                })
+                .unwrap_or_else(|| from.chars().take(8).collect());
+            let attachment = (!attachment.is_empty()).then(|| {
+                let name = ["filename", "name", "path"]
+                    .iter()
+                    .find_map(|k| message.get(*k).and_then(Value::as_str))
+                    .unwrap_or("attachment")
+                    .to_string();
+                (name, attachment.len())
+            });
+            NetEvent::Message(ChatMessage {
+                time_ms: now_ms(),
+                from_id: from,
+                from_name,
+                to: None,
+                kind: msg_type,
+                text: message_text(&message),
+                attachment,
+                own: false,
+            })
+        }
+        RoomEvent::Other { .. } => return,
+    };
+    let _ = events.send(out);
+}
+
+fn spawn_queue_list(client: &RoomClient, events: &mpsc::UnboundedSender<NetEvent>) {
+    let c = client.clone();
+    let ev = events.clone();
+    tokio::spawn(async move {
+        match c.queues().list().await {
+            Ok(list) => {
+                let _ = ev.send(NetEvent::Queues(
+                    list.into_iter()
+                        .map(|q| QueueSummary {
+                            name: q.name,
+                            size: q.size,
+                        })
+                        .collect(),
+                ));
+            }
+            Err(e) => {
+                let _ = ev.send(NetEvent::Failed {
+                    what: "listing queues".into(),
+                    error: e.to_string(),
+                });
+            }
+        }
+    });
+}
+
+fn spawn_command(client: &RoomClient, cmd: NetCommand, events: &mpsc::UnboundedSender<NetEvent>) {
+    let c = client.clone();
+    let ev = events.clone();
+    tokio::spawn(async move {
+        let what = describe(&cmd);
+        let result: Result<Option<NetEvent>, ClientError> = async {
+            Ok(match cmd {
+                NetCommand::SendChat { to: Some(p), text } => {
+                    c.messaging()
+                        .send(&p.id, "chat", json!({"text": text}), None)
+                        .await?;
+                    None
+                }
+                NetCommand::SendChat { to: None, text } => {
+                    c.messaging()
+                        .broadcast("chat", json!({"text": text}), None)
+                        .await?;
+                    None
+                }
+                NetCommand::QueueSend {
+                    name,
+                    message,
+                    create,
+                } => {
+                    c.queues().send(&name, message, create).await?;
+                    Some(NetEvent::QueueSent { name })
+                }
+                NetCommand::QueueReceive { name } => {
+                    let message = c.queues().receive(&name, false, false).await?;
+                    Some(NetEvent::QueueReceived { name, message })
+                }
+                NetCommand::QueueDrain { name } => {
+                    c.queues().drain(&name).await?;
+                    Some(NetEvent::QueueDrained { name })
+                }
+                NetCommand::DevLog { message } => {
+                    c.developer().info(&message, json!({})).await?;
+                    None
+                }
+                NetCommand::RefreshQueues | NetCommand::WatchQueues(_) | NetCommand::Shutdown => {
+                    None
+                }
+            })
+        }
+        .await;
+        let out = match result {
+            Ok(Some(e)) => e,
+            Ok(None) => return,
+            Err(e) => NetEvent::Failed {
+                what,
+                error: e.to_string(),
+            },
+        };
+        let _ = ev.send(out);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_name_claim() {
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"name":"ada","sub":"x"}"#);
+        assert_eq!(
+            token_name(&format!("h.{payload}.s")).as_deref(),
+            Some("ada")
+        );
+        assert_eq!(token_name("garbage"), None);
+    }
+}

@@ -1,0 +1,304 @@
+//! The bridge between the UI loop and the room: the only module that touches `RoomClient`.
+//!
+//! The UI sends [`NetCommand`]s on a channel; a task that owns the client carries them out and
+//! answers with [`NetEvent`]s, together with everything the room pushes. The task connects,
+//! reconnects with backoff, and reports the connection state. The types here are the UI's own,
+//! so `App` can be tested without a network.
+
+use serde_json::Value;
+
+use crate::client::{DevLogEvent, otel_records};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    Connecting,
+    Live,
+    Reconnecting {
+        attempt: u32,
+        retry_in_secs: u64,
+        reason: String,
+    },
+    /// Left for good (a refused token): no more retries.
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerInfo {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    pub time_ms: i64,
+    pub from_id: String,
+    pub from_name: String,
+    /// The recipient's name for a direct message; `None` for everyone.
+    pub to: Option<String>,
+    pub kind: String,
+    pub text: String,
+    /// (name, size) of an attachment.
+    pub attachment: Option<(String, usize)>,
+    pub own: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        }
+    }
+    pub fn parse(s: &str) -> Level {
+        let s = s.trim().to_ascii_lowercase();
+        if s.starts_with("err") || s.starts_with("fatal") || s.starts_with("crit") {
+            Level::Error
+        } else if s.starts_with("warn") {
+            Level::Warn
+        } else if s.starts_with("debug") {
+            Level::Debug
+        } else if s.starts_with("trace") {
+            Level::Trace
+        } else {
+            Level::Info
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub time_ms: i64,
+    pub level: Level,
+    /// The developer log event type (`otel.log`, `info`, or what a client logged).
+    pub source: std::sync::Arc<str>,
+    pub text: Box<str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSummary {
+    pub name: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetEvent {
+    State(ConnState),
+    Joined {
+        room: String,
+        participant_id: String,
+        name: String,
+    },
+    Participants(Vec<PeerInfo>),
+    PeerJoined(PeerInfo),
+    PeerLeft {
+        id: String,
+    },
+    PeerRenamed {
+        id: String,
+        name: String,
+    },
+    Message(ChatMessage),
+    Queues(Vec<QueueSummary>),
+    QueueReceived {
+        name: String,
+        message: Option<Value>,
+    },
+    QueueSent {
+        name: String,
+    },
+    QueueDrained {
+        name: String,
+    },
+    Logs(Vec<LogLine>),
+    /// A command failed; `what` says which, `error` is the client's sentence.
+    Failed {
+        what: String,
+        error: String,
+    },
+    /// The room was left for good (for example a rejected token).
+    Fatal(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetCommand {
+    SendChat {
+        to: Option<PeerInfo>,
+        text: String,
+    },
+    QueueSend {
+        name: String,
+        message: Value,
+        create: bool,
+    },
+    QueueReceive {
+        name: String,
+    },
+    QueueDrain {
+        name: String,
+    },
+    RefreshQueues,
+    /// Poll queue sizes while the queues tab is on screen.
+    WatchQueues(bool),
+    DevLog {
+        message: String,
+    },
+    Shutdown,
+}
+
+/// The text to show for a message: its `text` field when it has one, the JSON otherwise.
+pub fn message_text(message: &Value) -> String {
+    match message.get("text").and_then(Value::as_str) {
+        Some(t) => t.to_string(),
+        None => match message {
+            Value::Object(m) if m.is_empty() => String::new(),
+            Value::Null => String::new(),
+            other => serde_json::to_string(other).unwrap_or_default(),
+        },
+    }
+}
+
+/// A developer log event as lines for the logs pane. `otel.log` events carry OTLP/JSON log
+/// records (read by the client's `otel_records`); `info`/`warning`/`error` carry a message;
+/// anything else shows its data as JSON.
+pub fn log_lines(event: &DevLogEvent, now_ms: i64) -> Vec<LogLine> {
+    let source: std::sync::Arc<str> = event.log_type.as_str().into();
+    let data = &event.data;
+    let mut out = Vec::new();
+    if event.log_type == "otel.log" {
+        for rec in otel_records(event) {
+            let time_ms = match (rec.time_unix_nano / 1_000_000) as i64 {
+                0 => now_ms,
+                t => t,
+            };
+            push_text(
+                &mut out,
+                time_ms,
+                Level::parse(&rec.severity),
+                &source,
+                &rec.body,
+            );
+        }
+        return out;
+    }
+    let (level, text) = match event.log_type.as_str() {
+        "info" | "warning" | "warn" | "error" | "debug" => {
+            let msg = data.get("message").and_then(Value::as_str).unwrap_or("");
+            let extra = data
+                .get("extra")
+                .filter(|e| !e.is_null() && e.as_object().is_none_or(|m| !m.is_empty()));
+            let text = match extra {
+                Some(e) => format!("{msg} {e}"),
+                None => msg.to_string(),
+            };
+            (Level::parse(&event.log_type), text)
+        }
+        _ => {
+            let level = data
+                .get("level")
+                .or_else(|| data.get("severity"))
+                .and_then(Value::as_str)
+                .map(Level::parse)
+                .unwrap_or(Level::Info);
+            (level, data.to_string())
+        }
+    };
+    push_text(&mut out, now_ms, level, &source, &text);
+    out
+}
+
+fn push_text(
+    out: &mut Vec<LogLine>,
+    time_ms: i64,
+    level: Level,
+    source: &std::sync::Arc<str>,
+    text: &str,
+) {
+    // One entry per text line, so the buffer counts what the user sees.
+    let mut any = false;
+    for line in text.lines() {
+        any = true;
+        out.push(LogLine {
+            time_ms,
+            level,
+            source: source.clone(),
+            text: line.replace('\t', "    ").into(),
+        });
+    }
+    if !any {
+        out.push(LogLine {
+            time_ms,
+            level,
+            source: source.clone(),
+            text: "".into(),
+        });
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(log_type: &str, data: Value) -> DevLogEvent {
+        DevLogEvent {
+            log_type: log_type.into(),
+            data,
+        }
+    }
+
+    #[test]
+    fn text_or_json() {
+        assert_eq!(message_text(&json!({"text": "hi"})), "hi");
+        assert_eq!(message_text(&json!({"n": 1})), "{\"n\":1}");
+        assert_eq!(message_text(&json!({})), "");
+    }
+
+    #[test]
+    fn otel_records() {
+        let data = json!({"resourceLogs":[{"scopeLogs":[{"logRecords":[
+            {"timeUnixNano":"1700000000000000000","severityText":"WARN","body":{"stringValue":"disk low"}},
+            {"timeUnixNano":1700000001000000000i64,"severityText":"ERROR","body":{"stringValue":"a\nb"}}
+        ]}]}]});
+        let lines = log_lines(&ev("otel.log", data), 5);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].level, Level::Warn);
+        assert_eq!(lines[0].time_ms, 1_700_000_000_000);
+        assert_eq!(&*lines[0].text, "disk low");
+        assert_eq!(lines[1].level, Level::Error);
+        assert_eq!(&*lines[2].text, "b");
+    }
+
+    #[test]
+    fn other_events() {
+        let l = log_lines(&ev("error", json!({"message": "boom", "extra": {}})), 7);
+        assert_eq!(
+            (l[0].level, &*l[0].text, l[0].time_ms),
+            (Level::Error, "boom", 7)
+        );
+        let l = log_lines(&ev("demo", json!({"ok": true})), 7);
+        assert_eq!(&*l[0].text, "{\"ok\":true}");
+        assert_eq!(&*l[0].source, "demo");
+    }
+}

@@ -1,0 +1,162 @@
+//! The queues pane: every queue with its live size, and what was received.
+
+use std::collections::VecDeque;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use serde_json::Value;
+
+use super::logs::{find_ci, thousands};
+use super::pane_block;
+use crate::tui::net::QueueSummary;
+use crate::tui::theme::Theme;
+use crate::tui::time::clock;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub time_ms: i64,
+    pub queue: String,
+    pub message: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+pub struct QueuesPane {
+    pub queues: Vec<QueueSummary>,
+    /// Index into the filtered list.
+    pub selected: usize,
+    pub filter: String,
+    pub received: VecDeque<Received>,
+    pub loaded: bool,
+    pub detail_scroll: usize,
+}
+
+impl QueuesPane {
+    pub fn visible(&self) -> Vec<&QueueSummary> {
+        self.queues
+            .iter()
+            .filter(|q| self.filter.is_empty() || find_ci(&q.name, &self.filter).is_some())
+            .collect()
+    }
+
+    pub fn selected_name(&self) -> Option<String> {
+        self.visible().get(self.selected).map(|q| q.name.clone())
+    }
+
+    pub fn set_queues(&mut self, mut list: Vec<QueueSummary>) -> bool {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        let changed = !self.loaded || list != self.queues;
+        let keep = self.selected_name();
+        self.queues = list;
+        self.loaded = true;
+        if let Some(name) = keep
+            && let Some(i) = self.visible().iter().position(|q| q.name == name)
+        {
+            self.selected = i;
+        }
+        self.clamp();
+        changed
+    }
+
+    pub fn clamp(&mut self) {
+        let n = self.visible().len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+    }
+
+    pub fn push_received(&mut self, r: Received) {
+        if self.received.len() == 100 {
+            self.received.pop_back();
+        }
+        self.received.push_front(r);
+        self.detail_scroll = 0;
+    }
+
+    pub fn draw_list(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+        let vis = self.visible();
+        let mut title = format!(" Queues {} ", vis.len());
+        if !self.filter.is_empty() {
+            title = format!(" Queues {} · filter \"{}\" ", vis.len(), self.filter);
+        }
+        let block = pane_block(title, theme, focused);
+        if vis.is_empty() {
+            let msg = if !self.loaded {
+                "loading…"
+            } else if !self.filter.is_empty() {
+                "no queue matches the filter"
+            } else {
+                "no queues yet · n sends to a new one"
+            };
+            f.render_widget(
+                Paragraph::new(Line::styled(msg, theme.muted())).block(block),
+                area,
+            );
+            return;
+        }
+        let rows = vis.iter().map(|q| {
+            let size_style = if q.size > 0 {
+                theme.fg_of(theme.warn)
+            } else {
+                theme.muted()
+            };
+            Row::new(vec![
+                Cell::from(q.name.clone()),
+                Cell::from(Line::styled(thousands(q.size as usize), size_style).right_aligned()),
+            ])
+        });
+        let header = Row::new(vec![
+            Cell::from("NAME"),
+            Cell::from(Line::from("SIZE").right_aligned()),
+        ])
+        .style(theme.muted().add_modifier(Modifier::BOLD));
+        let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(10)])
+            .header(header)
+            .block(block)
+            .row_highlight_style(if focused {
+                theme.selection()
+            } else {
+                theme.base().add_modifier(Modifier::BOLD)
+            })
+            .highlight_symbol(if focused { "▶ " } else { "  " });
+        let mut state = TableState::default().with_selected(Some(self.selected));
+        f.render_stateful_widget(table, area, &mut state);
+    }
+
+    pub fn draw_detail(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool, tz: i32) {
+        let block = pane_block(" Received ", theme, focused);
+        let mut lines: Vec<Line> = Vec::new();
+        if self.received.is_empty() {
+            lines.push(Line::styled(
+                "nothing received yet · r takes one message off the selected queue",
+                theme.muted(),
+            ));
+            lines.push(Line::styled(
+                "s sends JSON to it · d drains it",
+                theme.muted(),
+            ));
+        }
+        for r in &self.received {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} ", clock(r.time_ms, tz)), theme.muted()),
+                Span::styled(r.queue.clone(), theme.accent()),
+            ]));
+            match &r.message {
+                Some(v) => {
+                    let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
+                    for l in pretty.lines() {
+                        lines.push(Line::raw(format!("  {l}")));
+                    }
+                }
+                None => lines.push(Line::styled("  (the queue was empty)", theme.muted())),
+            }
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false })
+                .scroll((self.detail_scroll.min(u16::MAX as usize) as u16, 0)),
+            area,
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! A prompt for a queue name or a JSON message, validated before anything is sent.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::centered;
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptKind {
+    /// Asks for the name of a queue to create by sending to it.
+    QueueName,
+    /// Asks for the JSON message to send to `queue`.
+    QueueMessage { queue: String, create: bool },
+}
+
+#[derive(Debug)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+impl Prompt {
+    pub fn new(kind: PromptKind, theme: &Theme) -> Prompt {
+        let mut input = TextArea::default();
+        input.set_cursor_line_style(ratatui::style::Style::new());
+        input.set_style(theme.base());
+        match &kind {
+            PromptKind::QueueName => input.set_placeholder_text("queue name"),
+            PromptKind::QueueMessage { .. } => {
+                input.set_placeholder_text("{\"task\": \"resize\", \"id\": 7}")
+            }
+        }
+        Prompt {
+            kind,
+            input,
+            error: None,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.input.lines().join("\n")
+    }
+
+    /// Checks the input; Ok gives the queue name or the parsed JSON value.
+    pub fn validate(&self) -> Result<serde_json::Value, String> {
+        let text = self.text();
+        match self.kind {
+            PromptKind::QueueName => {
+                let name = text.trim();
+                if name.is_empty() {
+                    Err("a queue needs a name".into())
+                } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    Err("a queue name has no spaces".into())
+                } else {
+                    Ok(serde_json::Value::String(name.to_string()))
+                }
+            }
+            PromptKind::QueueMessage { .. } => {
+                if text.trim().is_empty() {
+                    return Err("type a JSON object, e.g. {\"n\": 1}".into());
+                }
+                match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+                    Ok(_) => Err("a queue message is a JSON object: wrap it in {…}".into()),
+                    Err(e) => Err(format!("not valid JSON: {e}")),
+                }
+            }
+        }
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
+    let r = centered(area, 60, 40, 40, 9);
+    f.render_widget(Clear, r);
+    let title = match &p.kind {
+        PromptKind::QueueName => " Send to a new queue: name ".to_string(),
+        PromptKind::QueueMessage { queue, .. } => format!(" Send to queue {queue}: JSON "),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(title, theme.title(true)))
+        .style(theme.base());
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [edit, err, hint] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(2),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    f.render_widget(&p.input, edit);
+    if let Some(e) = &p.error {
+        f.render_widget(
+            Paragraph::new(Line::styled(format!("✗ {e}"), theme.fg_of(theme.error)))
+                .wrap(Wrap { trim: false }),
+            err,
+        );
+    }
+    f.render_widget(
+        Line::styled(
+            "enter send · alt-enter new line · esc cancel",
+            theme.muted(),
+        ),
+        hint,
+    );
+}

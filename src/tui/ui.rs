@@ -1,0 +1,329 @@
+//! Drawing the frame: tab bar, the panes of the current tab, status line, command bar, popups.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::action::Action;
+use super::app::{App, Focus, HitMap, LineTarget, NoticeLevel, Popup, Tab};
+use super::net::ConnState;
+use super::popups;
+
+/// Below this the frame does not fit; a message asks for a bigger terminal.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+
+pub fn draw(f: &mut Frame, app: &mut App) {
+    let area = f.area();
+    f.render_widget(Block::default().style(app.theme.base()), area);
+    app.hit = HitMap::default();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "Terminal too small: {}x{}. roomdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .style(app.theme.base()),
+            area,
+        );
+        return;
+    }
+    let [top, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(f, top, app);
+    match app.tab {
+        Tab::Chat => draw_chat(f, body, app),
+        Tab::Queues => draw_queues(f, body, app),
+        Tab::Logs => {
+            app.hit.panes.push((body, Focus::Logs));
+            let theme = app.theme.clone();
+            app.logs.render(body, f.buffer_mut(), &theme, true);
+        }
+    }
+    draw_status(f, status, app);
+    draw_hints(f, hints, app);
+    let theme = &app.theme;
+    match &app.popup {
+        Some(Popup::Help(h)) => popups::help::draw(f, area, h, &app.keymap, theme),
+        Some(Popup::Palette(p)) => {
+            let (t, q) = (app.theme_names(), app.queue_names());
+            popups::palette::draw(f, area, p, &t, &q, theme)
+        }
+        Some(Popup::Confirm(c)) => popups::confirm::draw(f, area, c, theme),
+        Some(Popup::Prompt(p)) => popups::prompt::draw(f, area, p, theme),
+        None => {}
+    }
+}
+
+fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
+    let theme = &app.theme;
+    let mut spans = vec![Span::styled(" ◆ roomdeck ", theme.accent())];
+    let mut x = area.x + 12;
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        let mut label = format!(" {} {} ", i + 1, tab.title());
+        if *tab == Tab::Logs && app.tab != Tab::Logs && !app.logs.is_empty() {
+            label = format!(
+                " {} {} {} ",
+                i + 1,
+                tab.title(),
+                super::panes::logs::thousands(app.logs.len())
+            );
+        }
+        let w = label.chars().count() as u16;
+        app.hit.tabs.push((
+            Rect {
+                x,
+                y: area.y,
+                width: w,
+                height: 1,
+            },
+            *tab,
+        ));
+        x += w + 1;
+        spans.push(Span::styled(label, theme.tab(*tab == app.tab)));
+        spans.push(Span::raw(" "));
+    }
+    f.render_widget(Line::from(spans), area);
+    let mut right = String::new();
+    if !app.room.is_empty() {
+        right = format!("room {} · {} ", app.room, app.location);
+    }
+    if app.zoom {
+        right = format!("[zoom] {right}");
+    }
+    f.render_widget(
+        Line::styled(right.clone(), theme.muted()),
+        right_part(area, &right),
+    );
+}
+
+/// The rightmost cells of `area` that `text` needs, so styling it leaves the rest alone.
+fn right_part(area: Rect, text: &str) -> Rect {
+    use unicode_width::UnicodeWidthStr;
+    let w = (text.width() as u16).min(area.width);
+    Rect {
+        x: area.right() - w,
+        width: w,
+        ..area
+    }
+}
+
+fn draw_chat(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let theme = app.theme.clone();
+    let ro = app.read_only;
+    let tz = app.tz_offset_secs;
+    let input_rows = (app.chat.input.lines().len() as u16 + 2).clamp(3, 8);
+    let (peers, messages, input) = if app.zoom {
+        match focus {
+            Focus::Peers => (Some(body), None, None),
+            Focus::Messages => (None, Some(body), None),
+            _ => (
+                None,
+                Some(Rect {
+                    height: body.height.saturating_sub(input_rows),
+                    ..body
+                }),
+                Some(Rect {
+                    y: body.bottom().saturating_sub(input_rows),
+                    height: input_rows.min(body.height),
+                    ..body
+                }),
+            ),
+        }
+    } else {
+        let peers_w = if body.width >= 70 { 26 } else { 18 };
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(peers_w), Constraint::Fill(1)]).areas(body);
+        let [m, i] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(input_rows)]).areas(right);
+        (Some(left), Some(m), Some(i))
+    };
+    if let Some(r) = peers {
+        app.hit.panes.push((r, Focus::Peers));
+        app.chat.draw_peers(f, r, &theme, focus == Focus::Peers);
+    }
+    if let Some(r) = messages {
+        app.hit.panes.push((r, Focus::Messages));
+        app.chat
+            .draw_messages(f, r, &theme, focus == Focus::Messages, tz);
+    }
+    if let Some(r) = input {
+        app.hit.panes.push((r, Focus::Input));
+        let composing = app.composing() && app.popup.is_none() && app.line.is_none();
+        app.chat.draw_input(f, r, &theme, composing, ro);
+    }
+}
+
+fn draw_queues(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let theme = &app.theme;
+    let (list, detail) = if app.zoom {
+        if focus == Focus::QueueList {
+            (Some(body), None)
+        } else {
+            (None, Some(body))
+        }
+    } else {
+        let [l, d] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Fill(1)]).areas(body);
+        (Some(l), Some(d))
+    };
+    if let Some(r) = list {
+        app.hit.panes.push((r, Focus::QueueList));
+        app.queues.draw_list(f, r, theme, focus == Focus::QueueList);
+    }
+    if let Some(r) = detail {
+        app.hit.panes.push((r, Focus::QueueDetail));
+        app.queues
+            .draw_detail(f, r, theme, focus == Focus::QueueDetail, app.tz_offset_secs);
+    }
+}
+
+fn draw_status(f: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    f.render_widget(Block::default().style(theme.status()), area);
+    let (badge, style) = match &app.conn {
+        ConnState::Connecting => (" ◌ connecting… ".to_string(), theme.fg_of(theme.warn)),
+        ConnState::Live => (" ● live ".to_string(), theme.fg_of(theme.ok)),
+        ConnState::Failed { reason } => (
+            format!(" ✕ disconnected: {reason} "),
+            theme.fg_of(theme.error),
+        ),
+        ConnState::Reconnecting {
+            attempt,
+            retry_in_secs,
+            reason,
+        } => {
+            let when = if *retry_in_secs > 0 {
+                format!(" in {retry_in_secs}s")
+            } else {
+                String::new()
+            };
+            let what = format!("reconnecting{when} (try {attempt})");
+            (format!(" ↻ {what}: {reason} "), theme.fg_of(theme.error))
+        }
+    };
+    let mut spans = vec![Span::styled(badge, style.add_modifier(Modifier::BOLD))];
+    if !app.room.is_empty() {
+        spans.push(Span::raw(format!("│ room {} ", app.room)));
+    }
+    if !app.me_name.is_empty() {
+        spans.push(Span::raw(format!("│ as {} ", app.me_name)));
+    }
+    if app.read_only {
+        spans.push(Span::styled(
+            " READ-ONLY ",
+            theme.fg_of(theme.warn).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if !app.mouse {
+        spans.push(Span::styled(" mouse off ", theme.muted()));
+    }
+    f.render_widget(Line::from(spans).style(theme.status()), area);
+    if let Some(n) = &app.notice {
+        let style = match n.level {
+            NoticeLevel::Info => theme.fg_of(theme.info),
+            NoticeLevel::Ok => theme.fg_of(theme.ok),
+            NoticeLevel::Error => theme.fg_of(theme.error).add_modifier(Modifier::BOLD),
+        };
+        let used: u16 = 40;
+        let max = area.width.saturating_sub(used) as usize;
+        let mut text: String = n.text.chars().take(max).collect();
+        if text.chars().count() < n.text.chars().count() && max > 1 {
+            text.pop();
+            text.push('…');
+        }
+        let text = format!("{text} ");
+        f.render_widget(Line::styled(text.clone(), style), right_part(area, &text));
+    }
+}
+
+/// The command bar: the main keys of the focused pane, read from the live keymap.
+fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    if let Some((target, edit)) = &app.line {
+        let label = match target {
+            LineTarget::Filter(_) => "filter",
+            LineTarget::Search => "search",
+        };
+        let line = Line::from(vec![
+            Span::styled(format!(" {label}: "), theme.accent()),
+            Span::raw(edit.text.clone()),
+            Span::styled("   enter keep · esc clear", theme.muted()),
+        ]);
+        f.render_widget(line, area);
+        f.set_cursor_position((area.x + label.len() as u16 + 3 + edit.cursor_col(), area.y));
+        return;
+    }
+    let mut pairs: Vec<(String, &str)> = Vec::new();
+    if app.composing() {
+        pairs = vec![
+            ("enter".into(), "send"),
+            ("alt-enter".into(), "new line"),
+            ("esc".into(), "done"),
+            ("tab".into(), "focus"),
+        ];
+    } else {
+        let ctx = app.tab.context();
+        let actions: &[Action] = match app.focused() {
+            Focus::Peers | Focus::Messages | Focus::Input => &[
+                Action::Compose,
+                Action::FocusNext,
+                Action::Filter,
+                Action::Copy,
+                Action::Zoom,
+            ],
+            Focus::QueueList | Focus::QueueDetail => &[
+                Action::QueueSend,
+                Action::QueueNew,
+                Action::QueueReceive,
+                Action::QueueDrain,
+                Action::Filter,
+                Action::FocusNext,
+            ],
+            Focus::Logs => &[
+                Action::Filter,
+                Action::Search,
+                Action::SearchNext,
+                Action::TogglePause,
+                Action::Bottom,
+                Action::ToggleWrap,
+                Action::ToggleTimestamps,
+                Action::Copy,
+            ],
+        };
+        for a in actions
+            .iter()
+            .chain(&[Action::Palette, Action::Help, Action::Quit])
+        {
+            if app.read_only && a.mutates_room() {
+                continue;
+            }
+            if let Some(k) = app.keymap.key_for(ctx, *a) {
+                pairs.push((k.to_string(), a.short()));
+            }
+        }
+    }
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (k, label) in pairs {
+        let w = k.chars().count() + label.len() + 3;
+        if used + w > area.width as usize {
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(k, theme.accent()));
+        spans.push(Span::styled(format!(" {label}  "), theme.muted()));
+    }
+    f.render_widget(Line::from(spans), area);
+}

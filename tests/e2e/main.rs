@@ -1,0 +1,364 @@
+//! End to end: the real `roomdeck` binary in a private tmux server.
+//!
+//! Drives the console with `send-keys`, reads it with `capture-pane`, and polls for text with a
+//! deadline instead of sleeping. A second participant is the `roomdeck room ...` CLI, which
+//! finds the console's embedded server through the data dir. Run with `tests/e2e/run`, or
+//! `cargo test --test e2e`; without tmux on the PATH the tmux test says so and passes.
+
+mod screenshots;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roomdeck");
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Tmux {
+    socket: String,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16, extra_args: &str) -> Tmux {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(&config).expect("config dir");
+        let socket = format!("roomdeck-e2e-{}-{}", std::process::id(), width);
+        let shell = format!(
+            "env ROOMDECK_NAME=ada ROOMDECK_CONFIG_DIR='{}' TERM=xterm-256color '{BIN}' --data-dir '{}' {extra_args}; \
+             echo __EXIT__$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 120",
+            config.display(),
+            data.display()
+        );
+        let t = Tmux {
+            socket,
+            data,
+            _dir: dir,
+        };
+        t.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            &shell,
+        ]);
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// Types text literally (no key names).
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        self.wait_until(what, |s| s.contains(what))
+    }
+
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if start.elapsed() > WAIT {
+                panic!("waited {WAIT:?} for {what:?}; the screen was:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    /// `roomdeck room ...` as a second participant of the same local room.
+    fn cli(&self, args: &[&str]) -> Output {
+        let out = Command::new(BIN)
+            .arg("room")
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .output()
+            .expect("roomdeck room runs");
+        assert!(
+            out.status.success(),
+            "roomdeck room {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// Whether tmux is here; under CI its absence is a failure, not a skip.
+fn have_tmux() -> bool {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "CI must install tmux for the e2e tests"
+    );
+    found
+}
+
+#[test]
+fn console_in_tmux() {
+    if !have_tmux() {
+        eprintln!(
+            "e2e: tmux is not installed; the tmux test did not run (tests/e2e/run installs it)"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let t = Tmux::start(120, 32, "");
+    t.wait_for("◆ roomdeck");
+    let first_frame = started.elapsed();
+    t.wait_for("● live");
+    eprintln!(
+        "e2e: first frame after {first_frame:?}, live after {:?}",
+        started.elapsed()
+    );
+
+    // Chat: type a message and see it.
+    t.keys(&["i"]);
+    t.wait_for("enter send");
+    t.text("hello from the console");
+    t.keys(&["Enter"]);
+    t.wait_for("ada  hello from the console");
+    t.keys(&["Escape"]);
+
+    // A second participant's message appears.
+    t.cli(&[
+        "--name",
+        "grace",
+        "messaging",
+        "broadcast",
+        "--type",
+        "chat",
+        "--data",
+        r#"{"text":"hi from grace"}"#,
+    ]);
+    t.wait_for("hi from grace");
+
+    // Queues: a message sent by the CLI shows up with its size, and is received in the console.
+    t.cli(&[
+        "queue",
+        "send",
+        "--queue",
+        "jobs",
+        "--json",
+        r#"{"task":"resize","id":7}"#,
+    ]);
+    t.keys(&["2"]);
+    t.wait_until("jobs with size 1", |s| {
+        s.lines()
+            .any(|l| l.contains("jobs") && l.trim_end().ends_with("1││"))
+            || s.lines().any(|l| l.contains(" jobs ") && l.contains(" 1│"))
+    });
+    t.keys(&["r"]);
+    t.wait_for("\"task\": \"resize\"");
+    // Send from the console, take it with the CLI.
+    t.keys(&["s"]);
+    t.wait_for("Send to queue jobs");
+    t.text(r#"{"from": "console"}"#);
+    t.keys(&["Enter"]);
+    t.wait_for("sent to queue jobs");
+    let got = t.cli(&["queue", "receive", "--queue", "jobs"]);
+    assert!(
+        String::from_utf8_lossy(&got.stdout).contains("console"),
+        "{got:?}"
+    );
+
+    // Logs: a developer log line arrives, and the filter keeps only matching lines.
+    t.keys(&["3"]);
+    t.wait_for("participant grace");
+    t.keys(&[":"]);
+    t.text("log e2e marker line");
+    t.keys(&["Enter"]);
+    t.wait_for("INFO  e2e marker line");
+    t.keys(&["/"]);
+    t.text("marker");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("filter \"marker\" 1");
+    assert!(
+        !s.contains("participant grace"),
+        "filter left other lines:\n{s}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("participant grace");
+
+    // Help opens, filters by typing, closes.
+    t.keys(&["?"]);
+    t.wait_for("Help · type to filter");
+    t.text("drain");
+    t.wait_for("queue_drain");
+    t.keys(&["Escape"]); // clears the filter
+    t.wait_for("Help · type to filter");
+    t.keys(&["Escape"]);
+    t.wait_until("help closed", |s| !s.contains("Help ·"));
+
+    // Quit: the terminal comes back as it was (main screen, cooked mode).
+    t.keys(&["q"]);
+    let s = t.wait_for("__EXIT__0");
+    t.wait_until("stty output", |s| {
+        s.lines()
+            .any(|l| l.trim() == "icanon" || l.trim() == "-icanon")
+    });
+    let s2 = t.screen();
+    assert!(
+        s2.lines().any(|l| l.trim() == "icanon"),
+        "terminal left in raw mode:\n{s2}"
+    );
+    assert!(!s.contains("◆ roomdeck"), "alternate screen not left:\n{s}");
+    assert_eq!(
+        t.tmux(&["display", "-p", "-t", "e2e", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+}
+
+#[test]
+fn tiny_terminal_shows_a_message_and_read_only_refuses() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let t = Tmux::start(30, 8, "tui --read-only");
+    t.wait_for("too small");
+    t.tmux(&["resize-window", "-t", "e2e", "-x", "100", "-y", "24"]);
+    t.wait_for("READ-ONLY");
+    t.keys(&["i"]);
+    t.wait_for("read-only mode");
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}
+
+#[test]
+fn refuses_without_a_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("ROOMDECK_CONFIG_DIR", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("roomdeck runs");
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "wrote to stdout: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a terminal"));
+    assert!(!Path::new(&dir.path().join("server.url")).exists());
+}
+
+/// A remote room: `roomdeck serve` in its own process, the console joined with --url/--token,
+/// then the server stopped (the console reconnects with backoff) and started again.
+#[test]
+fn remote_room_with_reconnect() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("served");
+    let serve = |port: &str| {
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("roomdeck serve starts")
+    };
+    let mut server = serve("0");
+    let marker = data.join("server.url");
+    let start = Instant::now();
+    let url = loop {
+        if let Some(u) = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+        {
+            break u;
+        }
+        assert!(start.elapsed() < WAIT, "roomdeck serve wrote no server.url");
+        std::thread::sleep(Duration::from_millis(40));
+    };
+    let token = Command::new(BIN)
+        .args([
+            "token",
+            "--room",
+            "ops",
+            "--name",
+            "remote-ada",
+            "--scope",
+            "full",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .expect("roomdeck token runs");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let t = Tmux::start(
+        100,
+        24,
+        &format!("tui --url {url}/rooms/ops --token {token}"),
+    );
+    t.wait_for("● live");
+    t.wait_for("room ops");
+    t.wait_for("as remote-ada");
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    t.wait_for("reconnecting");
+    let port = url.rsplit(':').next().expect("port").to_string();
+    server = serve(&port);
+    t.wait_until("live again", |s| {
+        s.contains("● live") && !s.contains("reconnecting")
+    });
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+}
