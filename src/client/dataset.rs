@@ -232,10 +232,8 @@ impl DatasetClient {
         let closed = self.call("close_sql_query", json!({"query_id": id})).await;
         let mut rows = read?;
         closed?;
-        if rows.schema.fields().is_empty() {
-            if let Content::Binary { data, .. } = &answer {
-                rows.schema = read_ipc(data).map_err(arrow)?.0;
-            }
+        if let (true, Content::Binary { data, .. }) = (rows.schema.fields().is_empty(), &answer) {
+            rows.schema = read_ipc(data).map_err(arrow)?.0;
         }
         Ok(SqlResult::Rows(rows))
     }

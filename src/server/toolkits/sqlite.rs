@@ -486,17 +486,16 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
     };
     let store = call.room.database.sqlite(&ns, &db)?;
     let g = guard(call, &db, &ns);
-    let opened = blocking(move || {
-        store.open_query(QuerySpec {
-            sql: query,
-            params,
-            views: Vec::new(),
-            guard: g,
-            batch_rows: BATCH_ROWS,
-            mode,
-        })
-    })
-    .await?;
+    let spec = QuerySpec {
+        sql: query,
+        params,
+        views: Vec::new(),
+        guard: g,
+        batch_rows: BATCH_ROWS,
+        mode,
+        interrupt: None,
+    };
+    let opened = super::dataset::shared::open_query(call, store, spec, |_| Ok(Vec::new())).await?;
     match opened {
         Opened::Statement(n) if call.tool == "execute_sql_statement" => {
             json_reply(json!({ "rows_affected": n }))

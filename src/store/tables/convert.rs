@@ -1032,6 +1032,21 @@ pub(crate) fn coerce_for(field: &Field, v: Value) -> Result<Value, StoreError> {
     }
 }
 
+/// A batch's rows as plain JSON objects (for printing and for JSON output).
+pub(crate) fn batch_rows(batch: &arrow_array::RecordBatch) -> Vec<Map<String, Json>> {
+    let schema = batch.schema();
+    (0..batch.num_rows())
+        .map(|i| {
+            schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(f, col)| (f.name().clone(), array_value_to_json(col.as_ref(), i)))
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1096,19 +1111,4 @@ mod tests {
         assert_eq!(format_uuid(&parse_uuid(u).unwrap()), u);
         assert!(parse_uuid("nope").is_none());
     }
-}
-
-/// A batch's rows as plain JSON objects (for printing and for JSON output).
-pub(crate) fn batch_rows(batch: &arrow_array::RecordBatch) -> Vec<Map<String, Json>> {
-    let schema = batch.schema();
-    (0..batch.num_rows())
-        .map(|i| {
-            schema
-                .fields()
-                .iter()
-                .zip(batch.columns())
-                .map(|(f, col)| (f.name().clone(), array_value_to_json(col.as_ref(), i)))
-                .collect()
-        })
-        .collect()
 }

@@ -32,7 +32,13 @@ pub struct QuerySpec {
     /// Rows per batch (capped at BATCH_ROWS).
     pub batch_rows: usize,
     pub mode: Mode,
+    /// Filled with the query's interrupt handle as soon as it has a connection, so the
+    /// caller can stop a statement that is still running (e.g. when its caller left).
+    pub interrupt: Option<InterruptSlot>,
 }
+
+/// Where a running query leaves its interrupt handle.
+pub type InterruptSlot = Arc<Mutex<Option<Arc<InterruptHandle>>>>;
 
 /// What the caller accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +135,8 @@ impl Cursor {
 /// `_roomdeck_distance(vector_json, query_json)`: squared L2 distance between two vectors
 /// stored as JSON arrays (the `_distance` of vector search); NULL when either is missing.
 pub(crate) fn register_functions(conn: &Connection) -> Result<(), StoreError> {
-    let cache: Arc<Mutex<Option<(String, Vec<f64>)>>> = Arc::default();
+    type LastQuery = Arc<Mutex<Option<(String, Vec<f64>)>>>;
+    let cache: LastQuery = Arc::default();
     conn.create_scalar_function(
         "_roomdeck_distance",
         2,
@@ -238,6 +245,10 @@ fn run(path: PathBuf, spec: QuerySpec, opened: mpsc::Sender<Result<Opened, Store
         }
     };
     let (conn, schemas, why) = conn;
+    if let Some(slot) = &spec.interrupt {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(conn.get_interrupt_handle()));
+    }
     let mut stmt = match super::prepare_guarded(&conn, &spec.sql, &why) {
         Ok(s) => s,
         Err(e) => {

@@ -29,7 +29,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
-pub use cursor::{BatchResult, Cursor, Mode, Opened, QuerySpec, run_batch};
+pub use cursor::{BatchResult, Cursor, InterruptSlot, Mode, Opened, QuerySpec, run_batch};
 
 /// What went wrong, as a sentence for the caller.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -1052,12 +1052,12 @@ impl TableStore {
                     }
                     row_values.push(v);
                 }
-                if let Some(update) = update.as_mut() {
-                    if row_values[on_pos] != Value::Null
-                        && update.execute(params_from_iter(row_values.iter()))? > 0
-                    {
-                        continue;
-                    }
+                if let Some(update) = update
+                    .as_mut()
+                    .filter(|_| row_values[on_pos] != Value::Null)
+                    && update.execute(params_from_iter(row_values.iter()))? > 0
+                {
+                    continue;
                 }
                 insert.execute(params_from_iter(row_values.iter()))?;
             }

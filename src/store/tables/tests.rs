@@ -32,6 +32,7 @@ fn query(store: &TableStore, sql: &str, guard: Guard) -> Result<Vec<RecordBatch>
         guard,
         batch_rows: 2,
         mode: Mode::Any,
+        interrupt: None,
     })? {
         Opened::Statement(_) => Ok(vec![]),
         Opened::Rows(c) => {

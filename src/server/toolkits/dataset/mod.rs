@@ -773,25 +773,27 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
     };
     let db = call.room.database.dataset()?;
     let g = guard(call);
-    let opened = blocking(move || {
-        let mut views = refs;
+    let spec = QuerySpec {
+        sql: query,
+        params,
+        views: refs,
+        guard: g,
+        batch_rows: BATCH_ROWS,
+        mode,
+        interrupt: None,
+    };
+    let opened = shared::open_query(call, db, spec, move |db| {
+        // A query in a namespace also sees that namespace's tables by their short names.
+        let mut views = Vec::new();
         if !ns.is_empty() {
             for t in db.list_tables()? {
                 let (tns, name) = split_physical(&t);
-                if tns == ns && !views.iter().any(|(a, _)| a == name) {
+                if tns == ns {
                     views.push((name.to_string(), t.clone()));
                 }
             }
         }
-        views.retain(|(alias, table)| alias != table);
-        db.open_query(QuerySpec {
-            sql: query,
-            params,
-            views,
-            guard: g,
-            batch_rows: BATCH_ROWS,
-            mode,
-        })
+        Ok(views)
     })
     .await?;
     match opened {

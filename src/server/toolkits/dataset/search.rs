@@ -185,6 +185,7 @@ impl Search {
             guard: g,
             batch_rows: BATCH_ROWS,
             mode: Mode::RowsOnly,
+            interrupt: None,
         })
     }
 }

@@ -42,6 +42,36 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ToolError::from)
 }
 
+/// Opens a query off the async threads; if the caller leaves before it has an answer, the
+/// statement is interrupted rather than left running.
+pub(crate) async fn open_query(
+    call: &ToolCall,
+    store: Arc<TableStore>,
+    mut spec: crate::store::tables::QuerySpec,
+    views_from: impl FnOnce(&TableStore) -> Result<Vec<(String, String)>, StoreError> + Send + 'static,
+) -> Result<crate::store::tables::Opened, ToolError> {
+    let slot: crate::store::tables::InterruptSlot = Arc::default();
+    spec.interrupt = Some(slot.clone());
+    let task = blocking(move || {
+        // Explicit table references first: they win over a namespace's short names.
+        let mut views = std::mem::take(&mut spec.views);
+        views.extend(views_from(&store)?);
+        views.retain(|(alias, table)| alias != table);
+        spec.views = views;
+        store.open_query(spec)
+    });
+    let conn = call.conn().clone();
+    tokio::select! {
+        result = task => result,
+        _ = conn.closed() => {
+            if let Some(handle) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                handle.interrupt();
+            }
+            Err(ToolError::new(OPERATION_FAILED, "the caller left; the query was interrupted"))
+        }
+    }
+}
+
 struct OpenQuery {
     owner: String,
     toolkit: &'static str,
@@ -54,6 +84,8 @@ pub(crate) struct RoomDatabase {
     dataset: Mutex<Option<Arc<TableStore>>>,
     sqlite: Mutex<HashMap<PathBuf, Arc<TableStore>>>,
     queries: Arc<Mutex<HashMap<String, OpenQuery>>>,
+    /// Participants whose departure is being watched (one watcher each).
+    watched: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl RoomDatabase {
@@ -63,6 +95,7 @@ impl RoomDatabase {
             dataset: Mutex::new(None),
             sqlite: Mutex::new(HashMap::new()),
             queries: Arc::default(),
+            watched: Arc::default(),
         }
     }
 
@@ -173,19 +206,33 @@ impl RoomDatabase {
                 },
             );
         }
-        let queries = self.queries.clone();
-        let conn = call.conn().clone();
-        let key = id.clone();
-        tokio::spawn(async move {
-            conn.closed().await;
-            let gone = queries
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
-            if let Some(q) = gone {
-                q.cursor.cancel();
-            }
-        });
+        let first = self
+            .watched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(call.caller.id.clone());
+        if first {
+            // When the participant leaves, its open queries go with it.
+            let (queries, watched) = (self.queries.clone(), self.watched.clone());
+            let conn = call.conn().clone();
+            let owner = call.caller.id.clone();
+            tokio::spawn(async move {
+                conn.closed().await;
+                watched
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&owner);
+                let mut queries = queries.lock().unwrap_or_else(|p| p.into_inner());
+                queries.retain(|_, q| {
+                    if q.owner == owner {
+                        q.cursor.cancel();
+                        false
+                    } else {
+                        true
+                    }
+                });
+            });
+        }
         Ok(id)
     }
 
@@ -211,10 +258,8 @@ impl RoomDatabase {
         let mine = queries
             .get(id)
             .is_some_and(|q| q.owner == call.caller.id && q.toolkit == toolkit);
-        if mine {
-            if let Some(q) = queries.remove(id) {
-                q.cursor.cancel();
-            }
+        if mine && let Some(q) = queries.remove(id) {
+            q.cursor.cancel();
         }
         mine
     }
