@@ -42,6 +42,15 @@ async fn read_until(ws: &mut Socket, msg_type: &str, id: Option<u64>) -> Vec<u8>
     }
 }
 
+/// Reads until the answer to request `id` and checks it is an error with `code`.
+async fn expect_error(ws: &mut Socket, id: u64, code: i64) {
+    let answer = Content::unpack(&read_until(ws, "__response__", Some(id)).await).unwrap();
+    assert!(
+        matches!(answer, Content::Error { code: Some(c), .. } if c == code),
+        "request {id}: {answer:?}"
+    );
+}
+
 async fn send(ws: &mut Socket, id: u64, msg_type: &str, body: &[u8]) {
     for p in encode_packets(id, msg_type, body) {
         ws.send(Message::Binary(p.into())).await.unwrap();
@@ -92,31 +101,11 @@ async fn malformed_input_gets_errors_and_the_connection_survives() {
     let mut bad = 3u64.to_be_bytes().to_vec();
     bad.extend_from_slice(b"{x}");
     send(&mut ws, 10, "room.invoke_tool", &bad).await;
-    let answer = Content::unpack(&read_until(&mut ws, "__response__", Some(10)).await).unwrap();
-    assert!(
-        matches!(
-            answer,
-            Content::Error {
-                code: Some(1002),
-                ..
-            }
-        ),
-        "{answer:?}"
-    );
+    expect_error(&mut ws, 10, 1002).await;
     let mut array = 2u64.to_be_bytes().to_vec();
     array.extend_from_slice(b"[]");
     send(&mut ws, 11, "room.invoke_tool", &array).await;
-    let answer = Content::unpack(&read_until(&mut ws, "__response__", Some(11)).await).unwrap();
-    assert!(
-        matches!(
-            answer,
-            Content::Error {
-                code: Some(1002),
-                ..
-            }
-        ),
-        "{answer:?}"
-    );
+    expect_error(&mut ws, 11, 1002).await;
     // An unknown message type is answered, not dropped.
     send(
         &mut ws,
@@ -125,17 +114,7 @@ async fn malformed_input_gets_errors_and_the_connection_survives() {
         &pack_message(&serde_json::Map::new(), b""),
     )
     .await;
-    let answer = Content::unpack(&read_until(&mut ws, "__response__", Some(12)).await).unwrap();
-    assert!(
-        matches!(
-            answer,
-            Content::Error {
-                code: Some(1002),
-                ..
-            }
-        ),
-        "{answer:?}"
-    );
+    expect_error(&mut ws, 12, 1002).await;
     // A message interleaved with another is dropped; the next whole one works.
     let a = encode_packets(13, "room.invoke_tool", &invoke("queues", "list", json!({})));
     ws.send(Message::Binary(a[0].clone().into())).await.unwrap();

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use super::ServerState;
 use crate::auth::ParticipantToken;
-use crate::store::rooms::{RoomsDb, RoomsError, iso8601, now_secs};
+use crate::store::rooms::{RoomsDb, RoomsError, SessionRecord, iso8601, now_secs};
 
 type St = State<Arc<ServerState>>;
 
@@ -285,6 +285,19 @@ fn limit(q: &HashMap<String, String>, default: usize) -> usize {
         .clamp(1, 1000)
 }
 
+/// The newest `n` sessions of a room (404 for an unknown room).
+async fn recent_sessions(
+    state: &ServerState,
+    room: String,
+    n: usize,
+) -> Result<Vec<SessionRecord>, Response> {
+    db(state, move |db| {
+        let r = db.require(&room)?;
+        db.sessions(Some(&r.name), false, n)
+    })
+    .await
+}
+
 async fn room_sessions(
     State(state): St,
     headers: HeaderMap,
@@ -292,12 +305,7 @@ async fn room_sessions(
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
     authenticate(&state, &headers)?;
-    let n = limit(&q, 25);
-    let sessions = db(&state, move |db| {
-        let r = db.require(&room)?;
-        db.sessions(Some(&r.name), false, n)
-    })
-    .await?;
+    let sessions = recent_sessions(&state, room, limit(&q, 25)).await?;
     let list: Vec<Value> = sessions.iter().map(|s| s.to_json()).collect();
     ok(json!({ "sessions": list }))
 }
@@ -311,11 +319,7 @@ async fn room_events(
 ) -> Answer {
     authenticate(&state, &headers)?;
     let n = limit(&q, 100);
-    let sessions = db(&state, move |db| {
-        let r = db.require(&room)?;
-        db.sessions(Some(&r.name), false, n)
-    })
-    .await?;
+    let sessions = recent_sessions(&state, room, n).await?;
     let mut events = Vec::new();
     for s in &sessions {
         if let Some(end) = s.ended_at {
