@@ -56,6 +56,9 @@ pub struct TuiArgs {
     /// Remote room URL (ws:// or wss://.../rooms/NAME); with --token.
     #[arg(long, env = "MESHAGENT_ROOM_URL")]
     url: Option<String>,
+    /// API base URL (http(s)://HOST) of a remote room server, used when --url is not given.
+    #[arg(long, env = "MESHAGENT_API_URL")]
+    api_url: Option<String>,
     /// Participant token for a remote room.
     #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -98,12 +101,13 @@ pub fn main() -> ExitCode {
 
 fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String> {
     use crate::tui::{Target, TuiOptions};
-    let target = match (args.url, args.token) {
+    // Like the SDK: a room URL, or a base URL (ws:// or the API's http://) plus the room name.
+    let room_name = args.room.clone().unwrap_or_else(|| "default".into());
+    let remote = args.url.or(args.api_url).map(|base| room::room_url(&base, &room_name));
+    let target = match (remote, args.token) {
         (Some(url), Some(token)) => Target::Remote { url, token },
         (Some(_), None) => return Err("--url needs --token (or MESHAGENT_TOKEN)".into()),
-        (None, _) => Target::Local {
-            room: args.room.unwrap_or_else(|| "default".into()),
-        },
+        (None, _) => Target::Local { room: room_name },
     };
     let (config_dir, data_dir) = (crate::paths::config_dir(), data_dir(data_dir_flag));
     if matches!(target, Target::Local { .. }) {
