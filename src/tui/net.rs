@@ -95,6 +95,21 @@ pub struct QueueSummary {
     pub size: u64,
 }
 
+/// One room service as the services pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSummary {
+    pub id: String,
+    pub name: String,
+    /// `running`, `restarting`, `exited`, ... (`unknown` when the room gave no state).
+    pub state: String,
+    /// Seconds since the epoch.
+    pub started_at: Option<f64>,
+    pub restart_count: u64,
+    pub last_exit_code: Option<i64>,
+    /// The ports' liveness in one word (`ready`, `not_ready`, `not_configured`, `-` for none).
+    pub liveness: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetEvent {
     State(ConnState),
@@ -122,6 +137,10 @@ pub enum NetEvent {
         name: String,
     },
     QueueDrained {
+        name: String,
+    },
+    Services(Vec<ServiceSummary>),
+    ServiceRestarted {
         name: String,
     },
     Logs(Vec<LogLine>),
@@ -156,6 +175,13 @@ pub enum NetCommand {
     WatchQueues(bool),
     DevLog {
         message: String,
+    },
+    RefreshServices,
+    /// Poll the services while the services tab is on screen.
+    WatchServices(bool),
+    ServiceRestart {
+        id: String,
+        name: String,
     },
     Shutdown,
 }
