@@ -92,6 +92,7 @@ fn log(i: i64, level: Level, text: &str) -> LogLine {
         level,
         source: Arc::from("otel.log"),
         text: text.into(),
+        attrs: Arc::from(""),
     }
 }
 
@@ -557,6 +558,14 @@ fn services_app() -> App {
                 Level::Info,
                 "{\"service_id\":\"svc-agent\",\"event\":\"ping\"}",
             ),
+            LogLine {
+                attrs: Arc::from("service=agent stream=stdout"),
+                ..log(6, Level::Info, "GET /health 200")
+            },
+            LogLine {
+                attrs: Arc::from("service=web stream=stderr"),
+                ..log(7, Level::Warn, "GET /health 503")
+            },
         ]),
     );
     a
@@ -586,14 +595,17 @@ fn services_list_updates_from_a_net_event_and_is_polled_while_shown() {
     let sel = a.services.selected_service().unwrap();
     assert_eq!((sel.name.as_str(), sel.restart_count), ("cron", 6));
     assert_eq!(a.services.visible().len(), 2);
-    // The same list again is not a change.
-    assert!(!net(
+    // The same list again is a change only while something runs (its uptime moves on).
+    assert!(net(
         &mut a,
         NetEvent::Services(vec![
             svc("svc-cron", "cron", "running", 6, Some(1)),
             svc("svc-web", "web", "running", 2, Some(137)),
         ]),
     ));
+    let stopped = vec![svc("svc-cron", "cron", "exited", 6, Some(1))];
+    assert!(net(&mut a, NetEvent::Services(stopped.clone())));
+    assert!(!net(&mut a, NetEvent::Services(stopped)));
     // Leaving the tab stops the polling; ctrl-r refreshes the services on the tab.
     key(&mut a, KeyCode::Char('1'));
     assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(false)]);
@@ -677,8 +689,10 @@ fn service_log_lines_mention_the_selected_service() {
         .filter(|l| mentions(l, &agent))
         .map(|l| l.text.to_string())
         .collect();
-    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert_eq!(texts.len(), 4, "{texts:?}");
     assert!(texts[2].contains("svc-agent"));
+    // Matched by its `service` attribute alone.
+    assert_eq!(texts[3], "GET /health 200");
 }
 
 // ------------------------------------------------------------------ snapshots

@@ -673,6 +673,7 @@ mod tests {
                 Level::Info
             },
             source: Arc::from("otel.log"),
+            attrs: Arc::from(""),
             text: text.into(),
         }
     }

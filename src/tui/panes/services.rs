@@ -34,11 +34,12 @@ pub fn uptime(secs: i64) -> String {
     }
 }
 
-/// True when a log line mentions the service (its name or id, in the text or the source).
+/// True when a log line mentions the service: its name or id in the text or the attributes
+/// (the room logs a service's output with the attribute `service=NAME`).
 pub fn mentions(line: &LogLine, svc: &ServiceSummary) -> bool {
     let hit = |needle: &str| {
         !needle.is_empty()
-            && (find_ci(&line.text, needle).is_some() || find_ci(&line.source, needle).is_some())
+            && (find_ci(&line.text, needle).is_some() || find_ci(&line.attrs, needle).is_some())
     };
     hit(&svc.name) || hit(&svc.id)
 }
@@ -57,7 +58,12 @@ impl ServicesPane {
 
     pub fn set_services(&mut self, mut list: Vec<ServiceSummary>) -> bool {
         list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        let changed = !self.loaded || list != self.services;
+        // A running service's uptime moves on: redraw on every poll while one runs.
+        let changed = !self.loaded
+            || list != self.services
+            || list
+                .iter()
+                .any(|s| s.state == "running" && s.started_at.is_some());
         let keep = self.selected_service().map(|s| s.id);
         self.services = list;
         self.loaded = true;
