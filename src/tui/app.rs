@@ -98,6 +98,8 @@ pub enum Effect {
     Copy(String),
     SetMouse(bool),
     Suspend,
+    /// Reopen the console on another local room.
+    SwitchRoom(String),
     Quit,
 }
 
@@ -146,6 +148,8 @@ pub struct Options {
     pub config_dir: PathBuf,
     /// Where the room is, for the status line ("local" or the URL host).
     pub location: String,
+    /// True when the console runs on a local room (`:room NAME` can open another).
+    pub local: bool,
 }
 
 impl Default for Options {
@@ -157,6 +161,7 @@ impl Default for Options {
             tz_offset_secs: 0,
             config_dir: PathBuf::new(),
             location: "local".into(),
+            local: false,
         }
     }
 }
@@ -176,6 +181,7 @@ pub struct App {
     pub me_name: String,
     pub me_id: String,
     pub location: String,
+    pub local: bool,
     pub read_only: bool,
     pub mouse: bool,
     pub popup: Option<Popup>,
@@ -216,6 +222,7 @@ impl App {
             me_name: String::new(),
             me_id: String::new(),
             location: opts.location,
+            local: opts.local,
             read_only: opts.read_only,
             mouse: opts.mouse,
             popup: None,
@@ -906,6 +913,26 @@ impl App {
         }));
     }
 
+    fn switch_room(&mut self, name: &str) {
+        if !self.local {
+            self.notify(
+                NoticeLevel::Error,
+                "room NAME opens local rooms; this console is on a remote room",
+            );
+        } else if name.is_empty() {
+            self.notify(NoticeLevel::Error, "usage: room NAME");
+        } else if name.contains(['/', '\\', ' ']) || name.starts_with('.') {
+            self.notify(
+                NoticeLevel::Error,
+                format!("\"{name}\" is not a room name (no slashes, spaces or leading dot)"),
+            );
+        } else if name == self.room {
+            self.notify(NoticeLevel::Info, format!("already in room {name}"));
+        } else {
+            self.outbox.push(Effect::SwitchRoom(name.to_string()));
+        }
+    }
+
     fn confirm_restart(&mut self, svc: ServiceSummary) {
         self.popup = Some(Popup::Confirm(Confirm {
             title: "Restart service".into(),
@@ -1038,6 +1065,7 @@ impl App {
             "queues" => self.switch_tab(Tab::Queues),
             "logs" => self.switch_tab(Tab::Logs),
             "services" => self.switch_tab(Tab::Services),
+            "room" => self.switch_room(arg),
             "restart" if !arg.is_empty() => {
                 match self
                     .services

@@ -849,3 +849,35 @@ fn a_refused_token_is_shown_as_final() {
     assert!(matches!(a.conn, ConnState::Failed { .. }));
     assert!(render(&mut a, 100, 20).contains("✕ disconnected: the room refused the token"));
 }
+
+#[test]
+fn room_command_reopens_on_another_local_room() {
+    let mut a = app_with(Options {
+        local: true,
+        ..Options::default()
+    });
+    net(&mut a, NetEvent::State(ConnState::Live));
+    net(
+        &mut a,
+        NetEvent::Joined {
+            room: "default".into(),
+            participant_id: "me-1".into(),
+            name: "ada".into(),
+        },
+    );
+    a.take_effects();
+    key(&mut a, KeyCode::Char(':'));
+    typ(&mut a, "room lab");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.take_effects(), vec![Effect::SwitchRoom("lab".into())]);
+    a.run_command("room default");
+    assert!(a.take_effects().is_empty());
+    assert!(a.notice.as_ref().unwrap().text.contains("already in room"));
+    a.run_command("room ../etc");
+    assert!(a.take_effects().is_empty());
+    // A remote console cannot open local rooms.
+    let mut r = live_app();
+    r.run_command("room lab");
+    assert!(r.take_effects().is_empty());
+    assert!(r.notice.as_ref().unwrap().text.contains("remote"));
+}

@@ -234,6 +234,21 @@ fn console_in_tmux() {
     t.keys(&["Escape"]);
     t.wait_until("help closed", |s| !s.contains("Help ·"));
 
+    // Services: the tab lists the room's services, with restart in the hint bar.
+    t.keys(&["4"]);
+    t.wait_for("r restart");
+    t.wait_until("services listed", |s| {
+        s.contains("LIVENESS") || s.contains("this room runs no services")
+    });
+
+    // `:room NAME` reopens the console on another local room.
+    t.keys(&[":"]);
+    t.text("room lab");
+    t.keys(&["Enter"]);
+    t.wait_until("room lab live", |s| {
+        s.contains("│ room lab") && s.contains("● live")
+    });
+
     // Quit: the terminal comes back as it was (main screen, cooked mode).
     t.keys(&["q"]);
     let s = t.wait_for("__EXIT__0");

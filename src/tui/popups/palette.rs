@@ -25,6 +25,11 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ("logs", "go to the logs tab", Arg::None),
     ("services", "go to the services tab", Arg::None),
     (
+        "room",
+        "room NAME: reopen the console on another local room",
+        Arg::Text,
+    ),
+    (
         "restart",
         "restart SERVICE: restart a service (asks first)",
         Arg::Text,
