@@ -16,6 +16,7 @@ pub enum Action {
     TabChat,
     TabQueues,
     TabLogs,
+    TabServices,
     FocusNext,
     FocusPrev,
     Zoom,
@@ -42,6 +43,8 @@ pub enum Action {
     QueueReceive,
     QueueDrain,
     Refresh,
+    // services
+    ServiceRestart,
     // logs
     Search,
     SearchNext,
@@ -66,6 +69,7 @@ impl Action {
             TabChat => "tab_chat",
             TabQueues => "tab_queues",
             TabLogs => "tab_logs",
+            TabServices => "tab_services",
             FocusNext => "focus_next",
             FocusPrev => "focus_prev",
             Zoom => "zoom",
@@ -89,6 +93,7 @@ impl Action {
             QueueReceive => "queue_receive",
             QueueDrain => "queue_drain",
             Refresh => "refresh",
+            ServiceRestart => "service_restart",
             Search => "search",
             SearchNext => "search_next",
             SearchPrev => "search_prev",
@@ -112,6 +117,7 @@ impl Action {
             TabChat => "chat tab",
             TabQueues => "queues tab",
             TabLogs => "logs tab",
+            TabServices => "services tab",
             FocusNext => "focus next pane",
             FocusPrev => "focus previous pane",
             Zoom => "zoom the focused pane",
@@ -135,6 +141,7 @@ impl Action {
             QueueReceive => "receive one message",
             QueueDrain => "drain the queue",
             Refresh => "refresh",
+            ServiceRestart => "restart the service (asks first)",
             Search => "search (highlight)",
             SearchNext => "next match",
             SearchPrev => "previous match",
@@ -169,6 +176,7 @@ impl Action {
             Bottom => "follow",
             ClearLogs => "clear",
             Refresh => "refresh",
+            ServiceRestart => "restart",
             other => other.name(),
         }
     }
@@ -182,6 +190,7 @@ impl Action {
                 | Action::QueueNew
                 | Action::QueueReceive
                 | Action::QueueDrain
+                | Action::ServiceRestart
         )
     }
 }

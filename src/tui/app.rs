@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use super::action::Action;
 use super::keymap::{Context, Keymap};
-use super::net::{ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo};
+use super::net::{ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, ServiceSummary};
 use super::panes::chat::{ChatPane, Entry, display_name};
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
 use super::panes::queues::{QueuesPane, Received};
+use super::panes::services::ServicesPane;
 use super::popups::confirm::Confirm;
 use super::popups::help::Help;
 use super::popups::palette::Palette;
@@ -30,15 +31,17 @@ pub enum Tab {
     Chat,
     Queues,
     Logs,
+    Services,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Chat, Tab::Queues, Tab::Logs];
+    pub const ALL: [Tab; 4] = [Tab::Chat, Tab::Queues, Tab::Logs, Tab::Services];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Chat => "Chat",
             Tab::Queues => "Queues",
             Tab::Logs => "Logs",
+            Tab::Services => "Services",
         }
     }
     pub fn context(self) -> Context {
@@ -46,6 +49,7 @@ impl Tab {
             Tab::Chat => Context::Chat,
             Tab::Queues => Context::Queues,
             Tab::Logs => Context::Logs,
+            Tab::Services => Context::Services,
         }
     }
     fn index(self) -> usize {
@@ -62,6 +66,8 @@ pub enum Focus {
     QueueList,
     QueueDetail,
     Logs,
+    ServiceList,
+    ServiceLog,
 }
 
 impl Focus {
@@ -70,6 +76,7 @@ impl Focus {
             Tab::Chat => &[Focus::Peers, Focus::Messages, Focus::Input],
             Tab::Queues => &[Focus::QueueList, Focus::QueueDetail],
             Tab::Logs => &[Focus::Logs],
+            Tab::Services => &[Focus::ServiceList, Focus::ServiceLog],
         }
     }
 }
@@ -91,6 +98,8 @@ pub enum Effect {
     Copy(String),
     SetMouse(bool),
     Suspend,
+    /// Reopen the console on another local room.
+    SwitchRoom(String),
     Quit,
 }
 
@@ -139,6 +148,8 @@ pub struct Options {
     pub config_dir: PathBuf,
     /// Where the room is, for the status line ("local" or the URL host).
     pub location: String,
+    /// True when the console runs on a local room (`:room NAME` can open another).
+    pub local: bool,
 }
 
 impl Default for Options {
@@ -150,6 +161,7 @@ impl Default for Options {
             tz_offset_secs: 0,
             config_dir: PathBuf::new(),
             location: "local".into(),
+            local: false,
         }
     }
 }
@@ -158,16 +170,18 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 3],
+    pub focus: [Focus; 4],
     pub zoom: bool,
     pub chat: ChatPane,
     pub queues: QueuesPane,
+    pub services: ServicesPane,
     pub logs: LogsPane,
     pub conn: ConnState,
     pub room: String,
     pub me_name: String,
     pub me_id: String,
     pub location: String,
+    pub local: bool,
     pub read_only: bool,
     pub mouse: bool,
     pub popup: Option<Popup>,
@@ -192,16 +206,23 @@ impl App {
             theme,
             keymap,
             tab: Tab::Chat,
-            focus: [Focus::Peers, Focus::QueueList, Focus::Logs],
+            focus: [
+                Focus::Peers,
+                Focus::QueueList,
+                Focus::Logs,
+                Focus::ServiceList,
+            ],
             zoom: false,
             chat: ChatPane::default(),
             queues: QueuesPane::default(),
+            services: ServicesPane::default(),
             logs,
             conn: ConnState::Connecting,
             room: String::new(),
             me_name: String::new(),
             me_id: String::new(),
             location: opts.location,
+            local: opts.local,
             read_only: opts.read_only,
             mouse: opts.mouse,
             popup: None,
@@ -298,6 +319,9 @@ impl App {
                 if s == ConnState::Live && self.tab == Tab::Queues {
                     self.send(NetCommand::WatchQueues(true));
                 }
+                if s == ConnState::Live && self.tab == Tab::Services {
+                    self.send(NetCommand::WatchServices(true));
+                }
                 self.conn = s;
             }
             NetEvent::Joined {
@@ -350,6 +374,11 @@ impl App {
             NetEvent::QueueDrained { name } => {
                 self.notify(NoticeLevel::Ok, format!("drained queue {name}"));
                 self.send(NetCommand::RefreshQueues);
+            }
+            NetEvent::Services(list) => return self.services.set_services(list),
+            NetEvent::ServiceRestarted { name } => {
+                self.notify(NoticeLevel::Ok, format!("restarted service {name}"));
+                self.send(NetCommand::RefreshServices);
             }
             NetEvent::Logs(lines) => {
                 if lines.is_empty() {
@@ -477,6 +506,11 @@ impl App {
                 self.queues.clamp();
             }
             LineTarget::Filter(Tab::Logs) => self.logs.set_filter(text),
+            LineTarget::Filter(Tab::Services) => {
+                self.services.filter = text.to_string();
+                self.services.clamp();
+                self.services.log_scroll = 0;
+            }
             LineTarget::Search => {
                 self.logs.search = text.to_string();
                 if !text.is_empty() && !self.logs.search_step(false) {
@@ -658,11 +692,14 @@ impl App {
             Action::Help => self.popup = Some(Popup::Help(Help::default())),
             Action::Palette => self.popup = Some(Popup::Palette(Palette::default())),
             Action::Suspend => self.outbox.push(Effect::Suspend),
-            Action::NextTab => self.switch_tab(Tab::ALL[(self.tab.index() + 1) % 3]),
-            Action::PrevTab => self.switch_tab(Tab::ALL[(self.tab.index() + 2) % 3]),
+            Action::NextTab => self.switch_tab(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]),
+            Action::PrevTab => {
+                self.switch_tab(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()])
+            }
             Action::TabChat => self.switch_tab(Tab::Chat),
             Action::TabQueues => self.switch_tab(Tab::Queues),
             Action::TabLogs => self.switch_tab(Tab::Logs),
+            Action::TabServices => self.switch_tab(Tab::Services),
             Action::FocusNext | Action::FocusPrev => {
                 let ring = Focus::ring(self.tab);
                 let i = ring.iter().position(|f| *f == focus).unwrap_or(0);
@@ -727,6 +764,10 @@ impl App {
                         LineTarget::Filter(Tab::Logs),
                         self.logs.filter().to_string(),
                     ),
+                    Tab::Services => (
+                        LineTarget::Filter(Tab::Services),
+                        self.services.filter.clone(),
+                    ),
                 };
                 if self.tab == Tab::Chat && focus == Focus::Input {
                     self.set_focus(Focus::Messages);
@@ -738,6 +779,7 @@ impl App {
                     self.do_action(Action::QueueSend)
                 }
                 Focus::Peers | Focus::Messages => self.do_action(Action::Compose),
+                Focus::ServiceList => self.set_focus(Focus::ServiceLog),
                 _ => {}
             },
             Action::Back => {
@@ -749,6 +791,10 @@ impl App {
                         Tab::Queues => {
                             self.queues.filter.clear();
                             self.queues.clamp();
+                        }
+                        Tab::Services => {
+                            self.services.filter.clear();
+                            self.services.clamp();
                         }
                         Tab::Logs => {
                             if !self.logs.search.is_empty() {
@@ -770,6 +816,7 @@ impl App {
                         .and_then(|r| r.message.as_ref())
                         .map(|v| serde_json::to_string_pretty(v).unwrap_or_default()),
                     Tab::Logs => self.logs.selected_text(),
+                    Tab::Services => self.services.selected_service().map(|s| s.id),
                 };
                 match text {
                     Some(t) => {
@@ -816,8 +863,16 @@ impl App {
                 }
             }
             Action::Refresh => {
-                self.send(NetCommand::RefreshQueues);
+                if self.tab == Tab::Services {
+                    self.send(NetCommand::RefreshServices);
+                } else {
+                    self.send(NetCommand::RefreshQueues);
+                }
             }
+            Action::ServiceRestart => match self.services.selected_service() {
+                Some(svc) => self.confirm_restart(svc),
+                None => self.notify(NoticeLevel::Info, "no service selected"),
+            },
             Action::Search => {
                 self.line = Some((LineTarget::Search, LineEdit::new(&self.logs.search)))
             }
@@ -858,6 +913,43 @@ impl App {
         }));
     }
 
+    fn switch_room(&mut self, name: &str) {
+        if !self.local {
+            self.notify(
+                NoticeLevel::Error,
+                "room NAME opens local rooms; this console is on a remote room",
+            );
+        } else if name.is_empty() {
+            self.notify(NoticeLevel::Error, "usage: room NAME");
+        } else if name.contains(['/', '\\', ' ']) || name.starts_with('.') {
+            self.notify(
+                NoticeLevel::Error,
+                format!("\"{name}\" is not a room name (no slashes, spaces or leading dot)"),
+            );
+        } else if name == self.room {
+            self.notify(NoticeLevel::Info, format!("already in room {name}"));
+        } else {
+            self.outbox.push(Effect::SwitchRoom(name.to_string()));
+        }
+    }
+
+    fn confirm_restart(&mut self, svc: ServiceSummary) {
+        self.popup = Some(Popup::Confirm(Confirm {
+            title: "Restart service".into(),
+            body: format!(
+                "Restart service {}? It is {} and has restarted {} time{}.",
+                svc.name,
+                svc.state,
+                svc.restart_count,
+                if svc.restart_count == 1 { "" } else { "s" }
+            ),
+            on_yes: NetCommand::ServiceRestart {
+                id: svc.id,
+                name: svc.name,
+            },
+        }));
+    }
+
     pub fn set_theme(&mut self, name: &str) {
         match theme::load(name, &self.config_dir) {
             Ok(t) => {
@@ -877,6 +969,12 @@ impl App {
         }
         if tab == Tab::Queues {
             self.send(NetCommand::WatchQueues(true));
+        }
+        if self.tab == Tab::Services {
+            self.send(NetCommand::WatchServices(false));
+        }
+        if tab == Tab::Services {
+            self.send(NetCommand::WatchServices(true));
         }
         self.tab = tab;
         self.zoom = false;
@@ -912,6 +1010,26 @@ impl App {
                 let n = self.queues.visible().len();
                 self.queues.selected = step(self.queues.selected, n, a, 10);
             }
+            Focus::ServiceList => {
+                let n = self.services.visible().len();
+                let before = self.services.selected;
+                self.services.selected = step(self.services.selected, n, a, 10);
+                if self.services.selected != before {
+                    self.services.log_scroll = 0;
+                }
+            }
+            Focus::ServiceLog => {
+                // Scrolls up from the newest line.
+                let s = &mut self.services.log_scroll;
+                *s = match a {
+                    Action::Up => *s + 1,
+                    Action::Down => s.saturating_sub(1),
+                    Action::PageUp => *s + 10,
+                    Action::PageDown => s.saturating_sub(10),
+                    Action::Top => usize::MAX / 2,
+                    _ => 0,
+                };
+            }
             Focus::QueueDetail => {
                 let s = &mut self.queues.detail_scroll;
                 *s = match a {
@@ -932,7 +1050,7 @@ impl App {
             Some((c, a)) => (c, a.trim()),
             None => (line, ""),
         };
-        let mutating = matches!(cmd, "say" | "send" | "receive" | "drain");
+        let mutating = matches!(cmd, "say" | "send" | "receive" | "drain" | "restart");
         if self.read_only && mutating {
             self.notify(
                 NoticeLevel::Error,
@@ -946,6 +1064,20 @@ impl App {
             "chat" => self.switch_tab(Tab::Chat),
             "queues" => self.switch_tab(Tab::Queues),
             "logs" => self.switch_tab(Tab::Logs),
+            "services" => self.switch_tab(Tab::Services),
+            "room" => self.switch_room(arg),
+            "restart" if !arg.is_empty() => {
+                match self
+                    .services
+                    .services
+                    .iter()
+                    .find(|s| s.name == arg || s.id == arg)
+                    .cloned()
+                {
+                    Some(svc) => self.confirm_restart(svc),
+                    None => self.notify(NoticeLevel::Error, format!("no service named {arg}")),
+                }
+            }
             "say" if !arg.is_empty() => {
                 self.chat.input.select_all();
                 self.chat.input.cut();

@@ -9,15 +9,16 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use super::net::{
-    ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, QueueSummary, log_lines, message_text,
-    now_ms,
+    ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, QueueSummary, ServiceSummary,
+    log_lines, message_text, now_ms,
 };
 use super::{Target, TuiOptions};
-use crate::client::{ClientError, Participant, RoomClient, RoomEvent};
+use crate::client::services::PortState;
+use crate::client::{ClientError, Participant, RoomClient, RoomEvent, ServiceInfo};
 use crate::local::{ServerMarker, local_room};
 use crate::server::RunningServer;
 
-/// How often queue sizes are read while the queues tab is on screen.
+/// How often queue sizes (and services) are read while their tab is on screen.
 const QUEUE_POLL: Duration = Duration::from_secs(2);
 const MAX_BACKOFF_SECS: u64 = 30;
 
@@ -140,6 +141,13 @@ fn peer(p: &Participant) -> PeerInfo {
     }
 }
 
+/// What is polled while its tab is on screen.
+#[derive(Debug, Default)]
+struct Watch {
+    queues: bool,
+    services: bool,
+}
+
 enum Ended {
     Shutdown,
     Lost(String),
@@ -153,7 +161,7 @@ async fn net_task(
     events: mpsc::UnboundedSender<NetEvent>,
 ) {
     let mut attempt: u32 = 0;
-    let mut watch_queues = false;
+    let mut watch = Watch::default();
     let mut reason = String::new();
     loop {
         let _ = events.send(NetEvent::State(if attempt == 0 {
@@ -167,7 +175,7 @@ async fn net_task(
         }));
         let connected = tokio::select! {
             r = RoomClient::connect(&url, &token) => r,
-            _ = idle(&mut cmds, &events, &mut watch_queues) => return,
+            _ = idle(&mut cmds, &events, &mut watch) => return,
         };
         match connected {
             Ok(client) => {
@@ -178,7 +186,7 @@ async fn net_task(
                     name: name.clone(),
                 });
                 let _ = events.send(NetEvent::State(ConnState::Live));
-                match session(&client, &mut cmds, &events, &mut watch_queues).await {
+                match session(&client, &mut cmds, &events, &mut watch).await {
                     Ended::Shutdown => {
                         client.close().await;
                         return;
@@ -196,7 +204,7 @@ async fn net_task(
                         format!(": {body}")
                     }
                 )));
-                let _ = idle(&mut cmds, &events, &mut watch_queues).await;
+                let _ = idle(&mut cmds, &events, &mut watch).await;
                 return;
             }
             Err(e) => reason = e.to_string(),
@@ -211,7 +219,7 @@ async fn net_task(
             }));
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = idle(&mut cmds, &events, &mut watch_queues) => return,
+                _ = idle(&mut cmds, &events, &mut watch) => return,
             }
         }
     }
@@ -221,13 +229,14 @@ async fn net_task(
 async fn idle(
     cmds: &mut mpsc::UnboundedReceiver<NetCommand>,
     events: &mpsc::UnboundedSender<NetEvent>,
-    watch_queues: &mut bool,
+    watch: &mut Watch,
 ) {
     loop {
         match cmds.recv().await {
             None | Some(NetCommand::Shutdown) => return,
-            Some(NetCommand::WatchQueues(on)) => *watch_queues = on,
-            Some(NetCommand::RefreshQueues) => {}
+            Some(NetCommand::WatchQueues(on)) => watch.queues = on,
+            Some(NetCommand::WatchServices(on)) => watch.services = on,
+            Some(NetCommand::RefreshQueues) | Some(NetCommand::RefreshServices) => {}
             Some(other) => {
                 let _ = events.send(NetEvent::Failed {
                     what: describe(&other),
@@ -246,6 +255,8 @@ fn describe(cmd: &NetCommand) -> String {
         NetCommand::QueueDrain { name } => format!("draining queue {name}"),
         NetCommand::RefreshQueues | NetCommand::WatchQueues(_) => "listing queues".into(),
         NetCommand::DevLog { .. } => "writing to the developer log".into(),
+        NetCommand::RefreshServices | NetCommand::WatchServices(_) => "listing services".into(),
+        NetCommand::ServiceRestart { name, .. } => format!("restarting service {name}"),
         NetCommand::Shutdown => "closing".into(),
     }
 }
@@ -254,7 +265,7 @@ async fn session(
     client: &RoomClient,
     cmds: &mut mpsc::UnboundedReceiver<NetCommand>,
     events: &mpsc::UnboundedSender<NetEvent>,
-    watch_queues: &mut bool,
+    watch: &mut Watch,
 ) -> Ended {
     let mut sub = client.subscribe();
     let me = client.participant_id();
@@ -304,8 +315,11 @@ async fn session(
             }
         })
     };
-    if *watch_queues {
+    if watch.queues {
         spawn_queue_list(client, events);
+    }
+    if watch.services {
+        spawn_service_list(client, events);
     }
     let mut poll = tokio::time::interval(QUEUE_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -324,15 +338,29 @@ async fn session(
             cmd = cmds.recv() => match cmd {
                 None | Some(NetCommand::Shutdown) => break Ended::Shutdown,
                 Some(NetCommand::WatchQueues(on)) => {
-                    *watch_queues = on;
+                    watch.queues = on;
                     if on {
                         spawn_queue_list(client, events);
                     }
                 }
                 Some(NetCommand::RefreshQueues) => spawn_queue_list(client, events),
+                Some(NetCommand::WatchServices(on)) => {
+                    watch.services = on;
+                    if on {
+                        spawn_service_list(client, events);
+                    }
+                }
+                Some(NetCommand::RefreshServices) => spawn_service_list(client, events),
                 Some(cmd) => spawn_command(client, cmd, events),
             },
-            _ = poll.tick(), if *watch_queues => spawn_queue_list(client, events),
+            _ = poll.tick(), if watch.queues || watch.services => {
+                if watch.queues {
+                    spawn_queue_list(client, events);
+                }
+                if watch.services {
+                    spawn_service_list(client, events);
+                }
+            }
             _ = client.closed() => break Ended::Lost("the connection to the room closed".into()),
         }
     };
@@ -440,6 +468,69 @@ fn spawn_queue_list(client: &RoomClient, events: &mpsc::UnboundedSender<NetEvent
     });
 }
 
+fn spawn_service_list(client: &RoomClient, events: &mpsc::UnboundedSender<NetEvent>) {
+    let c = client.clone();
+    let ev = events.clone();
+    tokio::spawn(async move {
+        match c.services().list().await {
+            Ok(list) => {
+                let _ = ev.send(NetEvent::Services(
+                    list.into_iter().map(service_summary).collect(),
+                ));
+            }
+            Err(e) => {
+                let _ = ev.send(NetEvent::Failed {
+                    what: "listing services".into(),
+                    error: e.to_string(),
+                });
+            }
+        }
+    });
+}
+
+fn service_summary(s: ServiceInfo) -> ServiceSummary {
+    let name = if s.name.is_empty() {
+        s.id.clone()
+    } else {
+        s.name
+    };
+    match s.state {
+        Some(st) => ServiceSummary {
+            id: s.id,
+            name,
+            liveness: liveness(&st.ports),
+            state: st.state,
+            started_at: st.started_at,
+            restart_count: st.restart_count,
+            last_exit_code: st.last_exit_code,
+        },
+        None => ServiceSummary {
+            id: s.id,
+            name,
+            state: "unknown".into(),
+            started_at: None,
+            restart_count: 0,
+            last_exit_code: None,
+            liveness: "-".into(),
+        },
+    }
+}
+
+/// The ports' liveness in one word: the worst of them (`-` when no port is declared).
+fn liveness(ports: &[PortState]) -> String {
+    if ports.is_empty() {
+        return "-".into();
+    }
+    for worst in ["not_ready", "not_configured"] {
+        if ports.iter().any(|p| p.liveness_status == worst) {
+            return worst.into();
+        }
+    }
+    ports
+        .first()
+        .map_or_else(|| "-".into(), |p| p.liveness_status.clone())
+}
+
 fn spawn_command(client: &RoomClient, cmd: NetCommand, events: &mpsc::UnboundedSender<NetEvent>) {
     let c = client.clone();
     let ev = events.clone();
@@ -479,9 +570,15 @@ fn spawn_command(client: &RoomClient, cmd: NetCommand, events: &mpsc::UnboundedS
                     c.developer().info(&message, json!({})).await?;
                     None
                 }
-                NetCommand::RefreshQueues | NetCommand::WatchQueues(_) | NetCommand::Shutdown => {
-                    None
+                NetCommand::ServiceRestart { id, name } => {
+                    c.services().restart(&id).await?;
+                    Some(NetEvent::ServiceRestarted { name })
                 }
+                NetCommand::RefreshQueues
+                | NetCommand::WatchQueues(_)
+                | NetCommand::RefreshServices
+                | NetCommand::WatchServices(_)
+                | NetCommand::Shutdown => None,
             })
         }
         .await;

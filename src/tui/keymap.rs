@@ -29,15 +29,17 @@ pub enum Context {
     Chat,
     Queues,
     Logs,
+    Services,
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 6] = [
         Context::Global,
         Context::List,
         Context::Chat,
         Context::Queues,
         Context::Logs,
+        Context::Services,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -46,6 +48,7 @@ impl Context {
             Context::Chat => "chat",
             Context::Queues => "queues",
             Context::Logs => "logs",
+            Context::Services => "services",
         }
     }
     fn parse(s: &str) -> Option<Context> {
@@ -262,6 +265,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "1", Action::TabChat),
     (Context::Global, "2", Action::TabQueues),
     (Context::Global, "3", Action::TabLogs),
+    (Context::Global, "4", Action::TabServices),
     (Context::Global, "]", Action::NextTab),
     (Context::Global, "[", Action::PrevTab),
     (Context::Global, "tab", Action::FocusNext),
@@ -289,6 +293,9 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Queues, "d", Action::QueueDrain),
     (Context::Queues, "ctrl-r", Action::Refresh),
     (Context::Queues, "f5", Action::Refresh),
+    (Context::Services, "r", Action::ServiceRestart),
+    (Context::Services, "ctrl-r", Action::Refresh),
+    (Context::Services, "f5", Action::Refresh),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),
@@ -357,7 +364,9 @@ impl Keymap {
                 continue;
             }
             let ctx = Context::parse(section).ok_or_else(|| {
-                format!("unknown section [{section}]; use global, list, chat, queues or logs")
+                format!(
+                    "unknown section [{section}]; use global, list, chat, queues, logs or services"
+                )
             })?;
             let table = body
                 .as_table()

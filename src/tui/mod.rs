@@ -71,26 +71,42 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let mut opts = opts;
+    term::install_panic_hook();
     rt.block_on(async move {
-        let room = bridge::RoomTarget::prepare(&opts).await?;
-        let app_opts = Options {
-            read_only: opts.read_only,
-            mouse: config.mouse && !opts.no_mouse,
-            log_capacity: config.log_buffer_lines,
-            tz_offset_secs: time::local_offset_secs(),
-            config_dir: opts.config_dir.clone(),
-            location: room.location(),
-        };
-        let mut app = App::new(theme, keymap, app_opts);
-        let result = ui_loop(&mut app, &room).await;
-        room.shutdown().await;
-        result
+        let mut mouse = config.mouse && !opts.no_mouse;
+        let mut theme = theme;
+        loop {
+            let room = bridge::RoomTarget::prepare(&opts).await?;
+            let app_opts = Options {
+                read_only: opts.read_only,
+                mouse,
+                log_capacity: config.log_buffer_lines,
+                tz_offset_secs: time::local_offset_secs(),
+                config_dir: opts.config_dir.clone(),
+                location: room.location(),
+                local: matches!(opts.target, Target::Local { .. }),
+            };
+            let mut app = App::new(theme.clone(), keymap.clone(), app_opts);
+            let result = ui_loop(&mut app, &room).await;
+            room.shutdown().await;
+            match result {
+                // `:room NAME`: the same console (theme, mouse) on another local room.
+                Ok(Some(next)) => {
+                    theme = app.theme.clone();
+                    mouse = app.mouse;
+                    opts.target = Target::Local { room: next };
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
     })
 }
 
-async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<(), String> {
+/// Runs until quit (`Ok(None)`) or a `:room NAME` switch (`Ok(Some(NAME))`).
+async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<String>, String> {
     let started = std::time::Instant::now();
-    term::install_panic_hook();
     term::enter(app.mouse).map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut terminal = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
         Ok(t) => t,
@@ -108,7 +124,7 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<(), String>
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut dirty = true;
     let mut first = true;
-    let mut result = Ok(());
+    let mut result = Ok(None);
     'outer: loop {
         if dirty {
             if let Err(e) = terminal.draw(|f| ui::draw(f, app)) {
@@ -201,6 +217,10 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<(), String>
                     dirty = true;
                 }
                 Effect::Quit => break 'outer,
+                Effect::SwitchRoom(name) => {
+                    result = Ok(Some(name));
+                    break 'outer;
+                }
             }
         }
     }

@@ -87,12 +87,30 @@ pub struct LogLine {
     /// The developer log event type (`otel.log`, `info`, or what a client logged).
     pub source: std::sync::Arc<str>,
     pub text: Box<str>,
+    /// The record's attributes as `key=value` pairs (OTel logs; empty otherwise). Not shown
+    /// in the logs pane; the services pane matches on them (`service=NAME`).
+    pub attrs: std::sync::Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSummary {
     pub name: String,
     pub size: u64,
+}
+
+/// One room service as the services pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSummary {
+    pub id: String,
+    pub name: String,
+    /// `running`, `restarting`, `exited`, ... (`unknown` when the room gave no state).
+    pub state: String,
+    /// Seconds since the epoch.
+    pub started_at: Option<f64>,
+    pub restart_count: u64,
+    pub last_exit_code: Option<i64>,
+    /// The ports' liveness in one word (`ready`, `not_ready`, `not_configured`, `-` for none).
+    pub liveness: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +140,10 @@ pub enum NetEvent {
         name: String,
     },
     QueueDrained {
+        name: String,
+    },
+    Services(Vec<ServiceSummary>),
+    ServiceRestarted {
         name: String,
     },
     Logs(Vec<LogLine>),
@@ -157,6 +179,13 @@ pub enum NetCommand {
     DevLog {
         message: String,
     },
+    RefreshServices,
+    /// Poll the services while the services tab is on screen.
+    WatchServices(bool),
+    ServiceRestart {
+        id: String,
+        name: String,
+    },
     Shutdown,
 }
 
@@ -180,7 +209,9 @@ pub fn log_lines(event: &DevLogEvent, now_ms: i64) -> Vec<LogLine> {
     let data = &event.data;
     let mut out = Vec::new();
     if event.log_type == "otel.log" {
-        for rec in otel_records(event) {
+        let attrs = otel_attrs(data);
+        for (i, rec) in otel_records(event).into_iter().enumerate() {
+            let start = out.len();
             let time_ms = match (rec.time_unix_nano / 1_000_000) as i64 {
                 0 => now_ms,
                 t => t,
@@ -192,6 +223,12 @@ pub fn log_lines(event: &DevLogEvent, now_ms: i64) -> Vec<LogLine> {
                 &source,
                 &rec.body,
             );
+            if let Some(a) = attrs.get(i).filter(|a| !a.is_empty()) {
+                let a: std::sync::Arc<str> = a.as_str().into();
+                for l in &mut out[start..] {
+                    l.attrs = a.clone();
+                }
+            }
         }
         return out;
     }
@@ -221,6 +258,36 @@ pub fn log_lines(event: &DevLogEvent, now_ms: i64) -> Vec<LogLine> {
     out
 }
 
+/// The attributes of each OTLP log record, in the order `otel_records` reads the records.
+fn otel_attrs(data: &Value) -> Vec<String> {
+    let list = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for resource in list(data.get("resourceLogs")) {
+        for scope in list(resource.get("scopeLogs")) {
+            for record in list(scope.get("logRecords")) {
+                let pairs: Vec<String> = list(record.get("attributes"))
+                    .iter()
+                    .filter_map(|kv| {
+                        let key = kv.get("key")?.as_str()?;
+                        let v = kv.get("value")?;
+                        let value = ["stringValue", "intValue", "boolValue", "doubleValue"]
+                            .iter()
+                            .find_map(|k| v.get(*k))
+                            .map(|x| match x {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .unwrap_or_else(|| v.to_string());
+                        Some(format!("{key}={value}"))
+                    })
+                    .collect();
+                out.push(pairs.join(" "));
+            }
+        }
+    }
+    out
+}
+
 fn push_text(
     out: &mut Vec<LogLine>,
     time_ms: i64,
@@ -237,6 +304,7 @@ fn push_text(
             level,
             source: source.clone(),
             text: line.replace('\t', "    ").into(),
+            attrs: "".into(),
         });
     }
     if !any {
@@ -245,6 +313,7 @@ fn push_text(
             level,
             source: source.clone(),
             text: "".into(),
+            attrs: "".into(),
         });
     }
 }
@@ -288,6 +357,24 @@ mod tests {
         assert_eq!(&*lines[0].text, "disk low");
         assert_eq!(lines[1].level, Level::Error);
         assert_eq!(&*lines[2].text, "b");
+        assert!(lines.iter().all(|l| l.attrs.is_empty()));
+    }
+
+    #[test]
+    fn otel_attributes_are_kept_per_record() {
+        let data = json!({"resourceLogs":[{"scopeLogs":[{"logRecords":[
+            {"severityText":"INFO","body":{"stringValue":"listening"},
+             "attributes":[{"key":"service","value":{"stringValue":"web"}},
+                           {"key":"pid","value":{"intValue":"42"}}]},
+            {"severityText":"INFO","body":{"stringValue":"plain"}},
+            {"severityText":"INFO","body":{"stringValue":"x\ny"},
+             "attributes":[{"key":"service","value":{"stringValue":"cron"}}]}
+        ]}]}]});
+        let lines = log_lines(&ev("otel.log", data), 5);
+        assert_eq!(&*lines[0].attrs, "service=web pid=42");
+        assert_eq!(&*lines[1].attrs, "");
+        assert_eq!(&*lines[2].attrs, "service=cron");
+        assert_eq!(&*lines[3].attrs, "service=cron");
     }
 
     #[test]

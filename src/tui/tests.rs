@@ -11,6 +11,7 @@ use super::app::{App, Effect, Focus, Msg, Options, Popup, Tab};
 use super::keymap::{Keymap, Preset};
 use super::net::{
     ChatMessage, ConnState, Level, LogLine, NetCommand, NetEvent, PeerInfo, QueueSummary,
+    ServiceSummary,
 };
 use super::theme::Theme;
 use super::ui;
@@ -91,6 +92,7 @@ fn log(i: i64, level: Level, text: &str) -> LogLine {
         level,
         source: Arc::from("otel.log"),
         text: text.into(),
+        attrs: Arc::from(""),
     }
 }
 
@@ -191,7 +193,13 @@ fn tabs_switch_by_number_and_watch_queues() {
     assert_eq!(a.tab, Tab::Logs);
     assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchQueues(false)]);
     key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Services);
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(true)]);
+    key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(false)]);
+    key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.tab, Tab::Services);
 }
 
 #[test]
@@ -510,7 +518,191 @@ fn focus_cycles_and_zooms() {
     assert!(!a.zoom);
 }
 
+// ------------------------------------------------------------------ services
+
+fn svc(id: &str, name: &str, state: &str, restarts: u64, exit: Option<i64>) -> ServiceSummary {
+    ServiceSummary {
+        id: id.into(),
+        name: name.into(),
+        state: state.into(),
+        // Started 1h 02m 05s before T0.
+        started_at: (state == "running").then_some((T0 / 1000 - 3725) as f64),
+        restart_count: restarts,
+        last_exit_code: exit,
+        liveness: if state == "running" { "ready" } else { "-" }.into(),
+    }
+}
+
+fn services_app() -> App {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('4'));
+    assert_eq!(a.tab, Tab::Services);
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(true)]);
+    net(
+        &mut a,
+        NetEvent::Services(vec![
+            svc("svc-web", "web", "running", 2, Some(137)),
+            svc("svc-agent", "agent", "running", 0, None),
+            svc("svc-cron", "cron", "exited", 5, Some(1)),
+        ]),
+    );
+    net(
+        &mut a,
+        NetEvent::Logs(vec![
+            log(1, Level::Info, "service agent started (pid 4242)"),
+            log(2, Level::Info, "queue jobs: 3 messages"),
+            log(3, Level::Warn, "agent: slow reply from the model"),
+            log(4, Level::Error, "service cron exited with code 1"),
+            log(
+                5,
+                Level::Info,
+                "{\"service_id\":\"svc-agent\",\"event\":\"ping\"}",
+            ),
+            LogLine {
+                attrs: Arc::from("service=agent stream=stdout"),
+                ..log(6, Level::Info, "GET /health 200")
+            },
+            LogLine {
+                attrs: Arc::from("service=web stream=stderr"),
+                ..log(7, Level::Warn, "GET /health 503")
+            },
+        ]),
+    );
+    a
+}
+
+#[test]
+fn services_list_updates_from_a_net_event_and_is_polled_while_shown() {
+    let mut a = services_app();
+    // Sorted by name; the selection follows the service across updates.
+    let names: Vec<_> = a
+        .services
+        .visible()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert_eq!(names, ["agent", "cron", "web"]);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(a.services.selected_service().unwrap().name, "cron");
+    let changed = net(
+        &mut a,
+        NetEvent::Services(vec![
+            svc("svc-cron", "cron", "running", 6, Some(1)),
+            svc("svc-web", "web", "running", 2, Some(137)),
+        ]),
+    );
+    assert!(changed);
+    let sel = a.services.selected_service().unwrap();
+    assert_eq!((sel.name.as_str(), sel.restart_count), ("cron", 6));
+    assert_eq!(a.services.visible().len(), 2);
+    // The same list again is a change only while something runs (its uptime moves on).
+    assert!(net(
+        &mut a,
+        NetEvent::Services(vec![
+            svc("svc-cron", "cron", "running", 6, Some(1)),
+            svc("svc-web", "web", "running", 2, Some(137)),
+        ]),
+    ));
+    let stopped = vec![svc("svc-cron", "cron", "exited", 6, Some(1))];
+    assert!(net(&mut a, NetEvent::Services(stopped.clone())));
+    assert!(!net(&mut a, NetEvent::Services(stopped)));
+    // Leaving the tab stops the polling; ctrl-r refreshes the services on the tab.
+    key(&mut a, KeyCode::Char('1'));
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(false)]);
+    key(&mut a, KeyCode::Char('4'));
+    net_cmds(&mut a);
+    ctrl(&mut a, 'r');
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::RefreshServices]);
+}
+
+#[test]
+fn service_restart_asks_to_confirm() {
+    let mut a = services_app();
+    key(&mut a, KeyCode::End); // web
+    key(&mut a, KeyCode::Char('r'));
+    match &a.popup {
+        Some(Popup::Confirm(c)) => assert!(c.body.contains("Restart service web?"), "{}", c.body),
+        _ => panic!("r must ask first"),
+    }
+    assert!(net_cmds(&mut a).is_empty());
+    key(&mut a, KeyCode::Char('n'));
+    assert!(a.popup.is_none());
+    assert!(net_cmds(&mut a).is_empty());
+    key(&mut a, KeyCode::Char('r'));
+    key(&mut a, KeyCode::Char('y'));
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::ServiceRestart {
+            id: "svc-web".into(),
+            name: "web".into()
+        }]
+    );
+    net(&mut a, NetEvent::ServiceRestarted { name: "web".into() });
+    assert!(
+        a.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("restarted service web")
+    );
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::RefreshServices]);
+    // From the palette too.
+    a.run_command("restart cron");
+    assert!(matches!(a.popup, Some(Popup::Confirm(_))));
+}
+
+#[test]
+fn service_restart_is_refused_in_read_only_mode() {
+    let mut a = app_with(Options {
+        read_only: true,
+        ..Options::default()
+    });
+    net(&mut a, NetEvent::State(ConnState::Live));
+    key(&mut a, KeyCode::Char('4'));
+    net(
+        &mut a,
+        NetEvent::Services(vec![svc("svc-web", "web", "running", 0, None)]),
+    );
+    key(&mut a, KeyCode::Char('r'));
+    assert!(a.popup.is_none());
+    assert!(a.notice.as_ref().unwrap().text.contains("read-only"));
+    a.notice = None;
+    a.run_command("restart web");
+    assert!(a.popup.is_none());
+    assert!(a.notice.as_ref().unwrap().text.contains("read-only"));
+    assert!(
+        net_cmds(&mut a)
+            .iter()
+            .all(|c| matches!(c, NetCommand::WatchServices(_)))
+    );
+}
+
+#[test]
+fn service_log_lines_mention_the_selected_service() {
+    use super::panes::services::mentions;
+    let a = services_app();
+    let agent = a.services.selected_service().unwrap();
+    assert_eq!(agent.name, "agent");
+    let texts: Vec<String> = a
+        .logs
+        .lines()
+        .filter(|l| mentions(l, &agent))
+        .map(|l| l.text.to_string())
+        .collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(texts[2].contains("svc-agent"));
+    // Matched by its `service` attribute alone.
+    assert_eq!(texts[3], "GET /health 200");
+}
+
 // ------------------------------------------------------------------ snapshots
+
+#[test]
+fn snapshot_services() {
+    let mut a = services_app();
+    a.notice = None;
+    insta::assert_snapshot!(render(&mut a, 100, 24));
+}
 
 #[test]
 fn snapshot_chat() {
@@ -656,4 +848,36 @@ fn a_refused_token_is_shown_as_final() {
     );
     assert!(matches!(a.conn, ConnState::Failed { .. }));
     assert!(render(&mut a, 100, 20).contains("✕ disconnected: the room refused the token"));
+}
+
+#[test]
+fn room_command_reopens_on_another_local_room() {
+    let mut a = app_with(Options {
+        local: true,
+        ..Options::default()
+    });
+    net(&mut a, NetEvent::State(ConnState::Live));
+    net(
+        &mut a,
+        NetEvent::Joined {
+            room: "default".into(),
+            participant_id: "me-1".into(),
+            name: "ada".into(),
+        },
+    );
+    a.take_effects();
+    key(&mut a, KeyCode::Char(':'));
+    typ(&mut a, "room lab");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.take_effects(), vec![Effect::SwitchRoom("lab".into())]);
+    a.run_command("room default");
+    assert!(a.take_effects().is_empty());
+    assert!(a.notice.as_ref().unwrap().text.contains("already in room"));
+    a.run_command("room ../etc");
+    assert!(a.take_effects().is_empty());
+    // A remote console cannot open local rooms.
+    let mut r = live_app();
+    r.run_command("room lab");
+    assert!(r.take_effects().is_empty());
+    assert!(r.notice.as_ref().unwrap().text.contains("remote"));
 }

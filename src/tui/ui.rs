@@ -43,6 +43,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     match app.tab {
         Tab::Chat => draw_chat(f, body, app),
         Tab::Queues => draw_queues(f, body, app),
+        Tab::Services => draw_services(f, body, app),
         Tab::Logs => {
             app.hit.panes.push((body, Focus::Logs));
             let theme = app.theme.clone();
@@ -189,6 +190,42 @@ fn draw_queues(f: &mut Frame, body: Rect, app: &mut App) {
     }
 }
 
+fn draw_services(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let theme = &app.theme;
+    let (list, log) = if app.zoom {
+        if focus == Focus::ServiceList {
+            (Some(body), None)
+        } else {
+            (None, Some(body))
+        }
+    } else {
+        let want = app.services.visible().len().max(1) as u16 + 3;
+        let [l, d] = Layout::vertical([
+            Constraint::Length(want.min(body.height / 2).max(4)),
+            Constraint::Fill(1),
+        ])
+        .areas(body);
+        (Some(l), Some(d))
+    };
+    if let Some(r) = list {
+        app.hit.panes.push((r, Focus::ServiceList));
+        app.services
+            .draw_list(f, r, theme, focus == Focus::ServiceList, app.now_ms);
+    }
+    if let Some(r) = log {
+        app.hit.panes.push((r, Focus::ServiceLog));
+        app.services.draw_logs(
+            f,
+            r,
+            theme,
+            focus == Focus::ServiceLog,
+            &app.logs,
+            app.tz_offset_secs,
+        );
+    }
+}
+
 fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     f.render_widget(Block::default().style(theme.status()), area);
@@ -290,6 +327,13 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
                 Action::QueueDrain,
                 Action::Filter,
                 Action::FocusNext,
+            ],
+            Focus::ServiceList | Focus::ServiceLog => &[
+                Action::ServiceRestart,
+                Action::Refresh,
+                Action::Filter,
+                Action::FocusNext,
+                Action::Zoom,
             ],
             Focus::Logs => &[
                 Action::Filter,

@@ -234,6 +234,53 @@ fn console_in_tmux() {
     t.keys(&["Escape"]);
     t.wait_until("help closed", |s| !s.contains("Help ·"));
 
+    // Services: the tab lists the room's services, with restart in the hint bar.
+    t.keys(&["4"]);
+    t.wait_for("r restart");
+    t.wait_until("services listed", |s| {
+        s.contains("LIVENESS") || s.contains("this room runs no services")
+    });
+
+    // `:room NAME` reopens the console on another local room, whose service runs.
+    let spec = t.data.parent().expect("temp dir").join("ticker.yaml");
+    std::fs::write(
+        &spec,
+        "version: v1\nkind: Service\nmetadata: {name: ticker}\n\
+         container: {image: local, command: 'sleep 0.5; echo ticker says hello; exec sleep 600'}\n",
+    )
+    .expect("spec");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&t.data)
+        .args(["service", "deploy"])
+        .arg(&spec)
+        .args(["--room", "lab"])
+        .output()
+        .expect("roomdeck service deploy runs");
+    assert!(out.status.success(), "{out:?}");
+    t.keys(&[":"]);
+    t.text("room lab");
+    t.keys(&["Enter"]);
+    t.wait_until("room lab live", |s| {
+        s.contains("│ room lab") && s.contains("● live")
+    });
+
+    // The services pane restarts the service after a confirm; its output shows below.
+    t.keys(&["4"]);
+    t.wait_until("ticker running", |s| {
+        s.lines()
+            .any(|l| l.contains("ticker") && l.contains("running"))
+    });
+    t.keys(&["r"]);
+    t.wait_for("Restart service ticker?");
+    t.keys(&["y"]);
+    t.wait_for("restarted service ticker");
+    t.wait_until("restart counted", |s| {
+        s.lines()
+            .any(|l| l.contains("ticker") && l.contains("running") && l.contains(" 1 "))
+    });
+    t.wait_for("ticker says hello");
+
     // Quit: the terminal comes back as it was (main screen, cooked mode).
     t.keys(&["q"]);
     let s = t.wait_for("__EXIT__0");

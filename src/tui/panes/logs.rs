@@ -83,6 +83,11 @@ impl LogsPane {
     pub fn filter(&self) -> &str {
         &self.filter
     }
+    /// Every line in the buffer, oldest first (the filter is not applied).
+    pub fn lines(&self) -> impl Iterator<Item = &LogLine> {
+        self.buf.iter()
+    }
+
     pub fn visible_len(&self) -> usize {
         self.matches.as_ref().map_or(self.buf.len(), |m| m.len())
     }
@@ -668,6 +673,7 @@ mod tests {
                 Level::Info
             },
             source: Arc::from("otel.log"),
+            attrs: Arc::from(""),
             text: text.into(),
         }
     }

@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod logs;
 pub mod queues;
+pub mod services;
 
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders};

@@ -23,6 +23,17 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ("chat", "go to the chat tab", Arg::None),
     ("queues", "go to the queues tab", Arg::None),
     ("logs", "go to the logs tab", Arg::None),
+    ("services", "go to the services tab", Arg::None),
+    (
+        "room",
+        "room NAME: reopen the console on another local room",
+        Arg::Text,
+    ),
+    (
+        "restart",
+        "restart SERVICE: restart a service (asks first)",
+        Arg::Text,
+    ),
     ("say", "say TEXT to everyone in the chat", Arg::Text),
     (
         "send",
