@@ -103,7 +103,10 @@ fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String>
     use crate::tui::{Target, TuiOptions};
     // Like the SDK: a room URL, or a base URL (ws:// or the API's http://) plus the room name.
     let room_name = args.room.clone().unwrap_or_else(|| "default".into());
-    let remote = args.url.or(args.api_url).map(|base| room::room_url(&base, &room_name));
+    let remote = args
+        .url
+        .or(args.api_url)
+        .map(|base| room::room_url(&base, &room_name));
     let target = match (remote, args.token) {
         (Some(url), Some(token)) => Target::Remote { url, token },
         (Some(_), None) => return Err("--url needs --token (or MESHAGENT_TOKEN)".into()),
