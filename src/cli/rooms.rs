@@ -10,8 +10,9 @@ use super::http::{Api, encode};
 use super::room::{Output, print_json};
 use crate::store::rooms::{RoomsDb, iso8601, now_secs};
 
+/// Where `rooms` and `sessions` act: the local data dir, or a server's REST routes.
 #[derive(clap::Args, Debug)]
-pub struct RoomsArgs {
+pub struct RestTarget {
     /// A roomdeck server's base URL (http://HOST:PORT); without it, the local data dir.
     #[arg(long, env = "MESHAGENT_API_URL", global = true)]
     pub api_url: Option<String>,
@@ -29,6 +30,12 @@ pub struct RoomsArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RoomsArgs {
+    #[command(flatten)]
+    pub target: RestTarget,
     #[command(subcommand)]
     pub cmd: RoomsCmd,
 }
@@ -134,11 +141,11 @@ enum Registry {
 
 impl Registry {
     fn open(data_dir: &Path, args: &RoomsArgs) -> Result<Registry, String> {
-        match &args.api_url {
+        match &args.target.api_url {
             Some(url) if !url.is_empty() => Ok(Registry::Remote(Api::new(
                 url,
-                args.token.clone(),
-                &args.project_id,
+                args.target.token.clone(),
+                &args.target.project_id,
             )?)),
             _ => Ok(Registry::Local {
                 db: RoomsDb::open(data_dir).map_err(|e| e.to_string())?,
@@ -150,7 +157,7 @@ impl Registry {
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: RoomsArgs) -> Result<(), String> {
     let data_dir = super::data_dir(global_data_dir);
-    let output = args.output;
+    let output = args.target.output;
     let registry = Registry::open(&data_dir, &args)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(run_cmd(registry, args.cmd, output))

@@ -12,21 +12,8 @@ use crate::store::rooms::{RoomsDb, iso8601};
 
 #[derive(clap::Args, Debug)]
 pub struct SessionsArgs {
-    /// A roomdeck server's base URL (http://HOST:PORT); without it, the local data dir.
-    #[arg(long, env = "MESHAGENT_API_URL", global = true)]
-    pub api_url: Option<String>,
-    /// Participant token with the admin grant, for --api-url.
-    #[arg(long, env = "MESHAGENT_TOKEN", hide_env_values = true, global = true)]
-    pub token: Option<String>,
-    #[arg(
-        long,
-        env = "MESHAGENT_PROJECT_ID",
-        default_value = "local",
-        global = true
-    )]
-    pub project_id: String,
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]
-    pub output: Output,
+    #[command(flatten)]
+    pub target: super::rooms::RestTarget,
     #[command(subcommand)]
     pub cmd: SessionsCmd,
 }
@@ -59,8 +46,12 @@ pub enum SessionsCmd {
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), String> {
-    let remote = match &args.api_url {
-        Some(u) if !u.is_empty() => Some(Api::new(u, args.token.clone(), &args.project_id)?),
+    let remote = match &args.target.api_url {
+        Some(u) if !u.is_empty() => Some(Api::new(
+            u,
+            args.target.token.clone(),
+            &args.target.project_id,
+        )?),
         _ => None,
     };
     let local = || RoomsDb::open(&super::data_dir(global_data_dir)).map_err(|e| e.to_string());
@@ -92,7 +83,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                     })
                     .collect(),
             };
-            if args.output == Output::Json {
+            if args.target.output == Output::Json {
                 print_json(&Value::Array(sessions));
             } else if sessions.is_empty() {
                 println!("No sessions.");
@@ -162,7 +153,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                         .collect()
                 }
             };
-            let use_json = format == LogFormat::Json || args.output == Output::Json;
+            let use_json = format == LogFormat::Json || args.target.output == Output::Json;
             // Written with errors checked: `| head` closing the pipe just ends the output.
             use std::io::Write;
             let mut out = std::io::stdout().lock();

@@ -5,10 +5,51 @@ pub mod logs;
 pub mod queues;
 pub mod services;
 
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::tui::theme::Theme;
+
+/// A list pane's block titled `Noun N` (with the filter, if any). When the list is empty it
+/// draws the block with the right message (loading, nothing matches, or `empty`) and
+/// returns None.
+#[allow(clippy::too_many_arguments)]
+pub fn list_block<'a>(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    focused: bool,
+    noun: &str,
+    count: usize,
+    filter: &str,
+    loaded: bool,
+    no_match: &str,
+    empty: &str,
+) -> Option<Block<'a>> {
+    let title = if filter.is_empty() {
+        format!(" {noun} {count} ")
+    } else {
+        format!(" {noun} {count} · filter \"{filter}\" ")
+    };
+    let block = pane_block(title, theme, focused);
+    if count > 0 {
+        return Some(block);
+    }
+    let msg = if !loaded {
+        "loading…"
+    } else if !filter.is_empty() {
+        no_match
+    } else {
+        empty
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(msg.to_string(), theme.muted())).block(block),
+        area,
+    );
+    None
+}
 
 /// A bordered block with the pane's title, its border coloured by focus.
 pub fn pane_block<'a>(title: impl Into<String>, theme: &Theme, focused: bool) -> Block<'a> {

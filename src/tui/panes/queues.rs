@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use serde_json::Value;
 
 use super::logs::{find_ci, thousands};
-use super::pane_block;
+use super::{list_block, pane_block};
 use crate::tui::net::QueueSummary;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -75,25 +75,20 @@ impl QueuesPane {
 
     pub fn draw_list(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
         let vis = self.visible();
-        let mut title = format!(" Queues {} ", vis.len());
-        if !self.filter.is_empty() {
-            title = format!(" Queues {} · filter \"{}\" ", vis.len(), self.filter);
-        }
-        let block = pane_block(title, theme, focused);
-        if vis.is_empty() {
-            let msg = if !self.loaded {
-                "loading…"
-            } else if !self.filter.is_empty() {
-                "no queue matches the filter"
-            } else {
-                "no queues yet · n sends to a new one"
-            };
-            f.render_widget(
-                Paragraph::new(Line::styled(msg, theme.muted())).block(block),
-                area,
-            );
+        let Some(block) = list_block(
+            f,
+            area,
+            theme,
+            focused,
+            "Queues",
+            vis.len(),
+            &self.filter,
+            self.loaded,
+            "no queue matches the filter",
+            "no queues yet · n sends to a new one",
+        ) else {
             return;
-        }
+        };
         let rows = vis.iter().map(|q| {
             let size_style = if q.size > 0 {
                 theme.fg_of(theme.warn)

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::logs::{LogsPane, find_ci};
-use super::pane_block;
+use super::{list_block, pane_block};
 use crate::tui::net::{Level, LogLine, ServiceSummary};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -83,25 +83,20 @@ impl ServicesPane {
 
     pub fn draw_list(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool, now_ms: i64) {
         let vis = self.visible();
-        let mut title = format!(" Services {} ", vis.len());
-        if !self.filter.is_empty() {
-            title = format!(" Services {} · filter \"{}\" ", vis.len(), self.filter);
-        }
-        let block = pane_block(title, theme, focused);
-        if vis.is_empty() {
-            let msg = if !self.loaded {
-                "loading…"
-            } else if !self.filter.is_empty() {
-                "no service matches the filter"
-            } else {
-                "this room runs no services"
-            };
-            f.render_widget(
-                Paragraph::new(Line::styled(msg, theme.muted())).block(block),
-                area,
-            );
+        let Some(block) = list_block(
+            f,
+            area,
+            theme,
+            focused,
+            "Services",
+            vis.len(),
+            &self.filter,
+            self.loaded,
+            "no service matches the filter",
+            "this room runs no services",
+        ) else {
             return;
-        }
+        };
         let rows = vis.iter().map(|s| {
             let state_style = match s.state.as_str() {
                 "running" => theme.fg_of(theme.ok),
