@@ -49,6 +49,7 @@ fn line(i: usize, source: &Arc<str>) -> LogLine {
             i % 100
         )
         .into(),
+        attrs: Arc::from(""),
     }
 }
 
