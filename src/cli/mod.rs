@@ -77,8 +77,30 @@ pub(crate) fn data_dir(flag: &Option<PathBuf>) -> PathBuf {
     flag.clone().unwrap_or_else(crate::paths::data_dir)
 }
 
+/// Script commands end quietly when their reader goes away (`roomdeck room ... | head`), as
+/// Unix tools do, instead of panicking in `println!`. The console and `serve` keep Rust's
+/// default (SIGPIPE ignored), so a closed pipe to a child is an error there, not a death.
+fn exit_on_closed_stdout() {
+    // SAFETY: restoring the default disposition of one signal before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Some(
+            Command::Token(_)
+                | Command::Room(_)
+                | Command::Rooms(_)
+                | Command::Sessions(_)
+                | Command::Service(_)
+        )
+    ) {
+        exit_on_closed_stdout();
+    }
     let result = match cli.command {
         None => run_tui(&cli.data_dir, TuiArgs::default()),
         Some(Command::Tui(args)) => run_tui(&cli.data_dir, args),

@@ -293,6 +293,18 @@ impl RoomClient {
         })
     }
 
+    /// `room.list_toolkits`: the server's toolkits and those participants registered, in the
+    /// SDK's `{"tools": {...}}` shape.
+    pub async fn list_toolkits(&self) -> Result<Value, ClientError> {
+        match self.request("room.list_toolkits", &json!({}), b"").await? {
+            Content::Json(v) => Ok(v),
+            other => Err(ClientError::Protocol(format!(
+                "room.list_toolkits answered {} instead of JSON",
+                other.kind()
+            ))),
+        }
+    }
+
     /// A unary tool call: one Content in, one Content out (an `error` becomes `Err`).
     pub async fn invoke(
         &self,

@@ -5,6 +5,7 @@
 
 mod call;
 mod connection;
+mod container_engine;
 pub mod devlog;
 mod files_api;
 mod hosted;

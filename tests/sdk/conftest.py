@@ -22,14 +22,14 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def start_server(tmp_path: Path):
-    """A factory for servers of the test's own: `start_server(data_dir)`. Any still running
+    """A factory for servers of the test's own: `start_server(data_dir, env)`. Any still running
     at the end are stopped with SIGTERM."""
     started: list[RoomdeckServer] = []
 
-    def start(data_dir: Path | None = None) -> RoomdeckServer:
+    def start(data_dir: Path | None = None, env: dict[str, str] | None = None) -> RoomdeckServer:
         n = len(started)
         srv = RoomdeckServer(
-            data_dir=data_dir or tmp_path / f"data{n}", log_path=tmp_path / f"roomdeck{n}.log"
+            data_dir=data_dir or tmp_path / f"data{n}", log_path=tmp_path / f"roomdeck{n}.log", env=env
         ).start()
         started.append(srv)
         return srv

@@ -49,8 +49,11 @@ def roomdeck_bin() -> str:
 class RoomdeckServer:
     """One `roomdeck serve` process on 127.0.0.1:0 with its own data dir."""
 
-    def __init__(self, *, data_dir: Path, log_path: Path, secret: str = SECRET):
+    def __init__(
+        self, *, data_dir: Path, log_path: Path, secret: str = SECRET, env: dict[str, str] | None = None
+    ):
         self.data_dir = data_dir
+        self.env = env
         self.log_path = log_path
         self.secret = secret
         self.url: str | None = None
@@ -72,6 +75,7 @@ class RoomdeckServer:
             stdout=subprocess.PIPE,
             stderr=self._log_file,
             text=True,
+            env={**os.environ, **(self.env or {})},
         )
         found = threading.Event()
         # Keep draining stdout for the life of the process, so a chatty server never blocks.

@@ -1,5 +1,7 @@
 //! `roomdeck room <api> ...`: a room's APIs from scripts.
 
+mod agents;
+mod container;
 mod database;
 mod developer;
 mod messaging;
@@ -66,6 +68,12 @@ enum Api {
     /// The room's tables: list, inspect, create, insert, search, SQL.
     #[command(subcommand)]
     Database(database::Database),
+    /// Toolkits of the room and calling their tools.
+    #[command(subcommand)]
+    Agents(agents::Agents),
+    /// The room's containers (podman or docker on the server's machine).
+    #[command(subcommand)]
+    Container(container::Container),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -106,6 +114,8 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Queue(cmd) => cmd.validate()?,
         Api::Database(cmd) => cmd.validate()?,
         Api::Storage(cmd) => cmd.validate()?,
+        Api::Agents(cmd) => cmd.validate()?,
+        Api::Container(cmd) => cmd.validate()?,
         Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -153,6 +163,8 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Database(cmd) => database::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
         Api::Service(cmd) => service::run(client, cmd, output).await?,
+        Api::Agents(cmd) => agents::run(client, cmd, output).await?,
+        Api::Container(cmd) => container::run(client, cmd, output).await?,
     }
     Ok(())
 }

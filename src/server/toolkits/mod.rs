@@ -1,5 +1,6 @@
 //! The room's built-in toolkits, one module per Room API.
 
+pub(crate) mod containers;
 pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod messaging;
@@ -32,6 +33,7 @@ const TOOLKITS: &[Toolkit] = &[
     secrets::TOOLKIT,
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
+    containers::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -95,6 +97,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "secrets" => secrets::invoke(call).await,
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,
+        "containers" => containers::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
