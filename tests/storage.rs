@@ -525,42 +525,7 @@ async fn files_rest_api_checks_tokens_and_grants() {
 #[tokio::test]
 async fn a_killed_server_leaves_no_partial_upload() {
     let dir = tempfile::tempdir().unwrap();
-    let spawn = || {
-        // ROOMDECK_BIN overrides the built binary (a target dir shared between worktrees may
-        // hold another checkout's build under the same name).
-        let bin = std::env::var("ROOMDECK_BIN")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_roomdeck").to_string());
-        let mut child = tokio::process::Command::new(bin)
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--secret",
-                SECRET,
-                "--data-dir",
-            ])
-            .arg(dir.path())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("roomdeck serve starts");
-        let stdout = child.stdout.take().unwrap();
-        (child, stdout)
-    };
-    async fn url_of(stdout: tokio::process::ChildStdout) -> String {
-        use tokio::io::AsyncBufReadExt;
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line.strip_prefix("roomdeck: serving ") {
-                // Keep reading, so the server's later lines never hit a closed pipe.
-                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                return url.trim().to_string();
-            }
-        }
-        panic!("the server printed no URL");
-    }
-    let (mut child, stdout) = spawn();
-    let url = within("server start", url_of(stdout)).await;
+    let (mut child, url) = serve_binary(dir.path()).await;
     let jwt = token("r", "a", ApiScope::agent_default());
     let c = RoomClient::connect(&format!("{url}/rooms/r"), &jwt)
         .await
@@ -604,8 +569,7 @@ async fn a_killed_server_leaves_no_partial_upload() {
         "both uploads were in flight when the server died"
     );
 
-    let (_child, stdout) = spawn();
-    let url = within("server restart", url_of(stdout)).await;
+    let (_child, url) = serve_binary(dir.path()).await;
     let c = RoomClient::connect(&format!("{url}/rooms/r"), &jwt)
         .await
         .unwrap();

@@ -59,6 +59,7 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
     });
 
     let mut writer_closed = inner.closed.subscribe();
+    let writer_inner = inner.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -66,6 +67,10 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
                     let Some(out) = out else { break };
                     for packet in encode_packets(out.id, out.msg_type, &out.body) {
                         if sink.send(Message::Binary(packet.into())).await.is_err() {
+                            // A failed write may be the only sign of a dead peer the read half
+                            // ever gets (the reset is consumed here): end the reader too, so
+                            // every waiting request and stream fails instead of hanging.
+                            let _ = writer_inner.closed.send(true);
                             return;
                         }
                     }

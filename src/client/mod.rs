@@ -365,9 +365,13 @@ impl ToolStream {
             .map(|_| ())
     }
 
-    /// The next response chunk; None when the server closed the stream (or the connection ended).
+    /// The next response chunk; None when the server closed the stream. A connection that
+    /// ended first is `Err(Closed)`: a write stream cut off is not a write completed.
     pub async fn next(&mut self) -> Option<Result<Content, ClientError>> {
-        match self.chunks.recv().await? {
+        let Some(chunk) = self.chunks.recv().await else {
+            return Some(Err(ClientError::Closed));
+        };
+        match chunk {
             c if c.is_close() => None,
             Content::Error { text, code } => Some(Err(ClientError::Room {
                 code,

@@ -105,3 +105,41 @@ pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) ->
         .await
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }
+
+/// The real `roomdeck serve` binary on `dir`, as its own process (for tests that kill it).
+/// Returns the child and its `ws://` base URL.
+pub async fn serve_binary(dir: &std::path::Path) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    // ROOMDECK_BIN overrides the built binary (a target dir shared between worktrees may
+    // hold another checkout's build under the same name).
+    let bin = std::env::var("ROOMDECK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_roomdeck").to_string());
+    let mut child = tokio::process::Command::new(bin)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--secret",
+            SECRET,
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("roomdeck serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let url = within("the server prints its URL", async {
+        while let Some(line) = lines.next_line().await.expect("reads stdout") {
+            if let Some(url) = line.strip_prefix("roomdeck: serving ") {
+                return url.trim().to_string();
+            }
+        }
+        panic!("the server exited without printing its URL");
+    })
+    .await;
+    // Keep reading, so the server's later lines never hit a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
