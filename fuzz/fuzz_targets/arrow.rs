@@ -31,6 +31,13 @@ mod tempfile_dir {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // libfuzzer-sys's panic hook aborts on every panic, even one read_ipc catches on purpose
+    // (arrow-ipc panics on some malformed offsets). Put the default hook back: a panic that
+    // escapes still aborts, through libfuzzer-sys's catch_unwind around this closure.
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
     let Ok((schema, batches)) = read_ipc(data) else { return };
     let store = store();
     if store.create_table("t", &schema, CreateMode::Overwrite).is_ok() {

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let mut reassembler = Reassembler::new(LIMIT);
     for packet in data.split(|b| *b == 0xFF) {
         match reassembler.push(packet) {
-            Ok(Some(message)) => assert!(message.body.len() <= LIMIT),
+            Ok(Some(message)) => assert!(message.payload.len() <= LIMIT),
             Ok(None) => {}
             // A broken sequence starts over, as the server does with the next message.
             Err(_) => reassembler = Reassembler::new(LIMIT),

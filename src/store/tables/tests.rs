@@ -164,3 +164,12 @@ fn update_delete_merge_count_fts() {
     );
     assert_eq!(store.version("people").unwrap().0, 5);
 }
+
+/// fuzz/run arrow found an IPC stream whose buffer offset made arrow-ipc panic; it must be an
+/// error for the call instead.
+#[test]
+fn fuzz_regression_buffer_offset_outside_the_message_is_an_error() {
+    let bytes = include_bytes!("../../../tests/fixtures/fuzz/arrow-buffer-offset.arrow");
+    let err = read_ipc(bytes).expect_err("malformed");
+    assert!(err.to_string().contains("malformed"), "{err}");
+}
