@@ -18,7 +18,7 @@ pub const CHUNK_TYPE: &str = "MEMORY";
 pub const NAME_TYPE: &str = "ENTITY";
 
 /// Chunks shorter than this are joined to the next sentence; longer ones are cut.
-const MIN_CHUNK: usize = 40;
+const MIN_CHUNK: usize = 20;
 const MAX_CHUNK: usize = 1000;
 const MAX_CHUNKS: usize = 20_000;
 /// Names linked to each other within one chunk.
