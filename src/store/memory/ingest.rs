@@ -15,7 +15,7 @@ use super::{MAX_TEXT, MemoryDb, Result, invalid};
 
 /// The entity type of an ingested chunk and of an extracted name.
 pub const CHUNK_TYPE: &str = "MEMORY";
-pub const NAME_TYPE: &str = "ENTITY";
+pub const NAME_TYPE: &str = "CONCEPT";
 
 /// Chunks shorter than this are joined to the next sentence; longer ones are cut.
 const MIN_CHUNK: usize = 20;
