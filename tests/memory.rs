@@ -32,18 +32,33 @@ async fn ingest_then_recall_ranks_the_relevant_chunk_first() {
     let first = &r.items[0];
     assert_eq!(first.entity_type, "MEMORY", "{r:?}");
     assert!(
-        first.context.as_deref().unwrap_or("").contains("capital city of France"),
+        first
+            .context
+            .as_deref()
+            .unwrap_or("")
+            .contains("capital city of France"),
         "{r:?}"
     );
     assert!(r.items.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(first.relationships.iter().any(|rel| rel.relationship_type == "MENTIONS"));
+    assert!(
+        first
+            .relationships
+            .iter()
+            .any(|rel| rel.relationship_type == "MENTIONS")
+    );
 
     let r = memory
         .recall("kb", &[], "garbage collector", 1, false)
         .await
         .unwrap();
     assert_eq!(r.items.len(), 1);
-    assert!(r.items[0].context.as_deref().unwrap().starts_with("Rust programs"));
+    assert!(
+        r.items[0]
+            .context
+            .as_deref()
+            .unwrap()
+            .starts_with("Rust programs")
+    );
     assert!(r.items[0].relationships.is_empty());
 
     let details = memory.inspect("kb", &[]).await.unwrap();
@@ -88,10 +103,22 @@ async fn upsert_nodes_and_relationships_then_query() {
     assert!(memory.list(&[]).await.unwrap().is_empty());
 
     let rows = memory
-        .query("graph", &ns, "MATCH (n:Person {name: 'Ada Lovelace'}) RETURN n.entity_id AS id, n.born")
+        .query(
+            "graph",
+            &ns,
+            "MATCH (n:Person {name: 'Ada Lovelace'}) RETURN n.entity_id AS id, n.born",
+        )
         .await
         .unwrap();
-    assert_eq!(rows, vec![json!({"id": "ada", "n.born": "1815"}).as_object().unwrap().clone()]);
+    assert_eq!(
+        rows,
+        vec![
+            json!({"id": "ada", "n.born": "1815"})
+                .as_object()
+                .unwrap()
+                .clone()
+        ]
+    );
 
     let rows = memory
         .query(
@@ -126,13 +153,19 @@ async fn upsert_nodes_and_relationships_then_query() {
         .unwrap();
     assert_eq!((entities, rels), (1, 2));
 
-    let missing = memory.query("graph", &[], "MATCH (n) RETURN n").await.unwrap_err();
+    let missing = memory
+        .query("graph", &[], "MATCH (n) RETURN n")
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), Some(2001), "{missing}");
     let dup = memory.create("graph", &ns, false, false).await.unwrap_err();
     assert_eq!(dup.code(), Some(2002), "{dup}");
     memory.create("graph", &ns, false, true).await.unwrap();
     memory.drop("graph", &ns, false).await.unwrap();
-    assert_eq!(memory.drop("graph", &ns, false).await.unwrap_err().code(), Some(2001));
+    assert_eq!(
+        memory.drop("graph", &ns, false).await.unwrap_err().code(),
+        Some(2001)
+    );
     memory.drop("graph", &ns, true).await.unwrap();
 }
 
@@ -153,7 +186,13 @@ async fn memories_survive_a_server_restart() {
         .recall("kb", &[], "powerhouse of the cell", 1, true)
         .await
         .unwrap();
-    assert!(r.items[0].context.as_deref().unwrap().contains("mitochondria"));
+    assert!(
+        r.items[0]
+            .context
+            .as_deref()
+            .unwrap()
+            .contains("mitochondria")
+    );
     c.memory().optimize("kb", &[]).await.unwrap();
     let rows = c
         .memory()
@@ -182,8 +221,17 @@ async fn files_of_the_room_can_be_ingested() {
         .await
         .unwrap();
     assert_eq!(r.stats.sources, 1);
-    let recalled = c.memory().recall("kb", &[], "Kyoto", 5, false).await.unwrap();
-    assert!(recalled.items.iter().any(|i| i.name == "Kyoto" && i.entity_type == "CONCEPT"));
+    let recalled = c
+        .memory()
+        .recall("kb", &[], "Kyoto", 5, false)
+        .await
+        .unwrap();
+    assert!(
+        recalled
+            .items
+            .iter()
+            .any(|i| i.name == "Kyoto" && i.entity_type == "CONCEPT")
+    );
     let missing = c
         .memory()
         .ingest_from_storage("kb", &[], &["nope.txt".into()])
@@ -196,7 +244,11 @@ async fn files_of_the_room_can_be_ingested() {
 async fn a_scope_without_memory_is_refused() {
     let s = TestServer::start().await;
     let owner = s.join("mem", "owner").await;
-    owner.memory().create("kb", &[], false, false).await.unwrap();
+    owner
+        .memory()
+        .create("kb", &[], false, false)
+        .await
+        .unwrap();
 
     let mut scope = ApiScope::agent_default();
     scope.memory = None;
@@ -207,7 +259,10 @@ async fn a_scope_without_memory_is_refused() {
             .recall("kb", &[], "anything", 5, true)
             .await
             .unwrap_err(),
-        c.memory().create("other", &[], false, false).await.unwrap_err(),
+        c.memory()
+            .create("other", &[], false, false)
+            .await
+            .unwrap_err(),
     ] {
         assert_eq!(err.code(), Some(1001), "{err}");
     }
@@ -218,8 +273,15 @@ async fn a_scope_without_memory_is_refused() {
     }))
     .unwrap();
     let c = s.join_with("mem", "reader", scope).await;
-    c.memory().recall("kb", &[], "anything", 5, true).await.unwrap();
-    let denied = c.memory().ingest_text("kb", &[], "Hello there.").await.unwrap_err();
+    c.memory()
+        .recall("kb", &[], "anything", 5, true)
+        .await
+        .unwrap();
+    let denied = c
+        .memory()
+        .ingest_text("kb", &[], "Hello there.")
+        .await
+        .unwrap_err();
     assert_eq!(denied.code(), Some(1001), "{denied}");
     let denied = c.memory().inspect("other", &[]).await.unwrap_err();
     assert_eq!(denied.code(), Some(1001), "{denied}");

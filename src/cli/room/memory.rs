@@ -220,8 +220,9 @@ pub async fn run(client: &RoomClient, cmd: Memory, output: Output) -> Result<(),
             } else {
                 let text = match (text, file) {
                     (Some(t), _) => t,
-                    (None, Some(f)) => std::fs::read_to_string(&f)
-                        .map_err(|e| format!("{}: {e}", f.display()))?,
+                    (None, Some(f)) => {
+                        std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?
+                    }
                     (None, None) => unreachable!("validate() checked"),
                 };
                 memory

@@ -27,14 +27,23 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
         ("drop", "Delete a memory"),
         ("inspect", "A memory's datasets and their sizes"),
         ("query", "Run a statement of roomdeck's Cypher subset"),
-        ("upsert_table", "Write rows to a free-form table of a memory"),
+        (
+            "upsert_table",
+            "Write rows to a free-form table of a memory",
+        ),
         ("upsert_nodes", "Write entity nodes"),
         ("upsert_relationships", "Write relationship edges"),
         ("ingest_text", "Store text as chunks, names and links"),
         ("ingest_image", "Store an image's caption as text"),
-        ("ingest_file", "Store a text file of the room (or given text)"),
+        (
+            "ingest_file",
+            "Store a text file of the room (or given text)",
+        ),
         ("ingest_from_table", "Not available in roomdeck"),
-        ("ingest_from_storage", "Store text files of the room's storage"),
+        (
+            "ingest_from_storage",
+            "Store text files of the room's storage",
+        ),
         ("recall", "Entities ranked by full-text relevance (BM25)"),
         ("delete_entities", "Delete entities and their relationships"),
         ("delete_relationships", "Delete relationship edges"),
@@ -283,7 +292,11 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
                             .ok_or_else(|| ToolError::invalid("`paths` must be a list of strings"))
                     })
                     .collect::<Result<_, _>>()?,
-                _ => return Err(ToolError::invalid("argument `paths` (a list of strings) is required")),
+                _ => {
+                    return Err(ToolError::invalid(
+                        "argument `paths` (a list of strings) is required",
+                    ));
+                }
             };
             if paths.is_empty() || paths.len() > MAX_STORAGE_FILES {
                 return Err(ToolError::invalid(format!(
@@ -353,12 +366,18 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             let ids: Vec<String> = match args.get("entity_ids") {
                 Some(v @ Value::Array(_)) => serde_json::from_value(v.clone())
                     .map_err(|_| ToolError::invalid("`entity_ids` must be a list of strings"))?,
-                _ => return Err(ToolError::invalid("argument `entity_ids` (a list of strings) is required")),
+                _ => {
+                    return Err(ToolError::invalid(
+                        "argument `entity_ids` (a list of strings) is required",
+                    ));
+                }
             };
             let name = m.name.clone();
             let (entities, rels) =
                 with_memory(&room, m, move |db| Ok(db.delete_entities(&ids)?)).await?;
-            json_reply(json!({"name": name, "deleted_entities": entities, "deleted_relationships": rels}))
+            json_reply(
+                json!({"name": name, "deleted_entities": entities, "deleted_relationships": rels}),
+            )
         }
         "delete_relationships" => {
             let selectors: Vec<RelationshipSelector> = match args.get("relationships") {
@@ -370,15 +389,15 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
                 _ => return Err(ToolError::invalid("argument `relationships` (a list) is required")),
             };
             let name = m.name.clone();
-            let n = with_memory(&room, m, move |db| Ok(db.delete_relationships(&selectors)?)).await?;
+            let n =
+                with_memory(&room, m, move |db| Ok(db.delete_relationships(&selectors)?)).await?;
             json_reply(json!({"name": name, "deleted_relationships": n}))
         }
         "optimize" => {
             let compact = arg_bool(&args, "compact", true)?;
             let cleanup = arg_bool(&args, "cleanup", true)?;
             let name = m.name.clone();
-            let stats =
-                with_memory(&room, m, move |db| Ok(db.optimize(compact, cleanup)?)).await?;
+            let stats = with_memory(&room, m, move |db| Ok(db.optimize(compact, cleanup)?)).await?;
             json_reply(json!({"name": name, "datasets": [{
                 "dataset": "memory",
                 "fragments_added": 0, "fragments_removed": 0, "files_added": 0, "files_removed": 0,

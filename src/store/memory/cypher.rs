@@ -29,6 +29,9 @@ use super::{MemoryDb, MemoryError, Result};
 pub const MAX_SCAN: usize = 200_000;
 pub const MAX_ROWS: usize = 10_000;
 const MAX_STATEMENT: usize = 64 * 1024;
+/// How deeply expressions may nest (parentheses, lists, calls, NOT, AND/OR chains): evaluation
+/// recurses over the tree, so its depth stays small whatever the statement.
+const MAX_DEPTH: usize = 128;
 
 /// What an unsupported statement is told.
 pub const SUPPORTED: &str = "roomdeck's memory query supports one MATCH of a node `(n:Label {prop: value})` \
@@ -70,8 +73,8 @@ impl std::fmt::Display for Tok {
 }
 
 const PUNCTS: &[&str] = &[
-    "<>", "!=", "<=", ">=", "->", "<-", "(", ")", "[", "]", "{", "}", ":", ",", ".", "-", "=",
-    "<", ">", "*", "|", ";",
+    "<>", "!=", "<=", ">=", "->", "<-", "(", ")", "[", "]", "{", "}", ":", ",", ".", "-", "=", "<",
+    ">", "*", "|", ";",
 ];
 
 fn tokenize(s: &str) -> Result<Vec<Tok>> {
@@ -281,6 +284,7 @@ struct Query {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    depth: usize,
 }
 
 const CLAUSES_NOT_SUPPORTED: &[&str] = &[
@@ -289,6 +293,17 @@ const CLAUSES_NOT_SUPPORTED: &[&str] = &[
 ];
 
 impl Parser {
+    /// One level deeper in the expression tree; refused past `MAX_DEPTH`.
+    fn deeper(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return unsupported(format!(
+                "the expression nests more than {MAX_DEPTH} levels deep"
+            ));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
@@ -490,7 +505,9 @@ impl Parser {
                         .into_iter()
                         .map(|e| match e {
                             Expr::Lit(v) => Ok(v),
-                            other => unsupported(format!("`{other}` in a pattern is not a literal")),
+                            other => {
+                                unsupported(format!("`{other}` in a pattern is not a literal"))
+                            }
                         })
                         .collect::<Result<_>>()?,
                 ),
@@ -562,35 +579,48 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.xor_expr()?;
         while self.eat_kw("OR") {
+            self.deeper()?;
             let right = self.xor_expr()?;
             left = Expr::Or(Box::new(left), Box::new(right));
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn xor_expr(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.and_expr()?;
         while self.eat_kw("XOR") {
+            self.deeper()?;
             let right = self.and_expr()?;
             left = Expr::Xor(Box::new(left), Box::new(right));
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn and_expr(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.not_expr()?;
         while self.eat_kw("AND") {
+            self.deeper()?;
             let right = self.not_expr()?;
             left = Expr::And(Box::new(left), Box::new(right));
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn not_expr(&mut self) -> Result<Expr> {
         if self.eat_kw("NOT") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            let depth = self.depth;
+            self.deeper()?;
+            let inner = self.not_expr()?;
+            self.depth = depth;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.comparison()
     }
@@ -637,6 +667,14 @@ impl Parser {
     }
 
     fn atom(&mut self) -> Result<Expr> {
+        let depth = self.depth;
+        self.deeper()?;
+        let e = self.atom_inner();
+        self.depth = depth;
+        e
+    }
+
+    fn atom_inner(&mut self) -> Result<Expr> {
         let Some(tok) = self.next() else {
             return unsupported("the statement ends too early");
         };
@@ -644,7 +682,9 @@ impl Parser {
             Tok::Str(s) => Expr::Lit(Value::String(s)),
             Tok::Num(n) => Expr::Lit(Value::Number(n)),
             Tok::Param(p) => {
-                return unsupported(format!("parameters (`${p}`) are not supported; write the value"));
+                return unsupported(format!(
+                    "parameters (`${p}`) are not supported; write the value"
+                ));
             }
             Tok::Punct("-") => match self.next() {
                 Some(Tok::Num(n)) => Expr::Lit(negate(&n)),
@@ -758,7 +798,12 @@ fn parse_query(statement: &str) -> Result<Query> {
         )));
     }
     let toks = tokenize(statement)?;
-    Parser { toks, pos: 0 }.query()
+    Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    }
+    .query()
 }
 
 // --- evaluation -------------------------------------------------------------------------
@@ -829,7 +874,9 @@ fn as_f64(v: &Value) -> Option<f64> {
 fn equals(a: &Value, b: &Value) -> Option<bool> {
     match (a, b) {
         (Value::Null, _) | (_, Value::Null) => None,
-        (Value::Number(x), Value::Number(y)) => Some(as_f64(&Value::Number(x.clone())) == as_f64(&Value::Number(y.clone()))),
+        (Value::Number(x), Value::Number(y)) => {
+            Some(as_f64(&Value::Number(x.clone())) == as_f64(&Value::Number(y.clone())))
+        }
         (Value::Array(x), Value::Array(y)) => {
             if x.len() != y.len() {
                 return Some(false);
@@ -911,12 +958,9 @@ impl Eval<'_> {
     fn value(&self, e: &Expr) -> Result<Value> {
         Ok(match e {
             Expr::Lit(v) => v.clone(),
-            Expr::List(items) => Value::Array(
-                items
-                    .iter()
-                    .map(|i| self.value(i))
-                    .collect::<Result<_>>()?,
-            ),
+            Expr::List(items) => {
+                Value::Array(items.iter().map(|i| self.value(i)).collect::<Result<_>>()?)
+            }
             Expr::Var(name) => Value::Object((*self.bound(name)?.props).clone()),
             Expr::Prop(target, key) => match target.as_ref() {
                 Expr::Var(name) => self.bound(name)?.prop(key),
@@ -1011,9 +1055,9 @@ impl Eval<'_> {
             }
             return Ok(Value::Null);
         }
-        let arg = args.first().ok_or_else(|| {
-            MemoryError::Invalid(format!("`{name}` needs an argument"))
-        })?;
+        let arg = args
+            .first()
+            .ok_or_else(|| MemoryError::Invalid(format!("`{name}` needs an argument")))?;
         if matches!(lower.as_str(), "id" | "type" | "labels") {
             let Expr::Var(var) = arg else {
                 return Err(MemoryError::Invalid(format!(
@@ -1056,7 +1100,9 @@ fn matches(c: &rusqlite::Connection, q: &Query) -> Result<Vec<Binding>> {
     let start = &q.start;
     let Some((rel, end)) = &q.rel else {
         let labels = &start.labels;
-        let is_rel = labels.iter().any(|l| l.eq_ignore_ascii_case("RELATIONSHIP"));
+        let is_rel = labels
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case("RELATIONSHIP"));
         let (kind, rows) = if is_rel {
             if labels.len() > 1 {
                 return unsupported("`RELATIONSHIP` cannot be combined with other labels");

@@ -95,15 +95,19 @@ fn check_len(what: &str, value: &Option<String>, max: usize) -> Result<()> {
 }
 
 /// Parses the SDK's `records_json` (a JSON array of records).
-pub fn parse_records<T: serde::de::DeserializeOwned>(records_json: &str, what: &str) -> Result<Vec<T>> {
+pub fn parse_records<T: serde::de::DeserializeOwned>(
+    records_json: &str,
+    what: &str,
+) -> Result<Vec<T>> {
     if records_json.len() > super::MAX_RECORDS_JSON {
         return invalid(format!(
             "records_json is larger than {} bytes; send the records in smaller batches",
             super::MAX_RECORDS_JSON
         ));
     }
-    let records: Vec<T> = serde_json::from_str(records_json)
-        .map_err(|e| MemoryError::Invalid(format!("records_json is not a list of {what} records: {e}")))?;
+    let records: Vec<T> = serde_json::from_str(records_json).map_err(|e| {
+        MemoryError::Invalid(format!("records_json is not a list of {what} records: {e}"))
+    })?;
     if records.len() > MAX_RECORDS {
         return invalid(format!(
             "{} records in one call; send at most {MAX_RECORDS}",
@@ -347,7 +351,11 @@ impl MemoryDb {
         })
     }
 
-    pub fn upsert_relationships(&self, records: &[RelationshipRecord], merge: bool) -> Result<usize> {
+    pub fn upsert_relationships(
+        &self,
+        records: &[RelationshipRecord],
+        merge: bool,
+    ) -> Result<usize> {
         records.iter().try_for_each(validate_relationship)?;
         self.with(|c| {
             let tx = c.transaction()?;
@@ -490,7 +498,10 @@ fn too_many(what: &str, max: usize) -> MemoryError {
 }
 
 /// Every entity as a property map (`metadata` an object), at most `max`.
-pub(super) fn scan_entities(c: &rusqlite::Connection, max: usize) -> Result<Vec<Map<String, Value>>> {
+pub(super) fn scan_entities(
+    c: &rusqlite::Connection,
+    max: usize,
+) -> Result<Vec<Map<String, Value>>> {
     let mut stmt = c.prepare_cached(
         "SELECT entity_id, name, entity_type, context, confidence, created_at, valid_at, metadata
          FROM entities ORDER BY id",
@@ -582,8 +593,9 @@ pub(super) fn table_summaries(c: &rusqlite::Connection) -> Result<Vec<DatasetSum
     let tables: Vec<(String, i64)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut sample =
-        c.prepare_cached("SELECT record FROM table_rows WHERE table_name = ?1 ORDER BY id LIMIT 100")?;
+    let mut sample = c.prepare_cached(
+        "SELECT record FROM table_rows WHERE table_name = ?1 ORDER BY id LIMIT 100",
+    )?;
     let mut out = Vec::new();
     for (name, rows) in tables {
         let mut columns = BTreeSet::new();

@@ -43,7 +43,7 @@ pub struct SourceInfo<'a> {
 }
 
 /// Words that start sentences or are capitalised without naming anything.
-const STOPWORDS: &[&str] = &[
+pub(super) const STOPWORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "because",
     "been", "before", "but", "by", "can", "could", "did", "do", "does", "each", "for", "from",
     "had", "has", "have", "he", "her", "here", "his", "how", "i", "if", "in", "into", "is", "it",
@@ -54,7 +54,9 @@ const STOPWORDS: &[&str] = &[
 ];
 
 pub fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word.to_lowercase().as_str()).is_ok()
+    STOPWORDS
+        .binary_search(&word.to_lowercase().as_str())
+        .is_ok()
 }
 
 /// Sentences: ends at `.`, `!` or `?` followed by whitespace, or at a blank line.
@@ -283,7 +285,13 @@ impl MemoryDb {
             let tx = c.transaction()?;
             let mut ids = upsert_entities_in(&tx, &entities, true)?;
             upsert_relationships_in(&tx, &relationships, true)?;
-            MemoryDb::record_source(&tx, source.kind, source.path, source.mime_type, pieces.len())?;
+            MemoryDb::record_source(
+                &tx,
+                source.kind,
+                source.path,
+                source.mime_type,
+                pieces.len(),
+            )?;
             tx.commit()?;
             // Chunks repeated in the text are one entity.
             let mut seen = BTreeSet::new();
