@@ -6,6 +6,7 @@
 mod connection;
 pub mod dataset;
 mod developer;
+pub mod memory;
 mod messaging;
 mod queues;
 mod secrets;
@@ -22,6 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use dataset::DatasetClient;
 pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
+pub use memory::MemoryClient;
 pub use messaging::MessagingClient;
 pub use queues::{QueueInfo, QueuesClient};
 pub use secrets::{SecretInfo, SecretsClient};
@@ -196,6 +198,10 @@ impl RoomClient {
 
     pub fn dataset(&self) -> DatasetClient {
         DatasetClient::new(self.clone())
+    }
+
+    pub fn memory(&self) -> MemoryClient {
+        MemoryClient::new(self.clone())
     }
 
     pub fn developer(&self) -> DeveloperClient {

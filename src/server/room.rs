@@ -175,6 +175,8 @@ pub(crate) struct Room {
     pub secrets: crate::store::secrets::SecretStore,
     /// The dataset and sqlite toolkits' databases and open queries.
     pub database: super::toolkits::dataset::shared::RoomDatabase,
+    /// The memory toolkit's memories (`<room>/memory/`).
+    pub memories: crate::store::memory::Memories,
     /// The session: its record, idle tracking and services (`session.rs`).
     pub session: super::session::Session,
 }
@@ -343,6 +345,7 @@ impl Rooms {
             hosted: Default::default(),
             secrets,
             database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
+            memories: crate::store::memory::Memories::new(&dir),
             session: Session::new(self.config.db.clone(), supervisor),
         });
         let lease = RoomLease::new(room.clone());

@@ -5,10 +5,12 @@
 //! <data_dir>/rooms/<room>/queues.db
 //! <data_dir>/rooms/<room>/dataset.db            the dataset toolkit's tables
 //! <data_dir>/rooms/<room>/sqlite/<ns…>/<db>.db  the sqlite toolkit's databases
+//! <data_dir>/rooms/<room>/memory/<ns…>/<name>.db the memory toolkit's memories
 //! <data_dir>/rooms/<room>/files/…       the room's storage (uploads staged in .uploads/)
 //! ```
 
 pub mod files;
+pub mod memory;
 pub mod queues;
 pub mod rooms;
 pub mod secrets;

@@ -4,6 +4,7 @@ mod agents;
 mod container;
 mod database;
 mod developer;
+mod memory;
 mod messaging;
 mod queue;
 mod secret;
@@ -74,6 +75,9 @@ enum Api {
     /// The room's containers (podman or docker on the server's machine).
     #[command(subcommand)]
     Container(container::Container),
+    /// The room's memories: ingest, recall, query (a Cypher subset), upsert.
+    #[command(subcommand)]
+    Memory(memory::Memory),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -116,6 +120,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Storage(cmd) => cmd.validate()?,
         Api::Agents(cmd) => cmd.validate()?,
         Api::Container(cmd) => cmd.validate()?,
+        Api::Memory(cmd) => cmd.validate()?,
         Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -165,6 +170,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Service(cmd) => service::run(client, cmd, output).await?,
         Api::Agents(cmd) => agents::run(client, cmd, output).await?,
         Api::Container(cmd) => container::run(client, cmd, output).await?,
+        Api::Memory(cmd) => memory::run(client, cmd, output).await?,
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub(crate) mod containers;
 pub(crate) mod dataset;
 pub(crate) mod developer;
+pub(crate) mod memory;
 pub(crate) mod messaging;
 pub(crate) mod queues;
 pub(crate) mod secrets;
@@ -34,6 +35,7 @@ const TOOLKITS: &[Toolkit] = &[
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
     containers::TOOLKIT,
+    memory::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -98,6 +100,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,
         "containers" => containers::invoke(call).await,
+        "memory" => memory::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
