@@ -450,13 +450,22 @@ async fn redis_pubsub(addr: SocketAddr, messages: usize) -> Fallible<Fanout> {
         c.call(&[b"SUBSCRIBE", b"bench"]).await?;
         let last = last.clone();
         receivers.push(tokio::spawn(async move {
+            // Move the whole connection in: dropping its write half would close it.
+            let mut c = c;
             let mut lat = Vec::with_capacity(messages);
             let deadline = tokio::time::Instant::now() + DEADLINE;
             while lat.len() < messages {
-                let Ok(Ok(Resp::Array(Some(parts)))) =
-                    tokio::time::timeout_at(deadline, read_resp(&mut c.r)).await
-                else {
-                    break;
+                let parts = match tokio::time::timeout_at(deadline, read_resp(&mut c.r)).await {
+                    Ok(Ok(Resp::Array(Some(parts)))) => parts,
+                    Ok(Ok(other)) => {
+                        eprintln!("peers: a Redis subscriber got {other:?}");
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        eprintln!("peers: a Redis subscriber failed: {e}");
+                        break;
+                    }
+                    Err(_) => break,
                 };
                 // ["message", channel, payload]; the payload is parsed like roomdeck's is.
                 if let Some(Resp::Bulk(Some(p))) = parts.get(2) {
