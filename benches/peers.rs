@@ -663,7 +663,10 @@ async fn redis_queues(addr: SocketAddr, per_producer: usize) -> Fallible<Duratio
 
 async fn queue_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> Fallible<()> {
     let total = (PRODUCERS * cfg.queue_items) as f64;
-    let ours = total / roomdeck_queues(server, cfg.queue_items).await?.as_secs_f64();
+    let ours = total
+        / roomdeck_queues(server, cfg.queue_items)
+            .await?
+            .as_secs_f64();
     let aof = match cfg.redis_aof {
         Some(a) => Some(total / redis_queues(a, cfg.queue_items).await?.as_secs_f64()),
         None => None,
