@@ -16,7 +16,9 @@ impl From<QueueError> for ToolError {
     fn from(e: QueueError) -> ToolError {
         match e {
             QueueError::NotFound(_) => ToolError::new(QUEUE_NOT_FOUND, e.to_string()),
-            QueueError::Storage(_) => ToolError::new(OPERATION_FAILED, e.to_string()),
+            QueueError::Storage(_) | QueueError::Commit(_) => {
+                ToolError::new(OPERATION_FAILED, e.to_string())
+            }
         }
     }
 }

@@ -1,0 +1,879 @@
+//! roomdeck against peers, each row measured side by side in one run (issue 8):
+//!
+//! - messaging: one sender broadcasting to 50 participants vs Redis PUBLISH/SUBSCRIBE fan-out;
+//! - queues: 8 producers and 8 consumers, durable send+receive vs Redis LPUSH/BRPOP (with
+//!   `appendfsync everysec`, and without AOF);
+//! - connections: 1,000 participants joined to one room (server RSS per participant, time to
+//!   join) vs 1,000 Redis subscribers and 1,000 NATS subscribers.
+//!
+//! roomdeck runs as its own `roomdeck serve` process (like the peers), so its memory is its own
+//! and the clients' CPU is not counted as the server's. The peers are reached with tiny
+//! handwritten clients (RESP for Redis, the NATS text protocol), so no client library sits in
+//! the tree.
+//!
+//! The full run is `bench/run`, which starts redis-server and nats-server on 127.0.0.1 and
+//! passes their addresses in `PEERS_REDIS`, `PEERS_REDIS_AOF`, `PEERS_NATS` (and pids in
+//! `PEERS_REDIS_PID`, `PEERS_NATS_PID`). Without them the peer columns say "not run".
+//! `cargo test --all-targets` runs a smoke version with small counts and no peers; `--bench`
+//! (passed by `cargo bench`) selects the full counts. Counts can be overridden with
+//! `PEERS_MESSAGES`, `PEERS_QUEUE_ITEMS` (per producer), `PEERS_CONNECTIONS`.
+//! The server binary is `ROOMDECK_BIN`, else the one cargo built for this bench.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use roomdeck::auth::{ApiScope, ParticipantToken};
+use roomdeck::client::{RoomClient, RoomEvent};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+const SECRET: &str = "peers-bench-secret-peers-bench-secret";
+/// Receivers of the broadcast (the sender is one more participant).
+const RECEIVERS: usize = 50;
+const PRODUCERS: usize = 8;
+const CONSUMERS: usize = 8;
+/// Size of each message's JSON (timestamp, sequence number, padding), both sides.
+const PAYLOAD: usize = 256;
+/// Publishes in flight from the one sender, both sides: enough to keep the server busy
+/// without letting the sender run arbitrarily far ahead of the receivers.
+const WINDOW: usize = 32;
+/// Longest a row may wait for its last delivery before it reports what arrived.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+type Fallible<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// One clock for the whole run: payload timestamps are microseconds since this instant.
+static ORIGIN: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn now_us() -> u64 {
+    ORIGIN.elapsed().as_micros() as u64
+}
+
+struct Config {
+    messages: usize,
+    queue_items: usize,
+    connections: usize,
+    redis: Option<SocketAddr>,
+    redis_aof: Option<SocketAddr>,
+    redis_pid: Option<u32>,
+    nats: Option<SocketAddr>,
+    nats_pid: Option<u32>,
+}
+
+impl Config {
+    fn from_env() -> Fallible<Config> {
+        let full = std::env::args().any(|a| a == "--bench");
+        let count = |name: &str, full_n: usize, smoke_n: usize| -> Fallible<usize> {
+            Ok(match std::env::var(name) {
+                Ok(v) => v.parse()?,
+                Err(_) if full => full_n,
+                Err(_) => smoke_n,
+            })
+        };
+        let addr = |name: &str| -> Fallible<Option<SocketAddr>> {
+            Ok(std::env::var(name).ok().map(|v| v.parse()).transpose()?)
+        };
+        let pid = |name: &str| -> Fallible<Option<u32>> {
+            Ok(std::env::var(name).ok().map(|v| v.parse()).transpose()?)
+        };
+        Ok(Config {
+            messages: count("PEERS_MESSAGES", 2000, 20)?,
+            queue_items: count("PEERS_QUEUE_ITEMS", 250, 5)?,
+            connections: count("PEERS_CONNECTIONS", 1000, 20)?,
+            redis: addr("PEERS_REDIS")?,
+            redis_aof: addr("PEERS_REDIS_AOF")?,
+            redis_pid: pid("PEERS_REDIS_PID")?,
+            nats: addr("PEERS_NATS")?,
+            nats_pid: pid("PEERS_NATS_PID")?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/// One line of the table: `roomdeck ÷ peer` is the ratio, whatever the unit.
+struct Row {
+    name: String,
+    ours: String,
+    peer: String,
+    ratio: Option<f64>,
+    notes: String,
+}
+
+fn row(name: &str, ours: String, peer: Option<String>, ratio: Option<f64>, notes: &str) -> Row {
+    Row {
+        name: name.to_string(),
+        ours,
+        peer: peer.unwrap_or_else(|| "not run".into()),
+        ratio,
+        notes: notes.to_string(),
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| row | roomdeck | peer | roomdeck ÷ peer | notes |");
+    println!("|---|---|---|---|---|");
+    for r in rows {
+        let ratio = r.ratio.map(|x| format!("{x:.2}")).unwrap_or("—".into());
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.name, r.ours, r.peer, ratio, r.notes
+        );
+    }
+}
+
+/// Latencies in µs: p50 and p99 in ms.
+fn percentiles(lat: &mut [u64]) -> (f64, f64) {
+    if lat.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    lat.sort_unstable();
+    let at = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+    (at(0.50), at(0.99))
+}
+
+fn thousands(x: f64) -> String {
+    let n = x.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Resident memory of a process now (VmRSS), in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `{"seq":N,"t":µs,"pad":"xxx"}` padded to `PAYLOAD` bytes.
+fn payload(seq: usize) -> Vec<u8> {
+    let head = format!("{{\"seq\":{seq},\"t\":{},\"pad\":\"", now_us());
+    let mut s = head.into_bytes();
+    s.resize(PAYLOAD.saturating_sub(2).max(s.len()), b'x');
+    s.extend_from_slice(b"\"}");
+    s
+}
+
+/// Receive-side latency of one payload, in µs.
+fn latency_of(message: &Value) -> Option<u64> {
+    Some(now_us().saturating_sub(message.get("t")?.as_u64()?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// roomdeck: a `roomdeck serve` child process and its participants
+
+fn server_bin() -> PathBuf {
+    std::env::var("ROOMDECK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_roomdeck")))
+}
+
+struct Server {
+    _child: tokio::process::Child,
+    pid: u32,
+    url: String,
+}
+
+impl Server {
+    async fn start(data_dir: &Path) -> Fallible<Server> {
+        let mut child = tokio::process::Command::new(server_bin())
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--secret",
+                SECRET,
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child.id().ok_or("the server exited at once")?;
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        let mut url = None;
+        while let Some(line) = lines.next_line().await? {
+            if let Some(u) = line.strip_prefix("roomdeck: serving ") {
+                url = Some(u.trim().to_string());
+                break;
+            }
+        }
+        // Keep draining its stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            _child: child,
+            pid,
+            url: url.ok_or("the server printed no URL")?,
+        })
+    }
+
+    async fn join(&self, room: &str, name: &str) -> Fallible<RoomClient> {
+        let mut token = ParticipantToken::new(name);
+        token.add_room_grant(room);
+        token.add_api_grant(ApiScope::agent_default());
+        let url = format!("{}/rooms/{room}", self.url);
+        Ok(RoomClient::connect(&url, &token.to_jwt(SECRET)?).await?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal RESP client: commands out as arrays of bulk strings, replies parsed as far as
+// these benchmarks need (simple strings, errors, integers, bulk strings, arrays).
+
+// Simple and Int values are only looked at through Debug, in error messages.
+#[allow(dead_code)]
+#[derive(Debug)]
+enum Resp {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Resp>>),
+}
+
+fn resp_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+type Reader = BufReader<tokio::net::tcp::OwnedReadHalf>;
+
+async fn read_line(r: &mut Reader) -> Fallible<String> {
+    let mut line = String::new();
+    if r.read_line(&mut line).await? == 0 {
+        return Err("the peer closed the connection".into());
+    }
+    Ok(line.trim_end_matches("\r\n").to_string())
+}
+
+fn read_resp(r: &mut Reader) -> Pin<Box<dyn Future<Output = Fallible<Resp>> + Send + '_>> {
+    Box::pin(async move {
+        let line = read_line(r).await?;
+        let (kind, rest) = line.split_at(1);
+        Ok(match kind {
+            "+" => Resp::Simple(rest.to_string()),
+            "-" => Resp::Error(rest.to_string()),
+            ":" => Resp::Int(rest.parse()?),
+            "$" => {
+                let n: i64 = rest.parse()?;
+                if n < 0 {
+                    Resp::Bulk(None)
+                } else {
+                    let mut buf = vec![0u8; n as usize + 2];
+                    r.read_exact(&mut buf).await?;
+                    buf.truncate(n as usize);
+                    Resp::Bulk(Some(buf))
+                }
+            }
+            "*" => {
+                let n: i64 = rest.parse()?;
+                if n < 0 {
+                    Resp::Array(None)
+                } else {
+                    let mut items = Vec::with_capacity(n as usize);
+                    for _ in 0..n {
+                        items.push(read_resp(r).await?);
+                    }
+                    Resp::Array(Some(items))
+                }
+            }
+            _ => return Err(format!("unexpected RESP line {line:?}").into()),
+        })
+    })
+}
+
+struct Redis {
+    r: Reader,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Redis {
+    async fn connect(addr: SocketAddr) -> Fallible<Redis> {
+        let sock = TcpStream::connect(addr).await?;
+        sock.set_nodelay(true)?;
+        let (r, w) = sock.into_split();
+        Ok(Redis {
+            r: BufReader::new(r),
+            w,
+        })
+    }
+
+    async fn call(&mut self, args: &[&[u8]]) -> Fallible<Resp> {
+        self.w.write_all(&resp_command(args)).await?;
+        match read_resp(&mut self.r).await? {
+            Resp::Error(e) => Err(format!("redis: {e}").into()),
+            other => Ok(other),
+        }
+    }
+}
+
+/// The value of a Redis `INFO` field, e.g. `redis_version`.
+async fn redis_info(addr: SocketAddr, field: &str) -> Option<String> {
+    let mut c = Redis::connect(addr).await.ok()?;
+    let Resp::Bulk(Some(text)) = c.call(&[b"INFO"]).await.ok()? else {
+        return None;
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messaging
+
+struct Fanout {
+    delivered: usize,
+    expected: usize,
+    elapsed: Duration,
+    latencies: Vec<u64>,
+}
+
+impl Fanout {
+    fn rate(&self) -> f64 {
+        self.delivered as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// The receivers' side of a fan-out: each records its latencies until it has `n` messages.
+/// `last` is the time (µs) of the latest delivery seen by anyone.
+async fn collect_receivers(
+    receivers: Vec<tokio::task::JoinHandle<Vec<u64>>>,
+    messages: usize,
+    started: u64,
+    last: Arc<AtomicU64>,
+) -> Fanout {
+    let mut latencies = Vec::with_capacity(receivers.len() * messages);
+    let expected = receivers.len() * messages;
+    for r in receivers {
+        if let Ok(l) = r.await {
+            latencies.extend(l);
+        }
+    }
+    let end = last.load(Ordering::SeqCst).max(started + 1);
+    Fanout {
+        delivered: latencies.len(),
+        expected,
+        elapsed: Duration::from_micros(end - started),
+        latencies,
+    }
+}
+
+async fn roomdeck_broadcast(server: &Server, messages: usize) -> Fallible<Fanout> {
+    let room = "bench-messaging";
+    let sender = server.join(room, "sender").await?;
+    sender.messaging().enable().await?;
+    let last = Arc::new(AtomicU64::new(0));
+    let mut receivers = Vec::new();
+    let mut clients = Vec::new();
+    for i in 0..RECEIVERS {
+        let client = server.join(room, &format!("receiver-{i}")).await?;
+        let mut events = client.subscribe();
+        client.messaging().enable().await?;
+        let last = last.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(messages);
+            let deadline = tokio::time::Instant::now() + DEADLINE;
+            while lat.len() < messages {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Ok(Ok(RoomEvent::Message {
+                        msg_type, message, ..
+                    })) if msg_type == "bench" => {
+                        if let Some(l) = latency_of(&message) {
+                            lat.push(l);
+                            last.fetch_max(now_us(), Ordering::SeqCst);
+                        }
+                    }
+                    Ok(Ok(_)) => {}
+                    // Lagged: the client dropped events it could not buffer; keep counting.
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                    Ok(Err(_)) | Err(_) => break,
+                }
+            }
+            lat
+        }));
+        clients.push(client);
+    }
+    let started = now_us();
+    let messaging = sender.messaging();
+    let results: Vec<_> = futures_util::stream::iter(0..messages)
+        .map(|seq| {
+            let m = &messaging;
+            async move {
+                let body: Value = serde_json::from_slice(&payload(seq))?;
+                m.broadcast("bench", body, None).await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            }
+        })
+        .buffer_unordered(WINDOW)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let fanout = collect_receivers(receivers, messages, started, last).await;
+    for c in clients {
+        c.close().await;
+    }
+    sender.close().await;
+    Ok(fanout)
+}
+
+async fn redis_pubsub(addr: SocketAddr, messages: usize) -> Fallible<Fanout> {
+    let last = Arc::new(AtomicU64::new(0));
+    let mut receivers = Vec::new();
+    for _ in 0..RECEIVERS {
+        let mut c = Redis::connect(addr).await?;
+        c.call(&[b"SUBSCRIBE", b"bench"]).await?;
+        let last = last.clone();
+        receivers.push(tokio::spawn(async move {
+            // Move the whole connection in: dropping its write half would close it.
+            let mut c = c;
+            let mut lat = Vec::with_capacity(messages);
+            let deadline = tokio::time::Instant::now() + DEADLINE;
+            while lat.len() < messages {
+                let parts = match tokio::time::timeout_at(deadline, read_resp(&mut c.r)).await {
+                    Ok(Ok(Resp::Array(Some(parts)))) => parts,
+                    Ok(Ok(other)) => {
+                        eprintln!("peers: a Redis subscriber got {other:?}");
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        eprintln!("peers: a Redis subscriber failed: {e}");
+                        break;
+                    }
+                    Err(_) => break,
+                };
+                // ["message", channel, payload]; the payload is parsed like roomdeck's is.
+                if let Some(Resp::Bulk(Some(p))) = parts.get(2) {
+                    if let Some(l) = serde_json::from_slice::<Value>(p)
+                        .ok()
+                        .and_then(|v| latency_of(&v))
+                    {
+                        lat.push(l);
+                        last.fetch_max(now_us(), Ordering::SeqCst);
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    // Pipelined PUBLISH with the same window as roomdeck: a reader task returns a permit
+    // per reply.
+    let publisher = Redis::connect(addr).await?;
+    let (mut r, mut w) = (publisher.r, publisher.w);
+    let window = Arc::new(Semaphore::new(WINDOW));
+    let replies = {
+        let window = window.clone();
+        tokio::spawn(async move {
+            for _ in 0..messages {
+                match read_resp(&mut r).await? {
+                    Resp::Int(_) => window.add_permits(1),
+                    other => return Err(format!("PUBLISH answered {other:?}").into()),
+                }
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+    };
+    let started = now_us();
+    for seq in 0..messages {
+        window.acquire().await?.forget();
+        w.write_all(&resp_command(&[b"PUBLISH", b"bench", &payload(seq)]))
+            .await?;
+    }
+    replies.await??;
+    Ok(collect_receivers(receivers, messages, started, last).await)
+}
+
+async fn messaging_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> Fallible<()> {
+    let n = cfg.messages;
+    let ours = roomdeck_broadcast(server, n).await?;
+    let peer = match cfg.redis {
+        Some(addr) => Some(redis_pubsub(addr, n).await?),
+        None => None,
+    };
+    let mut ours_lat = ours.latencies.clone();
+    let (p50, p99) = percentiles(&mut ours_lat);
+    let peer_lat = peer.as_ref().map(|p| {
+        let mut l = p.latencies.clone();
+        percentiles(&mut l)
+    });
+    let note = format!(
+        "1 sender, {RECEIVERS} receivers, {n} messages of {PAYLOAD} B, {WINDOW} in flight; \
+         delivered {}/{} vs {}",
+        ours.delivered,
+        ours.expected,
+        peer.as_ref()
+            .map(|p| format!("{}/{}", p.delivered, p.expected))
+            .unwrap_or("—".into())
+    );
+    rows.push(row(
+        "messaging: broadcast, delivered msg/s (higher is better)",
+        thousands(ours.rate()),
+        peer.as_ref()
+            .map(|p| format!("Redis PUBLISH/SUBSCRIBE: {}", thousands(p.rate()))),
+        peer.as_ref().map(|p| ours.rate() / p.rate()),
+        &note,
+    ));
+    rows.push(row(
+        "messaging: latency p50 ms (lower is better)",
+        format!("{p50:.2}"),
+        peer_lat.map(|(p, _)| format!("Redis: {p:.2}")),
+        peer_lat.map(|(p, _)| p50 / p),
+        "send to delivery, timestamp in the payload",
+    ));
+    rows.push(row(
+        "messaging: latency p99 ms (lower is better)",
+        format!("{p99:.2}"),
+        peer_lat.map(|(_, p)| format!("Redis: {p:.2}")),
+        peer_lat.map(|(_, p)| p99 / p),
+        "",
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues
+
+async fn roomdeck_queues(server: &Server, per_producer: usize) -> Fallible<Duration> {
+    let room = "bench-queues";
+    let admin = server.join(room, "admin").await?;
+    admin.queues().open("jobs").await?;
+    let mut producers = Vec::new();
+    let mut consumers = Vec::new();
+    for i in 0..PRODUCERS {
+        producers.push(server.join(room, &format!("producer-{i}")).await?);
+    }
+    for i in 0..CONSUMERS {
+        consumers.push(server.join(room, &format!("consumer-{i}")).await?);
+    }
+    let total = PRODUCERS * per_producer;
+    let per_consumer = total / CONSUMERS;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (p, client) in producers.iter().enumerate() {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let q = client.queues();
+            for i in 0..per_producer {
+                let body: Value = serde_json::from_slice(&payload(p * per_producer + i))?;
+                q.send("jobs", body, false).await?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(0usize)
+        });
+    }
+    for client in &consumers {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let q = client.queues();
+            let mut got = 0;
+            while got < per_consumer {
+                if q.receive("jobs", false, true).await?.is_some() {
+                    got += 1;
+                }
+            }
+            Ok(got)
+        });
+    }
+    let mut received = 0;
+    while let Some(t) = tokio::time::timeout(DEADLINE, tasks.join_next())
+        .await
+        .map_err(|_| "the queue row did not finish in time")?
+    {
+        received += t??;
+    }
+    let elapsed = started.elapsed();
+    if received != per_consumer * CONSUMERS {
+        return Err(format!("received {received} of {total} queue items").into());
+    }
+    for c in producers.iter().chain(&consumers).chain([&admin]) {
+        c.close().await;
+    }
+    Ok(elapsed)
+}
+
+async fn redis_queues(addr: SocketAddr, per_producer: usize) -> Fallible<Duration> {
+    let mut admin = Redis::connect(addr).await?;
+    admin.call(&[b"DEL", b"jobs"]).await?;
+    let total = PRODUCERS * per_producer;
+    let per_consumer = total / CONSUMERS;
+    let mut producers = Vec::new();
+    let mut consumers = Vec::new();
+    for _ in 0..PRODUCERS {
+        producers.push(Redis::connect(addr).await?);
+    }
+    for _ in 0..CONSUMERS {
+        consumers.push(Redis::connect(addr).await?);
+    }
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (p, mut c) in producers.into_iter().enumerate() {
+        tasks.spawn(async move {
+            for i in 0..per_producer {
+                c.call(&[b"LPUSH", b"jobs", &payload(p * per_producer + i)])
+                    .await?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(0usize)
+        });
+    }
+    for mut c in consumers {
+        tasks.spawn(async move {
+            let mut got = 0;
+            while got < per_consumer {
+                if let Resp::Array(Some(_)) = c.call(&[b"BRPOP", b"jobs", b"10"]).await? {
+                    got += 1;
+                }
+            }
+            Ok(got)
+        });
+    }
+    let mut received = 0;
+    while let Some(t) = tasks.join_next().await {
+        received += t??;
+    }
+    let elapsed = started.elapsed();
+    if received != total {
+        return Err(format!("Redis: received {received} of {total} queue items").into());
+    }
+    Ok(elapsed)
+}
+
+async fn queue_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> Fallible<()> {
+    let total = (PRODUCERS * cfg.queue_items) as f64;
+    let ours = total
+        / roomdeck_queues(server, cfg.queue_items)
+            .await?
+            .as_secs_f64();
+    let aof = match cfg.redis_aof {
+        Some(a) => Some(total / redis_queues(a, cfg.queue_items).await?.as_secs_f64()),
+        None => None,
+    };
+    let plain = match cfg.redis {
+        Some(a) => Some(total / redis_queues(a, cfg.queue_items).await?.as_secs_f64()),
+        None => None,
+    };
+    let counts = format!(
+        "{PRODUCERS} producers, {CONSUMERS} consumers, {} items of {PAYLOAD} B",
+        total as usize
+    );
+    rows.push(row(
+        "queues: send+receive round trips/s, durable (higher is better)",
+        thousands(ours),
+        aof.map(|a| format!("Redis LPUSH/BRPOP, appendfsync everysec: {}", thousands(a))),
+        aof.map(|a| ours / a),
+        &format!(
+            "{counts}; roomdeck commits (fsync) every send and every receive before answering"
+        ),
+    ));
+    rows.push(row(
+        "queues: send+receive round trips/s vs Redis without AOF (higher is better)",
+        thousands(ours),
+        plain.map(|a| format!("Redis LPUSH/BRPOP, no AOF: {}", thousands(a))),
+        plain.map(|a| ours / a),
+        "Redis keeps the items in memory only",
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+struct Joins {
+    rss_per_kib: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    total: Duration,
+}
+
+impl Joins {
+    fn measure(before: u64, after: u64, n: usize, mut lat: Vec<u64>, total: Duration) -> Joins {
+        let (p50_ms, p99_ms) = percentiles(&mut lat);
+        Joins {
+            rss_per_kib: after.saturating_sub(before) as f64 / n as f64,
+            p50_ms,
+            p99_ms,
+            total,
+        }
+    }
+}
+
+/// Lets a server settle (allocations of the last joins, lazy frees) before reading its RSS.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+async fn roomdeck_joins(data_dir: &Path, n: usize) -> Fallible<Joins> {
+    // A fresh server, so the memory is that of this room's participants only.
+    let server = Server::start(data_dir).await?;
+    let room = "bench-connections";
+    // The first participant creates the room (its database, its session); not counted.
+    let first = server.join(room, "first").await?;
+    settle().await;
+    let before = rss_kib(server.pid).ok_or("no RSS for the server")?;
+    let mut clients = Vec::with_capacity(n);
+    let mut lat = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        clients.push(server.join(room, &format!("p{i}")).await?);
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    let total = started.elapsed();
+    settle().await;
+    let after = rss_kib(server.pid).ok_or("no RSS for the server")?;
+    for c in clients.iter().chain([&first]) {
+        c.close().await;
+    }
+    Ok(Joins::measure(before, after, n, lat, total))
+}
+
+/// `n` Redis connections, each subscribed to one channel (a participant waiting for messages).
+async fn redis_joins(addr: SocketAddr, pid: u32, n: usize) -> Fallible<Joins> {
+    settle().await;
+    let before = rss_kib(pid).ok_or("no RSS for redis-server")?;
+    let mut conns = Vec::with_capacity(n);
+    let mut lat = Vec::with_capacity(n);
+    let started = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let mut c = Redis::connect(addr).await?;
+        c.call(&[b"SUBSCRIBE", b"room"]).await?;
+        lat.push(t.elapsed().as_micros() as u64);
+        conns.push(c);
+    }
+    let total = started.elapsed();
+    settle().await;
+    let after = rss_kib(pid).ok_or("no RSS for redis-server")?;
+    drop(conns);
+    Ok(Joins::measure(before, after, n, lat, total))
+}
+
+/// `n` NATS connections, each with one subscription, confirmed by a PING/PONG.
+async fn nats_joins(addr: SocketAddr, pid: u32, n: usize) -> Fallible<Joins> {
+    settle().await;
+    let before = rss_kib(pid).ok_or("no RSS for nats-server")?;
+    let mut conns = Vec::with_capacity(n);
+    let mut lat = Vec::with_capacity(n);
+    let started = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let sock = TcpStream::connect(addr).await?;
+        sock.set_nodelay(true)?;
+        let (r, mut w) = sock.into_split();
+        let mut r = BufReader::new(r);
+        let info = read_line(&mut r).await?;
+        if !info.starts_with("INFO ") {
+            return Err(format!("nats-server said {info:?} instead of INFO").into());
+        }
+        w.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB room 1\r\nPING\r\n")
+            .await?;
+        let pong = read_line(&mut r).await?;
+        if pong != "PONG" {
+            return Err(format!("nats-server said {pong:?} instead of PONG").into());
+        }
+        lat.push(t.elapsed().as_micros() as u64);
+        conns.push((r, w));
+    }
+    let total = started.elapsed();
+    settle().await;
+    let after = rss_kib(pid).ok_or("no RSS for nats-server")?;
+    drop(conns);
+    Ok(Joins::measure(before, after, n, lat, total))
+}
+
+async fn connection_rows(cfg: &Config, data_dir: &Path, rows: &mut Vec<Row>) -> Fallible<()> {
+    let n = cfg.connections;
+    let ours = roomdeck_joins(data_dir, n).await?;
+    let redis = match (cfg.redis, cfg.redis_pid) {
+        (Some(a), Some(pid)) => Some(redis_joins(a, pid, n).await?),
+        _ => None,
+    };
+    let nats = match (cfg.nats, cfg.nats_pid) {
+        (Some(a), Some(pid)) => Some(nats_joins(a, pid, n).await?),
+        _ => None,
+    };
+    let kib = |j: &Joins| format!("{:.1} KiB", j.rss_per_kib);
+    for (peer_name, peer) in [("Redis", &redis), ("NATS", &nats)] {
+        rows.push(row(
+            &format!("connections: server RSS per participant vs {peer_name} (lower is better)"),
+            kib(&ours),
+            peer.as_ref()
+                .map(|p| format!("{peer_name}, {n} subscribers: {}", kib(p))),
+            peer.as_ref().map(|p| ours.rss_per_kib / p.rss_per_kib),
+            &format!(
+                "{n} joined to one room, RSS after − before ÷ {n}; a {peer_name} client is one TCP \
+                 connection with one subscription"
+            ),
+        ));
+    }
+    let times = |j: &Joins| {
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms, total {:.2} s",
+            j.p50_ms,
+            j.p99_ms,
+            j.total.as_secs_f64()
+        )
+    };
+    for (peer_name, peer) in [("Redis", &redis), ("NATS", &nats)] {
+        rows.push(row(
+            &format!("connections: time to join vs {peer_name} (lower is better)"),
+            times(&ours),
+            peer.as_ref().map(|p| format!("{peer_name}: {}", times(p))),
+            peer.as_ref().map(|p| ours.p50_ms / p.p50_ms),
+            "one after another; ratio of p50. roomdeck: WebSocket upgrade, token check, \
+             room_ready; peers: TCP connect, subscribe, reply",
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::main]
+async fn main() -> Fallible<()> {
+    LazyLock::force(&ORIGIN);
+    let cfg = Config::from_env()?;
+    let only = std::env::var("PEERS_ROWS").unwrap_or_default();
+    let wanted = |r: &str| only.is_empty() || only.split(',').any(|o| o == r);
+    let work = tempfile::tempdir()?;
+    let server = Server::start(&work.path().join("data")).await?;
+    let mut rows = Vec::new();
+    if wanted("messaging") {
+        messaging_rows(&cfg, &server, &mut rows).await?;
+    }
+    if wanted("queues") {
+        queue_rows(&cfg, &server, &mut rows).await?;
+    }
+    if wanted("connections") {
+        connection_rows(&cfg, &work.path().join("data-connections"), &mut rows).await?;
+    }
+    if let Some(a) = cfg.redis {
+        let version = redis_info(a, "redis_version").await.unwrap_or_default();
+        println!("peers: redis-server {version}");
+    }
+    print_table(&rows);
+    Ok(())
+}
