@@ -34,7 +34,8 @@ fn scope_without(toolkit: &str) -> ApiScope {
 /// Arguments that would do something real if the call were allowed: names, paths, tables.
 fn arguments() -> Value {
     json!({
-        "name": "matrix", "queue": "matrix", "path": "matrix.txt", "table": "matrix",
+        "name": "matrix", "queue": "matrix", "path": "matrix.txt",
+        "source_path": "matrix.txt", "destination_path": "matrix2.txt", "table": "matrix",
         "database": "matrix", "message": {"x": 1}, "create": true, "overwrite": true,
         "query": "create table matrix(x int)", "statement": "MATCH (n) RETURN n",
         "text": "matrix", "id": "matrix", "secret_id": "matrix", "type": "matrix",

@@ -55,6 +55,33 @@ pub fn authorize(
     }
 }
 
+/// Whether the token holds the API grant that guards `toolkit` at all: the first step of
+/// `authorize`, taken for streaming calls before their start chunk arrives, so a stream is
+/// never opened for a token that could not make any call of that toolkit.
+pub fn authorize_api(scope: Option<&ApiScope>, toolkit: &str) -> Result<(), Denied> {
+    let scope = scope.ok_or_else(no_api_grant)?;
+    let present = |granted: bool, key: &str| {
+        ensure(granted, || {
+            format!("the token's api scope has no `{key}` grant")
+        })
+    };
+    match toolkit {
+        "messaging" => present(scope.messaging.is_some(), "messaging"),
+        "queues" => present(scope.queues.is_some(), "queues"),
+        "storage" => present(scope.storage.is_some(), "storage"),
+        "dataset" => present(scope.dataset.is_some(), "dataset"),
+        "sqlite" => present(scope.sqlite.is_some(), "sqlite"),
+        "memory" => present(scope.memory.is_some(), "memory"),
+        "sync" => present(scope.sync.is_some(), "sync"),
+        "developer" => present(scope.developer.is_some(), "developer"),
+        "services" => present(scope.services.is_some(), "services"),
+        "containers" | "mounts" => present(scope.containers.is_some(), "containers"),
+        "livekit" => present(scope.livekit.is_some(), "livekit"),
+        "secrets" => present(scope.secrets.is_some(), "secrets"),
+        _ => present(scope.agents.is_some(), "agents"),
+    }
+}
+
 /// Registering a toolkit (`room.register_toolkit`) needs the matching `agents` flag.
 pub fn authorize_register_toolkit(scope: Option<&ApiScope>, public: bool) -> Result<(), Denied> {
     let agents = need(&scope.ok_or_else(no_api_grant)?.agents, "agents")?;

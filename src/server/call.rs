@@ -94,16 +94,24 @@ impl ToolCall {
 
     /// Checks the caller's grants for this tool with these arguments.
     pub fn authorize(&self, args: &Value) -> Result<(), ToolError> {
-        crate::auth::authorize(self.caller.scope.as_ref(), &self.toolkit, &self.tool, args).map_err(
-            |denied| {
-                let message = format!("{}.{} denied: {}", self.toolkit, self.tool, denied.0);
-                self.room.log(
-                    super::devlog::Severity::Warning,
-                    format!("{} was refused {message}", self.caller.name),
-                );
-                ToolError::new(PERMISSION_DENIED, message)
-            },
-        )
+        crate::auth::authorize(self.caller.scope.as_ref(), &self.toolkit, &self.tool, args)
+            .map_err(|denied| self.denied(denied))
+    }
+
+    /// Checks that the caller holds this toolkit's API grant at all (for streams, before
+    /// their start chunk is read).
+    pub fn authorize_api(&self) -> Result<(), ToolError> {
+        crate::auth::authorize_api(self.caller.scope.as_ref(), &self.toolkit)
+            .map_err(|denied| self.denied(denied))
+    }
+
+    fn denied(&self, denied: crate::auth::Denied) -> ToolError {
+        let message = format!("{}.{} denied: {}", self.toolkit, self.tool, denied.0);
+        self.room.log(
+            super::devlog::Severity::Warning,
+            format!("{} was refused {message}", self.caller.name),
+        );
+        ToolError::new(PERMISSION_DENIED, message)
     }
 
     /// The next chunk of the request stream; None once the caller closed it or left.

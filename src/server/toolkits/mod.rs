@@ -81,6 +81,11 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
             ),
         ));
     }
+    // Streams are authorised in full on their start chunk; a token without the toolkit's
+    // API grant is refused before anything is read.
+    if call.requests.is_some() {
+        call.authorize_api()?;
+    }
     // Storage checks its paths first (a bad path is 3004, not a denial) and then authorises.
     if call.requests.is_none() && call.toolkit != "storage" {
         let args = match &call.args {

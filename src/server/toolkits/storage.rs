@@ -136,6 +136,15 @@ fn path_arg(args: &Value, key: &str) -> Result<String, ToolError> {
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     match call.tool.as_str() {
+        // Called as unary, these would wait for a start chunk that can never come.
+        "upload" | "download" if call.requests.is_none() => {
+            let args = call.json_args()?;
+            call.authorize(&json!({ "path": path_arg(&args, "path")? }))?;
+            return Err(ToolError::invalid(format!(
+                "storage.{} is a streaming call: send its arguments as the start chunk of a request stream",
+                call.tool
+            )));
+        }
         "upload" => return upload(call).await,
         "download" => return download(call).await,
         _ => {}
