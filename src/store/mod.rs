@@ -6,8 +6,10 @@
 //! <data_dir>/rooms/<room>/dataset.db            the dataset toolkit's tables
 //! <data_dir>/rooms/<room>/sqlite/<ns…>/<db>.db  the sqlite toolkit's databases
 //! <data_dir>/rooms/<room>/files/…       the room's storage (uploads staged in .uploads/)
+//! <data_dir>/rooms/<room>/documents/<hash>.ydoc  sync documents (see documents.rs)
 //! ```
 
+pub mod documents;
 pub mod files;
 pub mod queues;
 pub mod rooms;
