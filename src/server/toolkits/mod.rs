@@ -8,6 +8,7 @@ pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
 pub(crate) mod storage;
+pub(crate) mod sync;
 
 use serde_json::{Value, json};
 
@@ -32,6 +33,7 @@ const TOOLKITS: &[Toolkit] = &[
     secrets::TOOLKIT,
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
+    sync::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -95,6 +97,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "secrets" => secrets::invoke(call).await,
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,
+        "sync" => sync::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }

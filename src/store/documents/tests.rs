@@ -1,5 +1,7 @@
 use super::*;
+use serde_json::json;
 use yrs::updates::encoder::Encode;
+use yrs::{Xml, XmlElementPrelim, XmlFragment};
 
 fn schema() -> Schema {
     Schema::parse(&json!({
