@@ -146,3 +146,24 @@ fn corrupt_files_are_errors_not_panics() {
     fs::write(store.file("z"), &bytes).unwrap();
     assert!(store.acquire("z", None).is_err());
 }
+
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for round in 0..2000 {
+        let len = (round % 97) + 1;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let d = Doc::new();
+        let _ = apply_update(&d, &bytes);
+        let _ = to_json(&d, &schema(), true);
+        let _ = normalize_path(&String::from_utf8_lossy(&bytes));
+    }
+}
