@@ -130,8 +130,7 @@ impl SyncClient {
         }
         let schema_json = headers.get("schema").cloned().unwrap_or(Value::Null);
         let schema = Schema::parse(&schema_json).map_err(protocol_err)?;
-        let doc = Doc::new();
-        doc.get_or_insert_xml_fragment(document::ROOT);
+        let doc = document::new_doc();
         apply_b64(&doc, &data)?;
         let doc = Arc::new(Mutex::new(doc));
         let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(256);

@@ -29,6 +29,19 @@ const MAX_DEPTH: usize = 128;
 /// The name of the root XmlFragment.
 pub const ROOT: &str = "xml";
 
+/// A new Yjs document with a random 32-bit client id. yrs picks 53-bit ids, but pycrdt (the
+/// SDK's Yjs) and Yjs in JavaScript keep client ids in 32 bits: a 53-bit id comes back
+/// truncated in their updates, so the server would take its own items for a stranger's and
+/// duplicate them.
+pub fn new_doc() -> Doc {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).expect("the OS random source is available");
+    let id = u32::from_le_bytes(b).max(1);
+    let doc = Doc::with_client_id(id as u64);
+    doc.get_or_insert_xml_fragment(ROOT);
+    doc
+}
+
 /// Input that is not a valid path, schema, document JSON or update: a sentence saying why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -366,7 +379,7 @@ fn render_children<T: ReadTxn, F: XmlFragment>(
 /// Applies v1 update bytes; a malformed update (or a panic inside yrs on one) is an error,
 /// never a crash.
 pub fn apply_update(doc: &Doc, bytes: &[u8]) -> Result<(), String> {
-    let update = Update::decode_v1(bytes).map_err(|e| format!("not a Yjs v1 update: {e}"))?;
+    let update = decode_update(bytes)?;
     catch_unwind(AssertUnwindSafe(|| {
         let mut txn = doc.transact_mut();
         txn.apply_update(update)
@@ -375,11 +388,24 @@ pub fn apply_update(doc: &Doc, bytes: &[u8]) -> Result<(), String> {
     .unwrap_or_else(|_| Err("the update cannot be applied".into()))
 }
 
+/// Decodes v1 update bytes (yrs asserts on some malformed input; that is an error here).
+pub fn decode_update(bytes: &[u8]) -> Result<Update, String> {
+    catch_unwind(|| Update::decode_v1(bytes))
+        .map_err(|_| "not a Yjs v1 update".to_string())?
+        .map_err(|e| format!("not a Yjs v1 update: {e}"))
+}
+
+/// Decodes a v1 state vector.
+pub fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, String> {
+    catch_unwind(|| StateVector::decode_v1(bytes))
+        .map_err(|_| "the state vector is not valid".to_string())?
+        .map_err(|e| format!("the state vector is not valid: {e}"))
+}
+
 pub fn encode_state(doc: &Doc, sv: &StateVector) -> Result<Vec<u8>, String> {
     catch_unwind(AssertUnwindSafe(|| doc.transact().encode_state_as_update_v1(sv)))
         .map_err(|_| "the document cannot be encoded".to_string())
 }
-
 
 /// Replaces the whole document with `json` (as the SDK's CLI `sync update` does: the root's
 /// children are deleted and the new ones appended) and returns the v1 update of the change.

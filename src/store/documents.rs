@@ -22,11 +22,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, mpsc};
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 pub use crate::protocol::document::{
-    Invalid, MAX_PATH, MAX_SCHEMA_SIZE, ROOT, Schema, apply_update, encode_state, fill_from_json,
+    Invalid, MAX_PATH, MAX_SCHEMA_SIZE, ROOT, Schema, apply_update, new_doc, decode_state_vector, decode_update,
+    encode_state, fill_from_json,
     normalize_path, to_json,
 };
 
@@ -217,8 +217,7 @@ impl SharedDoc {
         let sv = if vector.is_empty() {
             StateVector::default()
         } else {
-            StateVector::decode_v1(vector)
-                .map_err(|e| DocError::Invalid(format!("the state vector is not valid: {e}")))?
+            decode_state_vector(vector).map_err(DocError::Invalid)?
         };
         let mut st = lock(&self.state);
         let update = encode_state(&st.doc, &sv).map_err(|why| DocError::Corrupt {
@@ -269,8 +268,7 @@ impl SharedDoc {
     /// Whether an update would change the document (a read-only opener may send updates
     /// that add nothing, e.g. an empty one on open; those are not refusals).
     pub fn would_change(&self, update: &[u8]) -> Result<bool, DocError> {
-        let update = Update::decode_v1(update)
-            .map_err(|e| DocError::Invalid(format!("not a Yjs v1 update: {e}")))?;
+        let update = decode_update(update).map_err(DocError::Invalid)?;
         if update.is_empty() {
             return Ok(false);
         }
@@ -383,8 +381,7 @@ impl DocumentStore {
             return Err(corrupt(format!("it holds `{stored_path}` (a hash collision)")));
         }
         let schema = Schema::parse(&schema).map_err(|e| corrupt(e.to_string()))?;
-        let doc = Doc::new();
-        doc.get_or_insert_xml_fragment(ROOT);
+        let doc = new_doc();
         if !state.is_empty() {
             apply_update(&doc, state).map_err(corrupt)?;
         }
@@ -415,8 +412,7 @@ impl DocumentStore {
                 let Some(new) = create else {
                     return Err(DocError::NotFound(path.to_string()));
                 };
-                let doc = Doc::new();
-                doc.get_or_insert_xml_fragment(ROOT);
+                let doc = new_doc();
                 if let Some(json) = &new.json {
                     fill_from_json(&doc, &new.schema, json)?;
                 }
