@@ -1,6 +1,7 @@
 """Shared documents through the SDK's SyncClient (rsc.py:2527-3075): Yjs on both sides
 (pycrdt in the SDK, yrs in roomdeck), base64 v1 updates on the `sync.open` stream."""
 
+import asyncio
 import json
 
 import pytest
@@ -8,7 +9,7 @@ from meshagent.api import RoomException
 from meshagent.api.participant_token import ApiScope, SyncGrant, SyncPathGrant
 from meshagent.api.schema import ChildProperty, ElementType, MeshSchema, ValueProperty
 
-from helpers import eventually, make_token, meshagent_cli, meshagent_cli_env, room_client, run
+from helpers import eventually, make_token, meshagent_cli, meshagent_cli_env, room_client, roomdeck, run
 
 SCHEMA = MeshSchema(
     root_tag_name="list",
@@ -182,3 +183,30 @@ def test_official_cli_sync_commands(server, room, cli_env, tmp_path):
             assert await sdk.sync.describe(path="todo.list") == json.loads(got.stdout)
 
     run(scenario(), timeout=120)
+
+
+def test_roomdeck_cli_edits_a_document_an_sdk_participant_has_open(server, room, tmp_path):
+    schema_file = tmp_path / "list.json"
+    schema_file.write_text(json.dumps(SCHEMA.to_json()))
+    base = ["room", "--room", room, "--url", server.url, "--token", make_token("rd", room), "sync"]
+
+    async def scenario():
+        created = await asyncio.to_thread(
+            roomdeck, *base, "create", "cli.list", "--schema", str(schema_file),
+            "--json", '{"list": {"items": [{"item": {"name": "a"}}]}}',
+        )
+        assert created.returncode == 0, created
+        async with room_client(server, room, "sdk") as sdk:
+            doc = await sdk.sync.open(path="cli.list", create=False)
+            patch = '[{"op": "add", "path": "/list/items/-", "value": {"item": {"name": "b"}}}]'
+            updated = await asyncio.to_thread(roomdeck, *base, "update", "cli.list", "--patch", patch)
+            assert updated.returncode == 0, updated
+            await eventually(lambda: names(doc) == ["a", "b"], what="the SDK to see the CLI's patch")
+            got = await asyncio.to_thread(roomdeck, *base, "get", "cli.list")
+            assert got.returncode == 0, got
+            assert json.loads(got.stdout) == doc.root.to_json()
+            listed = await asyncio.to_thread(roomdeck, *base[:-1], "-o", "json", "sync", "list")
+            assert listed.returncode == 0, listed
+            assert [d["path"] for d in json.loads(listed.stdout)["documents"]] == ["cli.list"]
+
+    run(scenario(), timeout=60)

@@ -7,6 +7,7 @@ mod queue;
 mod secret;
 mod service;
 mod storage;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,9 @@ enum Api {
     /// The room's tables: list, inspect, create, insert, search, SQL.
     #[command(subcommand)]
     Database(database::Database),
+    /// Shared documents: list, get, inspect, create, update --patch.
+    #[command(subcommand)]
+    Sync(sync::Sync),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -106,6 +110,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Queue(cmd) => cmd.validate()?,
         Api::Database(cmd) => cmd.validate()?,
         Api::Storage(cmd) => cmd.validate()?,
+        Api::Sync(cmd) => cmd.validate()?,
         Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -153,6 +158,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Database(cmd) => database::run(client, cmd, output).await?,
         Api::Developer { format } => developer::follow(client, format).await?,
         Api::Service(cmd) => service::run(client, cmd, output).await?,
+        Api::Sync(cmd) => sync::run(client, cmd, output).await?,
     }
     Ok(())
 }
