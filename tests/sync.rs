@@ -77,9 +77,12 @@ async fn two_participants_see_each_others_edits() {
     assert_eq!(b.to_json(false), list(&["milk"]));
 
     add_item(&a, "eggs").await;
-    within("bob sees eggs", b.wait_for(|v| *v == list(&["milk", "eggs"])))
-        .await
-        .unwrap();
+    within(
+        "bob sees eggs",
+        b.wait_for(|v| *v == list(&["milk", "eggs"])),
+    )
+    .await
+    .unwrap();
     add_item(&b, "bread").await;
     within(
         "alice sees bread",
@@ -125,9 +128,12 @@ async fn documents_survive_a_restart() {
         add_item(&b, "three").await;
         let bob = server.join("r", "bob").await;
         let mut watcher = open(&bob, "kept.list", OpenOptions::default()).await;
-        within("the edit arrived", watcher.wait_for(|v| *v == list(&["one", "two", "three"])))
-            .await
-            .unwrap();
+        within(
+            "the edit arrived",
+            watcher.wait_for(|v| *v == list(&["one", "two", "three"])),
+        )
+        .await
+        .unwrap();
         alice.close().await;
         bob.close().await;
     }
@@ -244,13 +250,23 @@ async fn errors_carry_the_sdk_codes() {
         1004
     );
     let bad_json = s
-        .create("b.list", Some(schema()), Some(json!({"list": {"items": [{"x": {}}]}})))
+        .create(
+            "b.list",
+            Some(schema()),
+            Some(json!({"list": {"items": [{"x": {}}]}})),
+        )
         .await
         .unwrap_err();
     assert_eq!(code(bad_json), 1002);
-    let bad_schema = s.create("b.list", Some(json!({"x": 1})), None).await.unwrap_err();
+    let bad_schema = s
+        .create("b.list", Some(json!({"x": 1})), None)
+        .await
+        .unwrap_err();
     assert_eq!(code(bad_schema), 1002);
-    assert_eq!(code(s.create("../x", Some(schema()), None).await.unwrap_err()), 1001);
+    assert_eq!(
+        code(s.create("../x", Some(schema()), None).await.unwrap_err()),
+        1001
+    );
     let closed = c
         .invoke("sync", "close", Content::Json(json!({"path": "a.list"})))
         .await
@@ -277,7 +293,13 @@ async fn errors_carry_the_sdk_codes() {
     let mut reader = body.as_slice();
     let mut quiet = |_: u64, _: Option<u64>| {};
     c.storage()
-        .upload(".schemas/todo.json", &mut reader, Some(body.len() as u64), true, &mut quiet)
+        .upload(
+            ".schemas/todo.json",
+            &mut reader,
+            Some(body.len() as u64),
+            true,
+            &mut quiet,
+        )
         .await
         .unwrap();
     let d = s
@@ -297,7 +319,10 @@ async fn errors_carry_the_sdk_codes() {
 async fn hostile_updates_are_refused_and_the_server_stays_up() {
     let server = TestServer::start().await;
     let c = server.join("r", "c").await;
-    c.sync().create("h.list", Some(schema()), Some(list(&["x"]))).await.unwrap();
+    c.sync()
+        .create("h.list", Some(schema()), Some(list(&["x"])))
+        .await
+        .unwrap();
     let open_and_send = |payload: Vec<u8>| {
         let c = c.clone();
         async move {
@@ -316,7 +341,10 @@ async fn hostile_updates_are_refused_and_the_server_stays_up() {
         }
     };
     let mut stream = open_and_send(b"%%% not base64".to_vec()).await;
-    let e = within("refusal", stream.next()).await.expect("an answer").expect_err("an error");
+    let e = within("refusal", stream.next())
+        .await
+        .expect("an answer")
+        .expect_err("an error");
     assert_eq!(code(e), 1002);
     drop(stream);
     // Random bytes: refused or harmless, never a crash.
@@ -339,9 +367,11 @@ async fn hostile_updates_are_refused_and_the_server_stays_up() {
         vec![],
     );
     let e = c.invoke_stream("sync", "open", Some(start)).await;
-    assert!(e.is_err() || {
-        let mut s = e.unwrap();
-        matches!(s.next().await, Some(Err(_)))
-    });
+    assert!(
+        e.is_err() || {
+            let mut s = e.unwrap();
+            matches!(s.next().await, Some(Err(_)))
+        }
+    );
     assert!(c.sync().describe("h.list").await.is_ok());
 }

@@ -104,7 +104,11 @@ impl SyncClient {
     }
 
     /// Opens a document and keeps a live replica of it until `close`.
-    pub async fn open(&self, path: &str, options: OpenOptions) -> Result<SyncDocument, ClientError> {
+    pub async fn open(
+        &self,
+        path: &str,
+        options: OpenOptions,
+    ) -> Result<SyncDocument, ClientError> {
         let start = Content::binary(
             json!({
                 "kind": "start",
@@ -117,7 +121,10 @@ impl SyncClient {
             }),
             Vec::new(),
         );
-        let mut stream = self.client.invoke_stream("sync", "open", Some(start)).await?;
+        let mut stream = self
+            .client
+            .invoke_stream("sync", "open", Some(start))
+            .await?;
         let first = match stream.next().await {
             Some(r) => r?,
             None => return Err(protocol_err("sync.open closed before sending the document")),
@@ -292,7 +299,10 @@ impl SyncDocument {
     }
 
     /// Waits until `pred` holds for the document's JSON (without ids).
-    pub async fn wait_for(&mut self, mut pred: impl FnMut(&Value) -> bool) -> Result<Value, ClientError> {
+    pub async fn wait_for(
+        &mut self,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Result<Value, ClientError> {
         loop {
             let v = self.to_json(false);
             if pred(&v) {

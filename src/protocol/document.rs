@@ -137,14 +137,20 @@ impl Schema {
                         .and_then(|i| i.get("anyOf"))
                         .or_else(|| p.get("prefixItems"))
                         .and_then(Value::as_array)
-                        .ok_or_else(|| bad(format!("array property `{tag}.{name}` lists no element types")))?;
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "array property `{tag}.{name}` lists no element types"
+                            ))
+                        })?;
                     let tags = refs
                         .iter()
                         .map(|r| {
                             r.get("$ref")
                                 .and_then(Value::as_str)
                                 .map(|s| s.strip_prefix("#/$defs/").unwrap_or(s).to_string())
-                                .ok_or_else(|| bad(format!("`{tag}.{name}` has an item without `$ref`")))
+                                .ok_or_else(|| {
+                                    bad(format!("`{tag}.{name}` has an item without `$ref`"))
+                                })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     if element.child_property.is_some() {
@@ -166,7 +172,9 @@ impl Schema {
             if let Some((_, tags)) = &e.child_property
                 && let Some(missing) = tags.iter().find(|t| !elements.contains_key(*t))
             {
-                return Err(bad(format!("`{tag}` allows `{missing}`, which is not defined")));
+                return Err(bad(format!(
+                    "`{tag}` allows `{missing}`, which is not defined"
+                )));
             }
         }
         Ok(Schema {
@@ -177,7 +185,9 @@ impl Schema {
     }
 
     fn child_property(&self, tag: &str) -> Option<&(String, Vec<String>)> {
-        self.elements.get(tag).and_then(|e| e.child_property.as_ref())
+        self.elements
+            .get(tag)
+            .and_then(|e| e.child_property.as_ref())
     }
 }
 
@@ -224,7 +234,12 @@ fn root_children(schema: &Schema, json: &Value) -> Result<Vec<Value>, Invalid> {
     let body = json
         .as_object()
         .and_then(|o| o.get(&schema.root))
-        .ok_or_else(|| bad(format!("expected an object with the root tag `{}`", schema.root)))?;
+        .ok_or_else(|| {
+            bad(format!(
+                "expected an object with the root tag `{}`",
+                schema.root
+            ))
+        })?;
     Ok(match (body, schema.child_property(&schema.root)) {
         (Value::Object(o), Some((prop, _))) => match o.get(prop) {
             None | Some(Value::Null) => Vec::new(),
@@ -253,9 +268,14 @@ fn append_children<F: XmlFragment>(
         .map(|(_, tags)| tags.as_slice())
         .unwrap_or(&[]);
     for child in children {
-        let Some((tag, payload)) = child.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next())
+        let Some((tag, payload)) = child
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.iter().next())
         else {
-            return Err(bad("each element must be an object with one key, its tag".into()));
+            return Err(bad(
+                "each element must be an object with one key, its tag".into()
+            ));
         };
         if !allowed.iter().any(|t| t == tag) {
             return Err(bad(format!("`{tag}` is not allowed in `{parent_tag}`")));
@@ -267,7 +287,10 @@ fn append_children<F: XmlFragment>(
             Value::Null => &empty,
             _ => return Err(bad(format!("the value of `{tag}` must be an object"))),
         };
-        let child_prop = element_schema.child_property.as_ref().map(|(p, _)| p.as_str());
+        let child_prop = element_schema
+            .child_property
+            .as_ref()
+            .map(|(p, _)| p.as_str());
         let element = parent.push_back(txn, XmlElementPrelim::empty(tag.as_str()));
         let id = payload
             .get("$id")
@@ -326,7 +349,7 @@ fn render_children<T: ReadTxn, F: XmlFragment>(
     }
     parent
         .children(txn)
-        .filter_map(|node| match node {
+        .map(|node| match node {
             XmlOut::Element(el) => {
                 let tag = el.tag().to_string();
                 let mut props = Map::new();
@@ -350,7 +373,7 @@ fn render_children<T: ReadTxn, F: XmlFragment>(
                     }
                     None => {}
                 }
-                Some(json!({ tag: props }))
+                json!({ tag: props })
             }
             XmlOut::Text(text) => {
                 let delta: Vec<Value> = text
@@ -364,14 +387,18 @@ fn render_children<T: ReadTxn, F: XmlFragment>(
                         };
                         let attributes: Map<String, Value> = d
                             .attributes
-                            .map(|a| a.iter().map(|(k, v)| (k.to_string(), from_any(v))).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .map(|(k, v)| (k.to_string(), from_any(v)))
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         json!({"insert": insert, "attributes": attributes})
                     })
                     .collect();
-                Some(json!({"text": {"delta": delta}}))
+                json!({"text": {"delta": delta}})
             }
-            XmlOut::Fragment(f) => Some(Value::String(f.get_string(txn))),
+            XmlOut::Fragment(f) => Value::String(f.get_string(txn)),
         })
         .collect()
 }
@@ -403,8 +430,10 @@ pub fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, String> {
 }
 
 pub fn encode_state(doc: &Doc, sv: &StateVector) -> Result<Vec<u8>, String> {
-    catch_unwind(AssertUnwindSafe(|| doc.transact().encode_state_as_update_v1(sv)))
-        .map_err(|_| "the document cannot be encoded".to_string())
+    catch_unwind(AssertUnwindSafe(|| {
+        doc.transact().encode_state_as_update_v1(sv)
+    }))
+    .map_err(|_| "the document cannot be encoded".to_string())
 }
 
 /// Replaces the whole document with `json` (as the SDK's CLI `sync update` does: the root's

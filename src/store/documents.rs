@@ -25,9 +25,8 @@ use tokio::sync::{Notify, mpsc};
 use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 pub use crate::protocol::document::{
-    Invalid, MAX_PATH, MAX_SCHEMA_SIZE, ROOT, Schema, apply_update, new_doc, decode_state_vector, decode_update,
-    encode_state, fill_from_json,
-    normalize_path, to_json,
+    Invalid, MAX_PATH, MAX_SCHEMA_SIZE, ROOT, Schema, apply_update, decode_state_vector,
+    decode_update, encode_state, fill_from_json, new_doc, normalize_path, to_json,
 };
 
 /// Largest single update a participant may send (decoded bytes).
@@ -212,7 +211,11 @@ impl SharedDoc {
     /// Registers a subscriber and returns what it is missing relative to `vector` (v1
     /// state vector bytes; empty = everything). Both happen under one lock, so no update
     /// falls between the state and the feed.
-    pub fn subscribe(&self, owner: &str, vector: &[u8]) -> Result<(Subscription, Vec<u8>), DocError> {
+    pub fn subscribe(
+        &self,
+        owner: &str,
+        vector: &[u8],
+    ) -> Result<(Subscription, Vec<u8>), DocError> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let sv = if vector.is_empty() {
             StateVector::default()
@@ -252,7 +255,10 @@ impl SharedDoc {
 
     /// Whether `owner` has this document open.
     pub fn is_open_by(&self, owner: &str) -> bool {
-        lock(&self.state).subscribers.iter().any(|s| s.owner == owner)
+        lock(&self.state)
+            .subscribers
+            .iter()
+            .any(|s| s.owner == owner)
     }
 
     /// Stops every subscription of `owner`; false when it had none.
@@ -375,10 +381,12 @@ impl DocumentStore {
             path: path.to_string(),
             why,
         };
-        let (stored_path, schema, state) =
-            decode_file(&bytes).ok_or_else(|| corrupt("it is not a roomdeck document file".into()))?;
+        let (stored_path, schema, state) = decode_file(&bytes)
+            .ok_or_else(|| corrupt("it is not a roomdeck document file".into()))?;
         if stored_path != path {
-            return Err(corrupt(format!("it holds `{stored_path}` (a hash collision)")));
+            return Err(corrupt(format!(
+                "it holds `{stored_path}` (a hash collision)"
+            )));
         }
         let schema = Schema::parse(&schema).map_err(|e| corrupt(e.to_string()))?;
         let doc = new_doc();
@@ -416,7 +424,10 @@ impl DocumentStore {
                 if let Some(json) = &new.json {
                     fill_from_json(&doc, &new.schema, json)?;
                 }
-                (SharedDoc::new(path.to_string(), doc, new.schema, 0, true), true)
+                (
+                    SharedDoc::new(path.to_string(), doc, new.schema, 0, true),
+                    true,
+                )
             }
         };
         let doc = Arc::new(doc);

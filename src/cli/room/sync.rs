@@ -64,7 +64,9 @@ impl Sync {
                 }
                 Ok(())
             }
-            Sync::Update { patch: Some(p), .. } => patch_ops(&parse_json(p, "--patch")?).map(|_| ()),
+            Sync::Update { patch: Some(p), .. } => {
+                patch_ops(&parse_json(p, "--patch")?).map(|_| ())
+            }
             Sync::Update {
                 patch_file: Some(f),
                 ..
@@ -189,7 +191,8 @@ fn target<'a>(doc: &'a mut Value, tokens: &[String]) -> Result<&'a mut Value, St
         cur = match cur {
             Value::Array(a) => {
                 let i: usize = t.parse().map_err(|_| format!("invalid list index: {t}"))?;
-                a.get_mut(i).ok_or(format!("list index out of range: {t}"))?
+                a.get_mut(i)
+                    .ok_or(format!("list index out of range: {t}"))?
             }
             Value::Object(o) => o.get_mut(t).ok_or(format!("path not found: {t}"))?,
             _ => return Err("JSON pointer goes through a non-container value".into()),

@@ -19,7 +19,9 @@ use crate::protocol::error_codes::{
     ALREADY_EXISTS, INVALID_REQUEST, NOT_FOUND, OPERATION_FAILED, PERMISSION_DENIED,
     SYNC_ALREADY_CONNECTED, SYNC_NOT_CONNECTED,
 };
-use crate::server::call::{Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply};
+use crate::server::call::{
+    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
+};
 use crate::server::room::Room;
 use crate::store::documents::{
     self, DocError, DocumentStore, MAX_SCHEMA_SIZE, MAX_UPDATE_SIZE, NewDocument, Schema, SharedDoc,
@@ -29,10 +31,19 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
     name: "sync",
     description: "Shared documents (Yjs), edited live by everyone who opens them",
     tools: &[
-        ("open", "Open a document: its state, then updates both ways (streamed)"),
-        ("create", "Create a document from a schema and optional initial JSON"),
+        (
+            "open",
+            "Open a document: its state, then updates both ways (streamed)",
+        ),
+        (
+            "create",
+            "Create a document from a schema and optional initial JSON",
+        ),
         ("describe", "The document as JSON"),
-        ("close", "Close this participant's open streams on a document"),
+        (
+            "close",
+            "Close this participant's open streams on a document",
+        ),
         ("list", "The room's documents"),
     ],
 };
@@ -164,7 +175,8 @@ async fn resolve_schema(
     let Some(file) = candidate else {
         return Err(missing());
     };
-    let rel = crate::store::files::normalize(&file).map_err(|e| ToolError::invalid(e.to_string()))?;
+    let rel =
+        crate::store::files::normalize(&file).map_err(|e| ToolError::invalid(e.to_string()))?;
     let explicit = schema_path.is_some();
     let room2 = room.clone();
     let bytes = tokio::task::spawn_blocking(move || {
@@ -261,8 +273,13 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             let docs: Vec<Value> = list
                 .into_iter()
                 .filter(|d| {
-                    crate::auth::authorize(scope.as_ref(), "sync", "describe", &json!({"path": d.path}))
-                        .is_ok()
+                    crate::auth::authorize(
+                        scope.as_ref(),
+                        "sync",
+                        "describe",
+                        &json!({"path": d.path}),
+                    )
+                    .is_ok()
                 })
                 .map(|d| json!({"path": d.path, "size": d.size, "open": d.open}))
                 .collect();
@@ -321,7 +338,11 @@ fn decode_update(data: &[u8]) -> Result<Vec<u8>, ToolError> {
             "an update may carry at most {MAX_UPDATE_SIZE} bytes"
         )));
     }
-    let text: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let text: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     B64.decode(&text)
         .map_err(|e| ToolError::invalid(format!("an update must be base64 text: {e}")))
 }

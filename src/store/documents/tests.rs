@@ -25,7 +25,8 @@ fn schema() -> Schema {
 fn json_round_trips_through_yjs() {
     let s = schema();
     let doc = Doc::new();
-    let input = json!({"doc": {"items": [{"item": {"name": "a", "n": 1}}, {"item": {"name": "b"}}]}});
+    let input =
+        json!({"doc": {"items": [{"item": {"name": "a", "n": 1}}, {"item": {"name": "b"}}]}});
     fill_from_json(&doc, &s, &input).unwrap();
     assert_eq!(to_json(&doc, &s, false), input);
     let with_ids = to_json(&doc, &s, true);
@@ -112,7 +113,10 @@ fn documents_persist_and_relay() {
     let list = store.list();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].path, "notes/a.doc");
-    assert!(matches!(store.acquire("missing", None), Err(DocError::NotFound(_))));
+    assert!(matches!(
+        store.acquire("missing", None),
+        Err(DocError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -138,7 +142,10 @@ fn corrupt_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let store = DocumentStore::open(dir.path()).unwrap();
     fs::write(store.file("x"), b"junk").unwrap();
-    assert!(matches!(store.acquire("x", None), Err(DocError::Corrupt { .. })));
+    assert!(matches!(
+        store.acquire("x", None),
+        Err(DocError::Corrupt { .. })
+    ));
     let mut bytes = encode_file("y", &schema().json, b"\x05\x01\x02");
     fs::write(store.file("y"), &bytes).unwrap();
     assert!(store.acquire("y", None).is_err());
@@ -146,7 +153,6 @@ fn corrupt_files_are_errors_not_panics() {
     fs::write(store.file("z"), &bytes).unwrap();
     assert!(store.acquire("z", None).is_err());
 }
-
 
 #[test]
 fn random_bytes_never_panic() {
@@ -173,7 +179,15 @@ fn client_ids_fit_in_32_bits() {
     // pycrdt echoes updates with 32-bit client ids; ours must survive that unchanged.
     let s = schema();
     let doc = new_doc();
-    fill_from_json(&doc, &s, &json!({"doc": {"items": [{"item": {"name": "a"}}]}})).unwrap();
+    fill_from_json(
+        &doc,
+        &s,
+        &json!({"doc": {"items": [{"item": {"name": "a"}}]}}),
+    )
+    .unwrap();
     let sv = doc.transact().state_vector();
-    assert!(sv.iter().all(|(client, _)| client.get() <= u32::MAX as u64), "{sv:?}");
+    assert!(
+        sv.iter().all(|(client, _)| client.get() <= u32::MAX as u64),
+        "{sv:?}"
+    );
 }
