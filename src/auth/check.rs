@@ -417,7 +417,9 @@ fn ingest_sources(scope: &ApiScope, call: &Call) -> Result<(), Denied> {
 
 fn sync(g: &SyncGrant, call: &Call) -> Result<(), Denied> {
     let write = match call.tool {
-        "open" | "describe" => false,
+        // `list` answers only the documents the grant can read (filtered in the toolkit).
+        "list" => return Ok(()),
+        "open" | "describe" | "close" => false,
         "create" | "update" | "write" => true,
         _ => return Err(call.no_rule()),
     };

@@ -12,6 +12,7 @@ mod queues;
 mod secrets;
 pub mod services;
 mod storage;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,7 @@ pub use queues::{QueueInfo, QueuesClient};
 pub use secrets::{SecretInfo, SecretsClient};
 pub use services::{ServiceInfo, ServicesClient};
 pub use storage::{DownloadInfo, StorageClient, StorageEntry, StorageEvent};
+pub use sync::{DocumentInfo, OpenOptions, SyncClient, SyncDocument};
 
 use crate::protocol::Content;
 use crate::protocol::message::pack_message;
@@ -194,6 +196,10 @@ impl RoomClient {
 
     pub fn secrets(&self) -> SecretsClient {
         SecretsClient::new(self.clone())
+    }
+
+    pub fn sync(&self) -> SyncClient {
+        SyncClient::new(self.clone())
     }
 
     pub fn dataset(&self) -> DatasetClient {

@@ -4,6 +4,7 @@
 //! targets) share one implementation.
 
 pub mod content;
+pub mod document;
 pub mod error_codes;
 pub mod message;
 pub mod packet;

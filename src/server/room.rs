@@ -161,6 +161,8 @@ pub(crate) struct Room {
     pub participants: Mutex<HashMap<String, Arc<Participant>>>,
     pub queues: QueueStore,
     pub files: FileStore,
+    /// Sync documents (`toolkits/sync.rs`).
+    pub documents: crate::store::documents::DocumentStore,
     /// Signs the expiring download URLs of this room's files.
     pub url_signer: super::files_api::UrlSigner,
     /// Per-queue wake-ups for receivers waiting on an empty queue.
@@ -317,6 +319,8 @@ impl Rooms {
         let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
         let files = FileStore::open(&dir, self.config.max_upload_size)
             .map_err(|e| format!("{}: {e}", dir.join("files").display()))?;
+        let documents = crate::store::documents::DocumentStore::open(&dir)
+            .map_err(|e| format!("{}: {e}", dir.join("documents").display()))?;
         let secrets = crate::store::secrets::SecretStore::open(
             &dir.join("secrets.db"),
             &self.config.secrets_key,
@@ -338,6 +342,7 @@ impl Rooms {
             participants: Mutex::new(HashMap::new()),
             queues,
             files,
+            documents,
             url_signer: self.config.url_signer.clone(),
             queue_waiters: Mutex::new(HashMap::new()),
             devlog,
@@ -367,6 +372,7 @@ impl Rooms {
     pub(crate) async fn close_all(&self) {
         let all: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
         for room in all {
+            super::toolkits::sync::flush(&room).await;
             room.session.end(&room).await;
         }
     }
@@ -399,6 +405,7 @@ async fn watch_idle(
         }
         map.remove(&room.name);
         drop(map);
+        super::toolkits::sync::flush(&room).await;
         room.session.end(&room).await;
         return;
     }

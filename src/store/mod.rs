@@ -7,8 +7,10 @@
 //! <data_dir>/rooms/<room>/sqlite/<ns…>/<db>.db  the sqlite toolkit's databases
 //! <data_dir>/rooms/<room>/memory/<ns…>/<name>.db the memory toolkit's memories
 //! <data_dir>/rooms/<room>/files/…       the room's storage (uploads staged in .uploads/)
+//! <data_dir>/rooms/<room>/documents/<hash>.ydoc  sync documents (see documents.rs)
 //! ```
 
+pub mod documents;
 pub mod files;
 pub mod memory;
 pub mod queues;

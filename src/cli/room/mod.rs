@@ -10,6 +10,7 @@ mod queue;
 mod secret;
 mod service;
 mod storage;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,9 @@ enum Api {
     /// The room's memories: ingest, recall, query (a Cypher subset), upsert.
     #[command(subcommand)]
     Memory(memory::Memory),
+    /// Shared documents: list, get, inspect, create, update --patch.
+    #[command(subcommand)]
+    Sync(sync::Sync),
     /// Follow the room's developer logs.
     Developer {
         #[arg(long, value_enum, default_value_t = developer::LogFormat::Plain)]
@@ -121,6 +125,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: RoomArgs) -> Result<(), Stri
         Api::Agents(cmd) => cmd.validate()?,
         Api::Container(cmd) => cmd.validate()?,
         Api::Memory(cmd) => cmd.validate()?,
+        Api::Sync(cmd) => cmd.validate()?,
         Api::Developer { .. } | Api::Service(_) | Api::Secret(_) => {}
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -171,6 +176,7 @@ async fn run_api(client: &RoomClient, api: Api, output: Output) -> Result<(), St
         Api::Agents(cmd) => agents::run(client, cmd, output).await?,
         Api::Container(cmd) => container::run(client, cmd, output).await?,
         Api::Memory(cmd) => memory::run(client, cmd, output).await?,
+        Api::Sync(cmd) => sync::run(client, cmd, output).await?,
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
 pub(crate) mod storage;
+pub(crate) mod sync;
 
 use serde_json::{Value, json};
 
@@ -36,6 +37,7 @@ const TOOLKITS: &[Toolkit] = &[
     sqlite::TOOLKIT,
     containers::TOOLKIT,
     memory::TOOLKIT,
+    sync::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -106,6 +108,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "sqlite" => sqlite::invoke(call).await,
         "containers" => containers::invoke(call).await,
         "memory" => memory::invoke(call).await,
+        "sync" => sync::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }
