@@ -164,7 +164,11 @@ async fn read_head_reads_only_the_first_chunk() {
     assert_eq!(info.size, data.len() as u64);
     assert_eq!(head, data[..1000]);
     upload(&a, "small.json", b"{\"a\":1}", false).await.unwrap();
-    let (info, head) = a.storage().read_head("small.json", 64 * 1024).await.unwrap();
+    let (info, head) = a
+        .storage()
+        .read_head("small.json", 64 * 1024)
+        .await
+        .unwrap();
     assert_eq!((info.size, head.as_slice()), (7, &b"{\"a\":1}"[..]));
     upload(&a, "empty", b"", false).await.unwrap();
     let (info, head) = a.storage().read_head("empty", 10).await.unwrap();
