@@ -171,19 +171,18 @@ fn draw_transfers(f: &mut Frame, area: Rect, theme: &Theme, transfers: &[Transfe
                 ),
                 _ => (human_size(t.done), None),
             };
-            let mut spans = vec![
-                Span::styled(format!("{arrow} "), theme.accent()),
-                Span::raw(format!("{}  ", t.path)),
-                Span::styled(amount, theme.muted()),
-            ];
+            // The numbers first: a long path is what gets cut on a narrow pane.
+            let mut spans = vec![Span::styled(format!("{arrow} "), theme.accent())];
             if let Some(p) = pct {
-                let filled = p / 5;
+                let filled = p / 10;
+                spans.push(Span::raw(format!("{p:>3}% ")));
                 spans.push(Span::styled(
-                    format!("  {}{}", "█".repeat(filled), "░".repeat(20 - filled)),
+                    format!("{}{} ", "█".repeat(filled), "░".repeat(10 - filled)),
                     theme.accent(),
                 ));
-                spans.push(Span::raw(format!(" {p:>3}%")));
             }
+            spans.push(Span::styled(format!("{amount}  "), theme.muted()));
+            spans.push(Span::raw(t.path.clone()));
             Line::from(spans)
         })
         .collect();

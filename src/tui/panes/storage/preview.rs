@@ -1,7 +1,7 @@
 //! Turning the first bytes of a file into preview lines: JSON pretty-printed, text as is,
 //! anything else "binary, N bytes". Done once when the bytes arrive, not on every draw.
 
-use serde_json::Value;
+use serde::de::IgnoredAny;
 
 use crate::tui::panes::logs::thousands;
 
@@ -36,12 +36,8 @@ pub fn render(name: &str, mime: &str, size: u64, head: &[u8]) -> Rendered {
         };
     };
     let json_like = mime.contains("json") || name.to_ascii_lowercase().ends_with(".json");
-    if json_like
-        && !partial
-        && let Ok(v) = serde_json::from_str::<Value>(text)
-    {
-        let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
-        let (lines, cut) = bounded_lines(&pretty);
+    if json_like && !partial && serde_json::from_str::<IgnoredAny>(text).is_ok() {
+        let (lines, cut) = bounded_lines(&pretty_json(text));
         return Rendered {
             kind: "JSON",
             lines,
@@ -54,6 +50,63 @@ pub fn render(name: &str, mime: &str, size: u64, head: &[u8]) -> Rendered {
         lines,
         partial: partial || cut,
     }
+}
+
+/// Valid JSON re-indented token by token: keys keep their order and numbers their
+/// spelling (a parse into `Value` would sort the keys).
+fn pretty_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_str, mut escaped) = (false, false);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                // An empty object or array stays on one line.
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|n| matches!(n, '}' | ']')) {
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The bytes as text, or None when they are not UTF-8 text. A head cut in the middle of a
@@ -108,6 +161,19 @@ mod tests {
         assert_eq!(r.kind, "JSON");
         assert_eq!(r.lines[0], "{");
         assert_eq!(r.lines[1], "  \"a\": [");
+        // Keys keep their order, numbers their spelling, empty containers one line.
+        let text = br#"{"z": 1.50, "a": {}, "s": "x,{\"y"}"#;
+        let r = render("k.json", "", text.len() as u64, text);
+        assert_eq!(
+            r.lines,
+            [
+                "{",
+                "  \"z\": 1.50,",
+                "  \"a\": {},",
+                "  \"s\": \"x,{\\\"y\"",
+                "}"
+            ]
+        );
         // Not JSON after all: shown as text.
         let r = render("b.json", "application/json", 5, b"{oops");
         assert_eq!((r.kind, r.lines[0].as_str()), ("text", "{oops"));
