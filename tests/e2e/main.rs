@@ -346,7 +346,8 @@ fn files_pane_in_tmux() {
     t.keys(&["Enter"]);
     t.wait_for("uploaded docs/upload-me.txt");
     t.wait_until("the upload in the tree", |s| {
-        s.lines().any(|l| l.contains("upload-me.txt") && l.contains(" B "))
+        s.lines()
+            .any(|l| l.contains("upload-me.txt") && l.contains(" B "))
     });
     let got = t.cli(&["storage", "get", "docs/upload-me.txt"]);
     assert_eq!(

@@ -303,20 +303,20 @@ impl App {
     /// A click on a row selects it; a click on the selected row opens or closes it.
     pub(super) fn files_click(&mut self, pos: Position) {
         match self.storage.row_at(pos.x, pos.y) {
-            Some(i) if i == self.storage.selected => {
-                if self
-                    .storage
-                    .selected_entry()
-                    .is_some_and(|(_, e)| e.is_folder)
-                {
-                    self.files_toggle();
-                }
-            }
-            Some(i) => {
+            Some(i) if i != self.storage.selected => {
                 self.storage.select(i);
                 self.files_follow_selection();
             }
-            None => {}
+            // Only folders: enter on a file would move the focus off the tree just clicked.
+            Some(_)
+                if self
+                    .storage
+                    .selected_entry()
+                    .is_some_and(|(_, e)| e.is_folder) =>
+            {
+                self.files_toggle()
+            }
+            _ => {}
         }
     }
 
