@@ -203,7 +203,8 @@ impl App {
     }
 
     /// Someone changed the room's files: read the folders it touched again (the selection
-    /// stays on its path), and the preview if it shows the changed file.
+    /// stays on its path), and the preview if it shows the changed file. True when the
+    /// screen changed at once (a delete or move drops rows; new listings redraw on arrival).
     fn files_changed(&mut self, c: &FileChange) -> bool {
         if !self.storage.loaded {
             return false;
@@ -211,13 +212,16 @@ impl App {
         for f in self.storage.folders_to_refresh(c) {
             self.files_list(&f);
         }
+        let mut changed = !matches!(c, FileChange::Updated { .. });
         if let FileChange::Updated { path } = c
             && self.storage.preview.path() == Some(path.as_str())
         {
             self.files_preview(path.clone());
+            changed = true;
         }
+        let before = self.storage.preview.path().map(str::to_string);
         self.files_follow_selection();
-        true
+        changed || self.storage.preview.path() != before.as_deref()
     }
 
     // ------------------------------------------------------------ keys and mouse

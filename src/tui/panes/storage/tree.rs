@@ -89,12 +89,7 @@ impl Tree {
 
     /// Stores a folder's listing (folders first, then by name). True when it changed.
     pub fn set(&mut self, folder: &str, mut entries: Vec<FileEntry>) -> bool {
-        entries.sort_by(|a, b| {
-            b.is_folder
-                .cmp(&a.is_folder)
-                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        entries.sort_by_cached_key(|e| (!e.is_folder, e.name.to_lowercase(), e.name.clone()));
         let hidden = entries.len().saturating_sub(MAX_ENTRIES);
         entries.truncate(MAX_ENTRIES);
         let new = Folder { entries, hidden };
