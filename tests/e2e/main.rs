@@ -26,7 +26,10 @@ impl Tmux {
         let data = dir.path().join("data");
         let config = dir.path().join("config");
         std::fs::create_dir_all(&config).expect("config dir");
-        let socket = format!("roomdeck-e2e-{}-{}", std::process::id(), width);
+        // One tmux server per test: tests run in parallel, some at the same size.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("roomdeck-e2e-{}-{width}-{n}", std::process::id());
         let shell = format!(
             "env ROOMDECK_NAME=ada ROOMDECK_CONFIG_DIR='{}' TERM=xterm-256color '{BIN}' --data-dir '{}' {extra_args}; \
              echo __EXIT__$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 120",
