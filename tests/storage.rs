@@ -153,6 +153,34 @@ async fn multi_megabyte_round_trip_with_stat_list_move_delete() {
     assert_eq!(names, ["docs", "empty"]);
 }
 
+/// The console's preview reads only a file's head; the connection stays usable after it.
+#[tokio::test]
+async fn read_head_reads_only_the_first_chunk() {
+    let s = TestServer::start().await;
+    let a = s.join("r", "alice").await;
+    let data = pattern(3 * 1024 * 1024, 7);
+    upload(&a, "big.bin", &data, false).await.unwrap();
+    let (info, head) = a.storage().read_head("big.bin", 1000).await.unwrap();
+    assert_eq!(info.size, data.len() as u64);
+    assert_eq!(head, data[..1000]);
+    upload(&a, "small.json", b"{\"a\":1}", false).await.unwrap();
+    let (info, head) = a
+        .storage()
+        .read_head("small.json", 64 * 1024)
+        .await
+        .unwrap();
+    assert_eq!((info.size, head.as_slice()), (7, &b"{\"a\":1}"[..]));
+    upload(&a, "empty", b"", false).await.unwrap();
+    let (info, head) = a.storage().read_head("empty", 10).await.unwrap();
+    assert_eq!((info.size, head.len()), (0, 0));
+    assert_eq!(
+        code(a.storage().read_head("nope", 10).await.unwrap_err()),
+        3001
+    );
+    // The stream was closed, not left hanging: the same client still works.
+    assert_eq!(download(&a, "small.json").await.unwrap(), b"{\"a\":1}");
+}
+
 #[tokio::test]
 async fn every_participant_sees_updated_moved_deleted() {
     let s = TestServer::start().await;

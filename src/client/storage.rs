@@ -354,6 +354,70 @@ impl StorageClient {
         Ok(info)
     }
 
+    /// The file's first `max` bytes (at most 4 MiB, what the server sends per pull) and what
+    /// the download reported about it: one pull, then the stream is closed, so a preview of a
+    /// big file never reads the rest of it.
+    pub async fn read_head(
+        &self,
+        path: &str,
+        max: u64,
+    ) -> Result<(DownloadInfo, Vec<u8>), ClientError> {
+        let max = max.max(1);
+        let start = Content::binary(
+            json!({"kind": "start", "path": path, "chunk_size": max}),
+            vec![],
+        );
+        let mut stream = self
+            .room
+            .invoke_stream("storage", "download", Some(start))
+            .await?;
+        let info = match stream.next().await {
+            Some(Ok(Content::Binary { headers, .. }))
+                if headers.get("kind").and_then(Value::as_str) == Some("start") =>
+            {
+                let s = |k: &str| headers.get(k).and_then(Value::as_str).map(str::to_string);
+                DownloadInfo {
+                    name: s("name").unwrap_or_default(),
+                    mime_type: s("mime_type").unwrap_or_default(),
+                    size: headers
+                        .get("size")
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| protocol("download", "start chunk has no size"))?,
+                }
+            }
+            Some(Err(e)) => return Err(e),
+            Some(Ok(other)) => {
+                return Err(protocol(
+                    "download",
+                    format!("started with {}", other.kind()),
+                ));
+            }
+            None => return Err(closed_or(&self.room, "download", "ended before it started")),
+        };
+        if info.size == 0 {
+            stream.close().await;
+            return Ok((info, Vec::new()));
+        }
+        stream
+            .send(Content::binary(json!({"kind": "pull"}), vec![]))
+            .await?;
+        let mut data = match stream.next().await {
+            Some(Ok(Content::Binary { headers, data }))
+                if headers.get("kind").and_then(Value::as_str) == Some("data") =>
+            {
+                data
+            }
+            Some(Err(e)) => return Err(e),
+            Some(Ok(other)) => {
+                return Err(protocol("download", format!("unexpected {}", other.kind())));
+            }
+            None => return Err(closed_or(&self.room, "download", "ended before any data")),
+        };
+        stream.close().await;
+        data.truncate(max as usize);
+        Ok((info, data))
+    }
+
     /// Downloads to a local file: written next to it under a temp name, then renamed, so an
     /// interrupted download never leaves a truncated file behind.
     pub async fn download_file(

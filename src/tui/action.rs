@@ -17,6 +17,7 @@ pub enum Action {
     TabQueues,
     TabLogs,
     TabServices,
+    TabFiles,
     FocusNext,
     FocusPrev,
     Zoom,
@@ -45,6 +46,11 @@ pub enum Action {
     Refresh,
     // services
     ServiceRestart,
+    // files
+    FileUpload,
+    FileDownload,
+    FileDelete,
+    FileMove,
     // logs
     Search,
     SearchNext,
@@ -70,6 +76,7 @@ impl Action {
             TabQueues => "tab_queues",
             TabLogs => "tab_logs",
             TabServices => "tab_services",
+            TabFiles => "tab_files",
             FocusNext => "focus_next",
             FocusPrev => "focus_prev",
             Zoom => "zoom",
@@ -94,6 +101,10 @@ impl Action {
             QueueDrain => "queue_drain",
             Refresh => "refresh",
             ServiceRestart => "service_restart",
+            FileUpload => "file_upload",
+            FileDownload => "file_download",
+            FileDelete => "file_delete",
+            FileMove => "file_move",
             Search => "search",
             SearchNext => "search_next",
             SearchPrev => "search_prev",
@@ -118,6 +129,7 @@ impl Action {
             TabQueues => "queues tab",
             TabLogs => "logs tab",
             TabServices => "services tab",
+            TabFiles => "files tab",
             FocusNext => "focus next pane",
             FocusPrev => "focus previous pane",
             Zoom => "zoom the focused pane",
@@ -142,6 +154,10 @@ impl Action {
             QueueDrain => "drain the queue",
             Refresh => "refresh",
             ServiceRestart => "restart the service (asks first)",
+            FileUpload => "upload a local file into the folder",
+            FileDownload => "download the file to a local path",
+            FileDelete => "delete the file or folder (asks first)",
+            FileMove => "move or rename (asks first)",
             Search => "search (highlight)",
             SearchNext => "next match",
             SearchPrev => "previous match",
@@ -177,6 +193,11 @@ impl Action {
             ClearLogs => "clear",
             Refresh => "refresh",
             ServiceRestart => "restart",
+            Select => "open",
+            FileUpload => "upload",
+            FileDownload => "download",
+            FileDelete => "delete",
+            FileMove => "move",
             other => other.name(),
         }
     }
@@ -191,6 +212,9 @@ impl Action {
                 | Action::QueueReceive
                 | Action::QueueDrain
                 | Action::ServiceRestart
+                | Action::FileUpload
+                | Action::FileDelete
+                | Action::FileMove
         )
     }
 }

@@ -4,6 +4,8 @@
 //! wants done outside itself (network commands, clipboard, mouse capture, quit) goes out as
 //! [`Effect`]s that the loop carries out. `update` returns whether anything on screen changed.
 
+mod files;
+
 use std::path::PathBuf;
 
 use crossterm::event::{
@@ -19,9 +21,11 @@ use super::panes::chat::{ChatPane, Entry, display_name};
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
 use super::panes::queues::{QueuesPane, Received};
 use super::panes::services::ServicesPane;
+use super::panes::storage::StoragePane;
 use super::popups::confirm::Confirm;
 use super::popups::help::Help;
 use super::popups::palette::Palette;
+use super::popups::path::PathPrompt;
 use super::popups::prompt::{Prompt, PromptKind};
 use super::popups::{EditOutcome, LineEdit};
 use super::theme::{self, Theme};
@@ -32,16 +36,18 @@ pub enum Tab {
     Queues,
     Logs,
     Services,
+    Files,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Chat, Tab::Queues, Tab::Logs, Tab::Services];
+    pub const ALL: [Tab; 5] = [Tab::Chat, Tab::Queues, Tab::Logs, Tab::Services, Tab::Files];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Chat => "Chat",
             Tab::Queues => "Queues",
             Tab::Logs => "Logs",
             Tab::Services => "Services",
+            Tab::Files => "Files",
         }
     }
     pub fn context(self) -> Context {
@@ -50,6 +56,7 @@ impl Tab {
             Tab::Queues => Context::Queues,
             Tab::Logs => Context::Logs,
             Tab::Services => Context::Services,
+            Tab::Files => Context::Files,
         }
     }
     fn index(self) -> usize {
@@ -68,6 +75,8 @@ pub enum Focus {
     Logs,
     ServiceList,
     ServiceLog,
+    FileTree,
+    FilePreview,
 }
 
 impl Focus {
@@ -77,6 +86,7 @@ impl Focus {
             Tab::Queues => &[Focus::QueueList, Focus::QueueDetail],
             Tab::Logs => &[Focus::Logs],
             Tab::Services => &[Focus::ServiceList, Focus::ServiceLog],
+            Tab::Files => &[Focus::FileTree, Focus::FilePreview],
         }
     }
 }
@@ -124,6 +134,7 @@ pub enum Popup {
     Palette(Palette),
     Confirm(Confirm),
     Prompt(Prompt),
+    Path(PathPrompt),
 }
 
 /// A line input at the bottom of a pane: `/` filter or logs search.
@@ -170,11 +181,12 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 4],
+    pub focus: [Focus; 5],
     pub zoom: bool,
     pub chat: ChatPane,
     pub queues: QueuesPane,
     pub services: ServicesPane,
+    pub storage: StoragePane,
     pub logs: LogsPane,
     pub conn: ConnState,
     pub room: String,
@@ -194,6 +206,8 @@ pub struct App {
     pub hit: HitMap,
     pub config_dir: PathBuf,
     pub quit: bool,
+    /// The next transfer's id.
+    next_transfer: u64,
 }
 
 const NOTICE_MS: i64 = 5_000;
@@ -211,11 +225,13 @@ impl App {
                 Focus::QueueList,
                 Focus::Logs,
                 Focus::ServiceList,
+                Focus::FileTree,
             ],
             zoom: false,
             chat: ChatPane::default(),
             queues: QueuesPane::default(),
             services: ServicesPane::default(),
+            storage: StoragePane::default(),
             logs,
             conn: ConnState::Connecting,
             room: String::new(),
@@ -235,6 +251,7 @@ impl App {
             hit: HitMap::default(),
             config_dir: opts.config_dir,
             quit: false,
+            next_transfer: 1,
         }
     }
 
@@ -322,7 +339,11 @@ impl App {
                 if s == ConnState::Live && self.tab == Tab::Services {
                     self.send(NetCommand::WatchServices(true));
                 }
+                let live = s == ConnState::Live && self.conn != ConnState::Live;
                 self.conn = s;
+                if live && self.tab == Tab::Files {
+                    self.files_relist();
+                }
             }
             NetEvent::Joined {
                 room,
@@ -380,6 +401,7 @@ impl App {
                 self.notify(NoticeLevel::Ok, format!("restarted service {name}"));
                 self.send(NetCommand::RefreshServices);
             }
+            NetEvent::Files(ev) => return self.on_files(ev),
             NetEvent::Logs(lines) => {
                 if lines.is_empty() {
                     return false;
@@ -511,6 +533,10 @@ impl App {
                 self.services.clamp();
                 self.services.log_scroll = 0;
             }
+            LineTarget::Filter(Tab::Files) => {
+                self.storage.set_filter(text);
+                self.files_follow_selection();
+            }
             LineTarget::Search => {
                 self.logs.search = text.to_string();
                 if !text.is_empty() && !self.logs.search_step(false) {
@@ -600,6 +626,7 @@ impl App {
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {}
                 _ => self.popup = Some(Popup::Confirm(c)),
             },
+            Popup::Path(p) => self.path_prompt_key(p, k),
             Popup::Prompt(mut p) => {
                 let alt = k.modifiers.contains(KeyModifiers::ALT);
                 let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
@@ -658,6 +685,10 @@ impl App {
             (Some(Popup::Palette(p)), _) => p.edit.insert_str(text),
             (Some(Popup::Help(h)), _) => h.filter.insert_str(text),
             (Some(Popup::Confirm(_)), _) => {}
+            (Some(Popup::Path(p)), _) => {
+                p.edit.insert_str(text);
+                p.edited();
+            }
             (None, Some((target, edit))) => {
                 edit.insert_str(text);
                 let (t, s) = (*target, edit.text.clone());
@@ -700,6 +731,7 @@ impl App {
             Action::TabQueues => self.switch_tab(Tab::Queues),
             Action::TabLogs => self.switch_tab(Tab::Logs),
             Action::TabServices => self.switch_tab(Tab::Services),
+            Action::TabFiles => self.switch_tab(Tab::Files),
             Action::FocusNext | Action::FocusPrev => {
                 let ring = Focus::ring(self.tab);
                 let i = ring.iter().position(|f| *f == focus).unwrap_or(0);
@@ -748,7 +780,9 @@ impl App {
             | Action::Top
             | Action::Bottom => self.navigate(a),
             Action::Left | Action::Right => {
-                if focus == Focus::Logs {
+                if focus == Focus::FileTree {
+                    self.files_left_right(a == Action::Right);
+                } else if focus == Focus::Logs {
                     self.logs.scroll_h(a == Action::Right);
                 } else if a == Action::Left {
                     self.do_action(Action::PrevTab);
@@ -768,6 +802,7 @@ impl App {
                         LineTarget::Filter(Tab::Services),
                         self.services.filter.clone(),
                     ),
+                    Tab::Files => (LineTarget::Filter(Tab::Files), self.storage.filter.clone()),
                 };
                 if self.tab == Tab::Chat && focus == Focus::Input {
                     self.set_focus(Focus::Messages);
@@ -780,6 +815,7 @@ impl App {
                 }
                 Focus::Peers | Focus::Messages => self.do_action(Action::Compose),
                 Focus::ServiceList => self.set_focus(Focus::ServiceLog),
+                Focus::FileTree => self.files_toggle(),
                 _ => {}
             },
             Action::Back => {
@@ -795,6 +831,10 @@ impl App {
                         Tab::Services => {
                             self.services.filter.clear();
                             self.services.clamp();
+                        }
+                        Tab::Files => {
+                            self.storage.set_filter("");
+                            self.files_follow_selection();
                         }
                         Tab::Logs => {
                             if !self.logs.search.is_empty() {
@@ -817,6 +857,7 @@ impl App {
                         .map(|v| serde_json::to_string_pretty(v).unwrap_or_default()),
                     Tab::Logs => self.logs.selected_text(),
                     Tab::Services => self.services.selected_service().map(|s| s.id),
+                    Tab::Files => self.storage.selected_entry().map(|(p, _)| p),
                 };
                 match text {
                     Some(t) => {
@@ -865,6 +906,8 @@ impl App {
             Action::Refresh => {
                 if self.tab == Tab::Services {
                     self.send(NetCommand::RefreshServices);
+                } else if self.tab == Tab::Files {
+                    self.files_relist();
                 } else {
                     self.send(NetCommand::RefreshQueues);
                 }
@@ -873,6 +916,9 @@ impl App {
                 Some(svc) => self.confirm_restart(svc),
                 None => self.notify(NoticeLevel::Info, "no service selected"),
             },
+            Action::FileUpload | Action::FileDownload | Action::FileDelete | Action::FileMove => {
+                self.files_action(a)
+            }
             Action::Search => {
                 self.line = Some((LineTarget::Search, LineEdit::new(&self.logs.search)))
             }
@@ -978,6 +1024,9 @@ impl App {
         }
         self.tab = tab;
         self.zoom = false;
+        if tab == Tab::Files {
+            self.files_shown();
+        }
     }
 
     fn navigate(&mut self, a: Action) {
@@ -1030,6 +1079,12 @@ impl App {
                     _ => 0,
                 };
             }
+            Focus::FileTree => {
+                let n = self.storage.rows().len();
+                self.storage.select(step(self.storage.selected, n, a, 10));
+                self.files_follow_selection();
+            }
+            Focus::FilePreview => self.files_scroll_preview(a),
             Focus::QueueDetail => {
                 let s = &mut self.queues.detail_scroll;
                 *s = match a {
@@ -1050,7 +1105,10 @@ impl App {
             Some((c, a)) => (c, a.trim()),
             None => (line, ""),
         };
-        let mutating = matches!(cmd, "say" | "send" | "receive" | "drain" | "restart");
+        let mutating = matches!(
+            cmd,
+            "say" | "send" | "receive" | "drain" | "restart" | "upload" | "move" | "delete"
+        );
         if self.read_only && mutating {
             self.notify(
                 NoticeLevel::Error,
@@ -1065,6 +1123,8 @@ impl App {
             "queues" => self.switch_tab(Tab::Queues),
             "logs" => self.switch_tab(Tab::Logs),
             "services" => self.switch_tab(Tab::Services),
+            "files" => self.switch_tab(Tab::Files),
+            "upload" | "download" | "move" | "delete" => self.files_command(cmd, arg),
             "room" => self.switch_room(arg),
             "restart" if !arg.is_empty() => {
                 match self
@@ -1178,6 +1238,9 @@ impl App {
                         return false;
                     }
                     self.set_focus(f);
+                    if f == Focus::FileTree {
+                        self.files_click(pos);
+                    }
                     return true;
                 }
                 false

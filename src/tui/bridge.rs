@@ -1,6 +1,8 @@
 //! The net task: owns the `RoomClient`, carries out `NetCommand`s, turns room pushes into
 //! `NetEvent`s, and reconnects with backoff. The only code of the console that touches the client.
 
+mod files;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -257,6 +259,7 @@ fn describe(cmd: &NetCommand) -> String {
         NetCommand::DevLog { .. } => "writing to the developer log".into(),
         NetCommand::RefreshServices | NetCommand::WatchServices(_) => "listing services".into(),
         NetCommand::ServiceRestart { name, .. } => format!("restarting service {name}"),
+        NetCommand::Files(c) => files::describe(c),
         NetCommand::Shutdown => "closing".into(),
     }
 }
@@ -351,6 +354,7 @@ async fn session(
                     }
                 }
                 Some(NetCommand::RefreshServices) => spawn_service_list(client, events),
+                Some(NetCommand::Files(c)) => files::spawn(client, c, events),
                 Some(cmd) => spawn_command(client, cmd, events),
             },
             _ = poll.tick(), if watch.queues || watch.services => {
@@ -438,7 +442,10 @@ fn on_room_event(
                 own: false,
             })
         }
-        RoomEvent::Other { .. } => return,
+        other @ RoomEvent::Other { .. } => match files::change(&other) {
+            Some(e) => e,
+            None => return,
+        },
     };
     let _ = events.send(out);
 }
@@ -578,6 +585,7 @@ fn spawn_command(client: &RoomClient, cmd: NetCommand, events: &mpsc::UnboundedS
                 | NetCommand::WatchQueues(_)
                 | NetCommand::RefreshServices
                 | NetCommand::WatchServices(_)
+                | NetCommand::Files(_)
                 | NetCommand::Shutdown => None,
             })
         }

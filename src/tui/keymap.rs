@@ -30,16 +30,18 @@ pub enum Context {
     Queues,
     Logs,
     Services,
+    Files,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::List,
         Context::Chat,
         Context::Queues,
         Context::Logs,
         Context::Services,
+        Context::Files,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -49,6 +51,7 @@ impl Context {
             Context::Queues => "queues",
             Context::Logs => "logs",
             Context::Services => "services",
+            Context::Files => "files",
         }
     }
     fn parse(s: &str) -> Option<Context> {
@@ -266,6 +269,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "2", Action::TabQueues),
     (Context::Global, "3", Action::TabLogs),
     (Context::Global, "4", Action::TabServices),
+    (Context::Global, "5", Action::TabFiles),
     (Context::Global, "]", Action::NextTab),
     (Context::Global, "[", Action::PrevTab),
     (Context::Global, "tab", Action::FocusNext),
@@ -296,6 +300,14 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Services, "r", Action::ServiceRestart),
     (Context::Services, "ctrl-r", Action::Refresh),
     (Context::Services, "f5", Action::Refresh),
+    (Context::Files, "u", Action::FileUpload),
+    (Context::Files, "s", Action::FileDownload),
+    (Context::Files, "d", Action::FileDelete),
+    (Context::Files, "delete", Action::FileDelete),
+    (Context::Files, "m", Action::FileMove),
+    (Context::Files, "space", Action::Select),
+    (Context::Files, "ctrl-r", Action::Refresh),
+    (Context::Files, "f5", Action::Refresh),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),
@@ -365,7 +377,7 @@ impl Keymap {
             }
             let ctx = Context::parse(section).ok_or_else(|| {
                 format!(
-                    "unknown section [{section}]; use global, list, chat, queues, logs or services"
+                    "unknown section [{section}]; use global, list, chat, queues, logs, services or files"
                 )
             })?;
             let table = body

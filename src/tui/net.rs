@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::client::{DevLogEvent, otel_records};
 
+pub mod files;
+pub use files::{FileChange, FileEntry, FilesCommand, FilesEvent, TransferKind};
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnState {
     Connecting,
@@ -147,6 +150,8 @@ pub enum NetEvent {
         name: String,
     },
     Logs(Vec<LogLine>),
+    /// The storage pane's replies and the room's `storage.file.*` pushes.
+    Files(FilesEvent),
     /// A command failed; `what` says which, `error` is the client's sentence.
     Failed {
         what: String,
@@ -186,6 +191,8 @@ pub enum NetCommand {
         id: String,
         name: String,
     },
+    /// The storage pane's requests (listing, preview, transfers, delete, move).
+    Files(FilesCommand),
     Shutdown,
 }
 

@@ -13,6 +13,9 @@ use super::net::{
     ChatMessage, ConnState, Level, LogLine, NetCommand, NetEvent, PeerInfo, QueueSummary,
     ServiceSummary,
 };
+use super::net::{FileChange, FileEntry, FilesCommand, FilesEvent, TransferKind};
+use super::panes::storage::Preview;
+use super::panes::storage::preview::PREVIEW_BYTES;
 use super::theme::Theme;
 use super::ui;
 
@@ -196,10 +199,12 @@ fn tabs_switch_by_number_and_watch_queues() {
     assert_eq!(a.tab, Tab::Services);
     assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(true)]);
     key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Files);
+    assert_eq!(net_cmds(&mut a)[0], NetCommand::WatchServices(false));
+    key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
-    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(false)]);
     key(&mut a, KeyCode::Char('['));
-    assert_eq!(a.tab, Tab::Services);
+    assert_eq!(a.tab, Tab::Files);
 }
 
 #[test]
@@ -695,11 +700,469 @@ fn service_log_lines_mention_the_selected_service() {
     assert_eq!(texts[3], "GET /health 200");
 }
 
+// ------------------------------------------------------------------ files
+
+fn fentry(name: &str, size: Option<u64>) -> FileEntry {
+    FileEntry {
+        name: name.into(),
+        is_folder: size.is_none(),
+        size,
+        modified_ms: Some(T0 - 3_600_000),
+    }
+}
+
+fn files_cmds(a: &mut App) -> Vec<FilesCommand> {
+    net_cmds(a)
+        .into_iter()
+        .filter_map(|c| match c {
+            NetCommand::Files(f) => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
+fn listed(a: &mut App, folder: &str, entries: Vec<FileEntry>) -> bool {
+    net(
+        a,
+        NetEvent::Files(FilesEvent::Listed {
+            folder: folder.into(),
+            entries,
+        }),
+    )
+}
+
+fn list(folder: &str) -> FilesCommand {
+    FilesCommand::List {
+        folder: folder.into(),
+    }
+}
+
+fn preview_of(path: &str) -> FilesCommand {
+    FilesCommand::Preview {
+        path: path.into(),
+        max: PREVIEW_BYTES,
+    }
+}
+
+/// The files tab with the root listed and `docs` open, `docs/report.json` previewed.
+fn files_app() -> App {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('5'));
+    assert_eq!(a.tab, Tab::Files);
+    assert_eq!(files_cmds(&mut a), vec![list("")]);
+    listed(
+        &mut a,
+        "",
+        vec![
+            fentry("notes.txt", Some(12)),
+            fentry("docs", None),
+            fentry("photo.png", Some(2_400_000)),
+        ],
+    );
+    // Folders first; the selection (docs) is a folder: nothing to preview.
+    assert_eq!(a.storage.selected_entry().unwrap().0, "docs");
+    assert!(files_cmds(&mut a).is_empty());
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(files_cmds(&mut a), vec![list("docs")]);
+    listed(
+        &mut a,
+        "docs",
+        vec![fentry("report.json", Some(27)), fentry("old", None)],
+    );
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(a.storage.selected_entry().unwrap().0, "docs/report.json");
+    assert_eq!(files_cmds(&mut a), vec![preview_of("docs/report.json")]);
+    net(
+        &mut a,
+        NetEvent::Files(FilesEvent::Preview {
+            path: "docs/report.json".into(),
+            size: 27,
+            mime: "application/json".into(),
+            head: br#"{"title":"Q3","pages":[1,2]}"#.to_vec(),
+        }),
+    );
+    a
+}
+
+#[test]
+fn files_tree_lists_lazily_and_previews_the_selected_file() {
+    let mut a = files_app();
+    let rows: Vec<String> = a.storage.rows().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        rows,
+        [
+            "docs",
+            "docs/old",
+            "docs/report.json",
+            "notes.txt",
+            "photo.png"
+        ]
+    );
+    match &a.storage.preview {
+        Preview::Ready { text, .. } => {
+            assert_eq!(text.kind, "JSON");
+            assert!(text.lines.contains(&"  \"title\": \"Q3\",".to_string()));
+        }
+        other => panic!("preview: {other:?}"),
+    }
+    // A reply for a file no longer selected is dropped.
+    key(&mut a, KeyCode::Down);
+    assert_eq!(files_cmds(&mut a), vec![preview_of("notes.txt")]);
+    assert!(!net(
+        &mut a,
+        NetEvent::Files(FilesEvent::Preview {
+            path: "docs/report.json".into(),
+            size: 1,
+            mime: String::new(),
+            head: b"x".to_vec(),
+        }),
+    ));
+    // Binary files show their size only.
+    key(&mut a, KeyCode::Down);
+    files_cmds(&mut a);
+    net(
+        &mut a,
+        NetEvent::Files(FilesEvent::Preview {
+            path: "photo.png".into(),
+            size: 2_400_000,
+            mime: "image/png".into(),
+            head: vec![0x89, b'P', b'N', b'G', 0, 0],
+        }),
+    );
+    assert!(render(&mut a, 100, 20).contains("binary, 2,400,000 bytes"));
+    // ← goes up to the folder and closes it; → opens it again (listed already: no request).
+    key(&mut a, KeyCode::Home);
+    key(&mut a, KeyCode::Left);
+    assert_eq!(a.storage.rows().len(), 3);
+    key(&mut a, KeyCode::Right);
+    assert_eq!(a.storage.rows().len(), 5);
+    assert!(files_cmds(&mut a).is_empty());
+    // The filter keeps matches and the folders on the way to them.
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "report");
+    key(&mut a, KeyCode::Enter);
+    let rows: Vec<String> = a.storage.rows().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(rows, ["docs", "docs/report.json"]);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.storage.rows().len(), 5);
+}
+
+#[test]
+fn files_live_change_refreshes_the_folder_and_keeps_the_selection() {
+    let mut a = files_app();
+    let changed = |a: &mut App, path: &str| {
+        net(
+            a,
+            NetEvent::Files(FilesEvent::Changed(FileChange::Updated {
+                path: path.into(),
+            })),
+        )
+    };
+    // Nothing to redraw until the new listing arrives.
+    assert!(!changed(&mut a, "docs/a-new.txt"));
+    assert_eq!(files_cmds(&mut a), vec![list("docs")]);
+    // A burst while that listing is on its way asks once more, not once per change.
+    changed(&mut a, "docs/b-new.txt");
+    changed(&mut a, "docs/c-new.txt");
+    assert!(files_cmds(&mut a).is_empty());
+    listed(
+        &mut a,
+        "docs",
+        vec![
+            fentry("a-new.txt", Some(1)),
+            fentry("report.json", Some(27)),
+            fentry("old", None),
+        ],
+    );
+    assert_eq!(files_cmds(&mut a), vec![list("docs")]);
+    assert_eq!(a.storage.selected_entry().unwrap().0, "docs/report.json");
+    // The previewed file changed: it is read again (docs is being listed already).
+    changed(&mut a, "docs/report.json");
+    assert_eq!(files_cmds(&mut a), vec![preview_of("docs/report.json")]);
+    // A new top-level folder shows in the root's listing.
+    changed(&mut a, "inbox/deep/x.txt");
+    assert_eq!(files_cmds(&mut a), vec![list("")]);
+    // Someone deletes the selected file: the row that takes its place is selected.
+    net(
+        &mut a,
+        NetEvent::Files(FilesEvent::Changed(FileChange::Deleted {
+            path: "docs/report.json".into(),
+        })),
+    );
+    listed(
+        &mut a,
+        "docs",
+        vec![fentry("a-new.txt", Some(1)), fentry("old", None)],
+    );
+    assert_eq!(a.storage.selected_entry().unwrap().0, "notes.txt");
+}
+
+#[test]
+fn files_upload_prompt_completes_and_reports_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("data.csv");
+    std::fs::write(&local, "a,b\n1,2\n").unwrap();
+    let mut a = files_app();
+    key(&mut a, KeyCode::Char('u'));
+    assert!(matches!(a.popup, Some(Popup::Path(_))));
+    typ(&mut a, &format!("{}/da", dir.path().display()));
+    key(&mut a, KeyCode::Tab);
+    match &a.popup {
+        Some(Popup::Path(p)) => assert_eq!(p.edit.text, local.display().to_string()),
+        _ => panic!("the prompt stays open"),
+    }
+    key(&mut a, KeyCode::Enter);
+    assert!(a.popup.is_none());
+    let cmds = files_cmds(&mut a);
+    let FilesCommand::Upload {
+        id,
+        dest,
+        overwrite,
+        ..
+    } = &cmds[0]
+    else {
+        panic!("{cmds:?}")
+    };
+    // Into the folder of the selected file.
+    assert_eq!((dest.as_str(), *overwrite), ("docs/data.csv", false));
+    let id = *id;
+    let progress = |done| {
+        NetEvent::Files(FilesEvent::Progress {
+            id,
+            kind: TransferKind::Upload,
+            path: "docs/data.csv".into(),
+            done,
+            total: Some(8),
+        })
+    };
+    assert!(net(&mut a, progress(4)));
+    assert!(!net(&mut a, progress(4)), "no redraw without a change");
+    assert!(render(&mut a, 100, 20).contains("50%"));
+    net(
+        &mut a,
+        NetEvent::Files(FilesEvent::TransferDone {
+            id,
+            kind: TransferKind::Upload,
+            path: "docs/data.csv".into(),
+            local: local.clone(),
+            bytes: 8,
+        }),
+    );
+    assert!(a.storage.transfers.is_empty());
+    assert!(
+        a.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("uploaded docs/data.csv")
+    );
+    assert_eq!(files_cmds(&mut a), vec![list("docs")]);
+    // A file that is there already: replace only after a confirm.
+    key(&mut a, KeyCode::Char('u'));
+    let same = dir.path().join("report.json");
+    std::fs::write(&same, "{}").unwrap();
+    typ(&mut a, &same.display().to_string());
+    key(&mut a, KeyCode::Enter);
+    match &a.popup {
+        Some(Popup::Confirm(c)) => assert!(c.body.starts_with("Replace docs/report.json")),
+        _ => panic!("asks before replacing"),
+    }
+    key(&mut a, KeyCode::Char('y'));
+    assert!(matches!(
+        &files_cmds(&mut a)[0],
+        FilesCommand::Upload {
+            overwrite: true,
+            ..
+        }
+    ));
+    // Bad input stays in the prompt with the reason.
+    key(&mut a, KeyCode::Char('u'));
+    typ(&mut a, "/no/such/file");
+    key(&mut a, KeyCode::Enter);
+    match &a.popup {
+        Some(Popup::Path(p)) => assert!(p.error.as_ref().unwrap().contains("/no/such/file")),
+        _ => panic!("the prompt stays open"),
+    }
+    key(&mut a, KeyCode::Esc);
+    assert!(a.popup.is_none() && files_cmds(&mut a).is_empty());
+}
+
+#[test]
+fn files_download_to_a_local_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = files_app();
+    key(&mut a, KeyCode::Char('s'));
+    match &a.popup {
+        Some(Popup::Path(p)) => assert_eq!(p.edit.text, "./report.json"),
+        _ => panic!("s asks where to"),
+    }
+    ctrl(&mut a, 'u');
+    typ(&mut a, &format!("{}/", dir.path().display()));
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        files_cmds(&mut a),
+        vec![FilesCommand::Download {
+            id: 2,
+            path: "docs/report.json".into(),
+            local: dir.path().join("report.json"),
+        }]
+    );
+    // Over an existing local file only after a confirm.
+    std::fs::write(dir.path().join("report.json"), "old").unwrap();
+    a.run_command(&format!("download {}/report.json", dir.path().display()));
+    assert!(matches!(a.popup, Some(Popup::Confirm(_))));
+    // A folder is not a download.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Home);
+    key(&mut a, KeyCode::Char('s'));
+    assert!(a.popup.is_none());
+    assert!(a.notice.as_ref().unwrap().text.contains("select a file"));
+}
+
+#[test]
+fn files_delete_and_move_ask_first() {
+    let mut a = files_app();
+    key(&mut a, KeyCode::Home); // docs
+    key(&mut a, KeyCode::Char('d'));
+    match &a.popup {
+        Some(Popup::Confirm(c)) => assert!(c.body.contains("Delete folder docs and everything")),
+        _ => panic!("d must ask first"),
+    }
+    key(&mut a, KeyCode::Char('n'));
+    assert!(files_cmds(&mut a).is_empty());
+    key(&mut a, KeyCode::Delete);
+    key(&mut a, KeyCode::Char('y'));
+    assert_eq!(
+        files_cmds(&mut a),
+        vec![FilesCommand::Delete {
+            path: "docs".into(),
+            recursive: true
+        }]
+    );
+    net(
+        &mut a,
+        NetEvent::Files(FilesEvent::Deleted {
+            path: "docs".into(),
+        }),
+    );
+    assert!(a.notice.as_ref().unwrap().text.contains("deleted docs"));
+    assert_eq!(files_cmds(&mut a), vec![list("")]);
+    assert!(!a.storage.tree.is_listed("docs"));
+
+    // Move: the prompt starts at the path; a folder as the target moves into it.
+    let mut a = files_app();
+    key(&mut a, KeyCode::Char('m'));
+    ctrl(&mut a, 'u');
+    typ(&mut a, "docs/old");
+    key(&mut a, KeyCode::Enter);
+    match &a.popup {
+        Some(Popup::Confirm(c)) => {
+            assert_eq!(c.body, "Move docs/report.json to docs/old/report.json?")
+        }
+        _ => panic!("move asks first"),
+    }
+    key(&mut a, KeyCode::Char('y'));
+    assert_eq!(
+        files_cmds(&mut a),
+        vec![FilesCommand::Move {
+            from: "docs/report.json".into(),
+            to: "docs/old/report.json".into()
+        }]
+    );
+    // Nonsense targets are refused in the prompt.
+    key(&mut a, KeyCode::Char('m'));
+    ctrl(&mut a, 'u');
+    typ(&mut a, "../../etc/passwd");
+    key(&mut a, KeyCode::Enter);
+    match &a.popup {
+        Some(Popup::Path(p)) => assert!(p.error.as_ref().unwrap().contains("without . or ..")),
+        _ => panic!("the prompt stays open"),
+    }
+}
+
+#[test]
+fn files_changes_are_refused_in_read_only_mode() {
+    let mut a = app_with(Options {
+        read_only: true,
+        ..Options::default()
+    });
+    net(&mut a, NetEvent::State(ConnState::Live));
+    key(&mut a, KeyCode::Char('5'));
+    listed(&mut a, "", vec![fentry("notes.txt", Some(12))]);
+    for k in ['u', 'd', 'm'] {
+        a.notice = None;
+        key(&mut a, KeyCode::Char(k));
+        assert!(a.popup.is_none(), "{k}");
+        assert!(a.notice.as_ref().unwrap().text.contains("read-only"), "{k}");
+    }
+    for cmd in ["upload /etc/hosts", "delete", "move x"] {
+        a.notice = None;
+        a.run_command(cmd);
+        assert!(a.popup.is_none(), "{cmd}");
+        assert!(
+            a.notice.as_ref().unwrap().text.contains("read-only"),
+            "{cmd}"
+        );
+    }
+    assert!(
+        files_cmds(&mut a)
+            .iter()
+            .all(|c| matches!(c, FilesCommand::List { .. } | FilesCommand::Preview { .. }))
+    );
+    // Reading is fine: download asks where to.
+    key(&mut a, KeyCode::Char('s'));
+    assert!(matches!(a.popup, Some(Popup::Path(_))));
+    // The hint bar leaves the refused keys out.
+    key(&mut a, KeyCode::Esc);
+    let screen = render(&mut a, 100, 20);
+    assert!(screen.contains("s download") && !screen.contains("u upload"));
+}
+
+#[test]
+fn files_mouse_selects_and_opens_rows() {
+    let mut a = files_app();
+    render(&mut a, 100, 20);
+    // Row 0 (docs) is on screen line 3: tab bar, the block's top border, the header.
+    let click = |a: &mut App, row: u16| {
+        a.update(Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }))
+    };
+    click(&mut a, 6);
+    assert_eq!(a.storage.selected_entry().unwrap().0, "notes.txt");
+    click(&mut a, 3);
+    assert_eq!(a.storage.selected_entry().unwrap().0, "docs");
+    // A click on the selected folder closes it.
+    click(&mut a, 3);
+    assert_eq!(a.storage.rows().len(), 3);
+}
+
 // ------------------------------------------------------------------ snapshots
 
 #[test]
 fn snapshot_services() {
     let mut a = services_app();
+    a.notice = None;
+    insta::assert_snapshot!(render(&mut a, 100, 24));
+}
+
+#[test]
+fn snapshot_files() {
+    let mut a = files_app();
+    net(
+        &mut a,
+        NetEvent::Files(FilesEvent::Progress {
+            id: 9,
+            kind: TransferKind::Download,
+            path: "photo.png".into(),
+            done: 600_000,
+            total: Some(2_400_000),
+        }),
+    );
     a.notice = None;
     insta::assert_snapshot!(render(&mut a, 100, 24));
 }
@@ -817,7 +1280,7 @@ fn tiny_terminals_do_not_panic() {
         (41, 12),
         (200, 2),
     ] {
-        for tab in ['1', '2', '3', '?'] {
+        for tab in ['1', '2', '3', '5', '?'] {
             key(&mut a, KeyCode::Char(tab));
             let out = render(&mut a, w, h);
             if w < 40 || h < 10 {

@@ -20,6 +20,28 @@ pub fn clock(ms: i64, offset_secs: i32) -> String {
     s
 }
 
+/// "YYYY-MM-DD HH:MM" for a Unix time in milliseconds.
+pub fn date_time(ms: i64, offset_secs: i32) -> String {
+    let t = ms + offset_secs as i64 * 1000;
+    let days = t.div_euclid(86_400_000);
+    let day_ms = t.rem_euclid(86_400_000);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        day_ms / 3_600_000,
+        day_ms / 60_000 % 60
+    )
+}
+
 /// The local time zone's offset from UTC, in seconds, now.
 pub fn local_offset_secs() -> i32 {
     #[cfg(unix)]
@@ -47,5 +69,8 @@ mod tests {
         assert_eq!(clock_ms(1_700_000_000_123, 0), "22:13:20.123");
         assert_eq!(clock(1_700_000_000_123, 3600), "23:13:20");
         assert_eq!(clock(0, -3600), "23:00:00");
+        assert_eq!(date_time(1_700_000_000_123, 0), "2023-11-14 22:13");
+        assert_eq!(date_time(0, -3600), "1969-12-31 23:00");
+        assert_eq!(date_time(951_782_400_000, 0), "2000-02-29 00:00");
     }
 }

@@ -44,6 +44,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Tab::Chat => draw_chat(f, body, app),
         Tab::Queues => draw_queues(f, body, app),
         Tab::Services => draw_services(f, body, app),
+        Tab::Files => draw_files(f, body, app),
         Tab::Logs => {
             app.hit.panes.push((body, Focus::Logs));
             let theme = app.theme.clone();
@@ -61,6 +62,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         }
         Some(Popup::Confirm(c)) => popups::confirm::draw(f, area, c, theme),
         Some(Popup::Prompt(p)) => popups::prompt::draw(f, area, p, theme),
+        Some(Popup::Path(p)) => popups::path::draw(f, area, p, theme),
         None => {}
     }
 }
@@ -100,6 +102,10 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
     }
     if app.zoom {
         right = format!("[zoom] {right}");
+    }
+    // The tabs come first: on a narrow terminal the room (also in the status line) gives way.
+    if x + unicode_width::UnicodeWidthStr::width(right.as_str()) as u16 > area.right() {
+        return;
     }
     f.render_widget(
         Line::styled(right.clone(), theme.muted()),
@@ -226,6 +232,32 @@ fn draw_services(f: &mut Frame, body: Rect, app: &mut App) {
     }
 }
 
+fn draw_files(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let theme = &app.theme;
+    let (tree, preview) = if app.zoom {
+        if focus == Focus::FileTree {
+            (Some(body), None)
+        } else {
+            (None, Some(body))
+        }
+    } else {
+        let [t, p] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(body);
+        (Some(t), Some(p))
+    };
+    if let Some(r) = tree {
+        app.hit.panes.push((r, Focus::FileTree));
+        app.storage
+            .draw_tree(f, r, theme, focus == Focus::FileTree, app.tz_offset_secs);
+    }
+    if let Some(r) = preview {
+        app.hit.panes.push((r, Focus::FilePreview));
+        app.storage
+            .draw_preview(f, r, theme, focus == Focus::FilePreview);
+    }
+}
+
 fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     f.render_widget(Block::default().style(theme.status()), area);
@@ -334,6 +366,15 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
                 Action::Filter,
                 Action::FocusNext,
                 Action::Zoom,
+            ],
+            Focus::FileTree | Focus::FilePreview => &[
+                Action::Select,
+                Action::FileUpload,
+                Action::FileDownload,
+                Action::FileDelete,
+                Action::FileMove,
+                Action::Filter,
+                Action::FocusNext,
             ],
             Focus::Logs => &[
                 Action::Filter,

@@ -26,7 +26,10 @@ impl Tmux {
         let data = dir.path().join("data");
         let config = dir.path().join("config");
         std::fs::create_dir_all(&config).expect("config dir");
-        let socket = format!("roomdeck-e2e-{}-{}", std::process::id(), width);
+        // One tmux server per test: tests run in parallel, some at the same size.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("roomdeck-e2e-{}-{width}-{n}", std::process::id());
         let shell = format!(
             "env ROOMDECK_NAME=ada ROOMDECK_CONFIG_DIR='{}' TERM=xterm-256color '{BIN}' --data-dir '{}' {extra_args}; \
              echo __EXIT__$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 120",
@@ -299,6 +302,86 @@ fn console_in_tmux() {
             .trim(),
         "0"
     );
+}
+
+/// The files tab: a file another participant puts in appears live, a folder opens, the
+/// preview shows the JSON pretty-printed (and follows a change to it), an upload through the
+/// prompt with tab completion, a delete after its confirm.
+#[test]
+fn files_pane_in_tmux() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let t = Tmux::start(120, 32, "");
+    t.wait_for("● live");
+    t.keys(&["5"]);
+    t.wait_for("no files in this room yet");
+    t.wait_for("u upload");
+
+    // The CLI, a second participant, puts a file in: it appears without a key press.
+    let tmp = t.data.parent().expect("temp dir").to_path_buf();
+    let report = tmp.join("report.json");
+    std::fs::write(&report, r#"{"title":"Q3","pages":[1,2]}"#).expect("local file");
+    let report_arg = report.display().to_string();
+    t.cli(&["storage", "cp", &report_arg, "room://docs/report.json"]);
+    t.wait_for("▸ docs/");
+
+    // Open the folder, select the file: the preview shows it pretty-printed.
+    t.keys(&["Enter"]);
+    t.wait_for("report.json");
+    t.keys(&["Down"]);
+    t.wait_for("Preview · docs/report.json · JSON");
+    t.wait_for("\"title\": \"Q3\",");
+
+    // Someone changes the file: the preview follows, the selection stays.
+    std::fs::write(&report, r#"{"title":"Q4"}"#).expect("local file");
+    t.cli(&["storage", "cp", &report_arg, "room://docs/report.json"]);
+    t.wait_for("\"title\": \"Q4\"");
+
+    // Upload into the selected file's folder: a path typed in part, tab completes it.
+    std::fs::write(tmp.join("upload-me.txt"), "uploaded from the console\n").expect("local file");
+    t.keys(&["u"]);
+    t.wait_for("Upload a local file into docs");
+    t.text(&format!("{}/upload-", tmp.display()));
+    t.keys(&["Tab"]);
+    t.wait_for("upload-me.txt");
+    t.keys(&["Enter"]);
+    t.wait_for("uploaded docs/upload-me.txt");
+    t.wait_until("the upload in the tree", |s| {
+        s.lines()
+            .any(|l| l.contains("upload-me.txt") && l.contains(" B "))
+    });
+    let got = t.cli(&["storage", "get", "docs/upload-me.txt"]);
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        "uploaded from the console\n"
+    );
+
+    // Delete it, after the confirm.
+    t.keys(&["Down"]);
+    t.wait_for("Preview · docs/upload-me.txt");
+    t.keys(&["d"]);
+    t.wait_for("Delete docs/upload-me.txt");
+    t.keys(&["y"]);
+    t.wait_for("deleted docs/upload-me.txt");
+    t.wait_until("gone from the tree", |s| {
+        !s.lines()
+            .any(|l| l.contains("upload-me.txt") && l.contains(" B "))
+    });
+    let out = Command::new(BIN)
+        .arg("room")
+        .arg("--data-dir")
+        .arg(&t.data)
+        .args(["storage", "exists", "docs/upload-me.txt"])
+        .output()
+        .expect("roomdeck room runs");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not exist"),
+        "{out:?}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
 }
 
 #[test]

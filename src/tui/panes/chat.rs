@@ -330,7 +330,10 @@ fn entry_lines<'a>(e: &'a Entry, theme: &Theme, tz: i32, width: usize, me: &str)
             if let Some((name, size)) = &m.attachment {
                 lines.push(Line::from(vec![
                     Span::raw("         "),
-                    Span::styled(format!("↳ {name} ({})", human_size(*size)), theme.accent()),
+                    Span::styled(
+                        format!("↳ {name} ({})", human_size(*size as u64)),
+                        theme.accent(),
+                    ),
                 ]));
             }
             lines

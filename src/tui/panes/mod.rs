@@ -4,6 +4,7 @@ pub mod chat;
 pub mod logs;
 pub mod queues;
 pub mod services;
+pub mod storage;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -60,7 +61,7 @@ pub fn pane_block<'a>(title: impl Into<String>, theme: &Theme, focused: bool) ->
 }
 
 /// "1.2 KB" and friends.
-pub fn human_size(n: usize) -> String {
+pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
     let mut v = n as f64;
     let mut u = 0;

@@ -40,7 +40,7 @@ const FIXED: &[(&str, &str)] = &[
     ("enter", "send the message / run the command"),
     ("alt-enter, ctrl-j", "new line in a message"),
     ("esc", "leave the input, close a popup"),
-    ("tab", "complete in the palette"),
+    ("tab", "complete in the palette and in path prompts"),
     ("↑ ↓", "palette history"),
 ];
 

@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod help;
 pub mod palette;
+pub mod path;
 pub mod prompt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

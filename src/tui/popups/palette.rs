@@ -15,6 +15,8 @@ pub enum Arg {
     Theme,
     Queue,
     OnOff,
+    /// A local file or folder (tab completes it from the disk).
+    LocalPath,
 }
 
 pub const COMMANDS: &[(&str, &str, Arg)] = &[
@@ -24,6 +26,27 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ("queues", "go to the queues tab", Arg::None),
     ("logs", "go to the logs tab", Arg::None),
     ("services", "go to the services tab", Arg::None),
+    ("files", "go to the files tab", Arg::None),
+    (
+        "upload",
+        "upload LOCAL: upload a local file into the selected folder",
+        Arg::LocalPath,
+    ),
+    (
+        "download",
+        "download LOCAL: save the selected file to a local path",
+        Arg::LocalPath,
+    ),
+    (
+        "move",
+        "move DEST: move the selected file (asks first)",
+        Arg::Text,
+    ),
+    (
+        "delete",
+        "delete the selected file or folder (asks first)",
+        Arg::None,
+    ),
     (
         "room",
         "room NAME: reopen the console on another local room",
@@ -106,6 +129,7 @@ pub fn candidates(text: &str, themes: &[String], queues: &[String]) -> Vec<(Stri
                 Arg::Theme => themes.to_vec(),
                 Arg::Queue => queues.to_vec(),
                 Arg::OnOff => vec!["on".into(), "off".into()],
+                Arg::LocalPath => super::path::local_candidates(arg),
                 _ => return Vec::new(),
             };
             if *kind == Arg::Queue && arg.contains(' ') {
