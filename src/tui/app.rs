@@ -16,6 +16,8 @@ use super::action::Action;
 use super::keymap::{Context, Keymap};
 use super::net::{ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, ServiceSummary};
 use super::panes::chat::{ChatPane, Entry, display_name};
+use super::panes::database::DatabasePane;
+use super::panes::database::sql::SqlKind as database_kind;
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
 use super::panes::queues::{QueuesPane, Received};
 use super::panes::services::ServicesPane;
@@ -26,22 +28,32 @@ use super::popups::prompt::{Prompt, PromptKind};
 use super::popups::{EditOutcome, LineEdit};
 use super::theme::{self, Theme};
 
+mod database;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Chat,
     Queues,
     Logs,
     Services,
+    Database,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Chat, Tab::Queues, Tab::Logs, Tab::Services];
+    pub const ALL: [Tab; 5] = [
+        Tab::Chat,
+        Tab::Queues,
+        Tab::Logs,
+        Tab::Services,
+        Tab::Database,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Chat => "Chat",
             Tab::Queues => "Queues",
             Tab::Logs => "Logs",
             Tab::Services => "Services",
+            Tab::Database => "Database",
         }
     }
     pub fn context(self) -> Context {
@@ -50,6 +62,17 @@ impl Tab {
             Tab::Queues => Context::Queues,
             Tab::Logs => Context::Logs,
             Tab::Services => Context::Services,
+            Tab::Database => Context::Database,
+        }
+    }
+    /// The number shown in the tab bar: the digit key that opens it.
+    pub fn number(self) -> usize {
+        match self {
+            Tab::Chat => 1,
+            Tab::Queues => 2,
+            Tab::Logs => 3,
+            Tab::Services => 4,
+            Tab::Database => 6,
         }
     }
     fn index(self) -> usize {
@@ -68,6 +91,9 @@ pub enum Focus {
     Logs,
     ServiceList,
     ServiceLog,
+    DbTables,
+    DbEditor,
+    DbResults,
 }
 
 impl Focus {
@@ -77,6 +103,7 @@ impl Focus {
             Tab::Queues => &[Focus::QueueList, Focus::QueueDetail],
             Tab::Logs => &[Focus::Logs],
             Tab::Services => &[Focus::ServiceList, Focus::ServiceLog],
+            Tab::Database => &[Focus::DbTables, Focus::DbEditor, Focus::DbResults],
         }
     }
 }
@@ -100,6 +127,11 @@ pub enum Effect {
     Suspend,
     /// Reopen the console on another local room.
     SwitchRoom(String),
+    /// Keep the SQL history (oldest first) in this file.
+    SaveSqlHistory {
+        path: PathBuf,
+        entries: Vec<String>,
+    },
     Quit,
 }
 
@@ -150,6 +182,9 @@ pub struct Options {
     pub location: String,
     /// True when the console runs on a local room (`:room NAME` can open another).
     pub local: bool,
+    /// The SQL history read at start, and where to keep it (None: not kept).
+    pub sql_history: Vec<String>,
+    pub sql_history_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -162,6 +197,8 @@ impl Default for Options {
             config_dir: PathBuf::new(),
             location: "local".into(),
             local: false,
+            sql_history: Vec::new(),
+            sql_history_file: None,
         }
     }
 }
@@ -170,11 +207,13 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 4],
+    pub focus: [Focus; 5],
     pub zoom: bool,
     pub chat: ChatPane,
     pub queues: QueuesPane,
     pub services: ServicesPane,
+    pub database: DatabasePane,
+    pub sql_history_file: Option<PathBuf>,
     pub logs: LogsPane,
     pub conn: ConnState,
     pub room: String,
@@ -211,11 +250,14 @@ impl App {
                 Focus::QueueList,
                 Focus::Logs,
                 Focus::ServiceList,
+                Focus::DbTables,
             ],
             zoom: false,
             chat: ChatPane::default(),
             queues: QueuesPane::default(),
             services: ServicesPane::default(),
+            database: DatabasePane::new(opts.sql_history),
+            sql_history_file: opts.sql_history_file,
             logs,
             conn: ConnState::Connecting,
             room: String::new(),
@@ -323,6 +365,9 @@ impl App {
                     self.send(NetCommand::WatchServices(true));
                 }
                 self.conn = s;
+                if self.conn == ConnState::Live && self.tab == Tab::Database {
+                    self.refresh_tables();
+                }
             }
             NetEvent::Joined {
                 room,
@@ -380,6 +425,10 @@ impl App {
                 self.notify(NoticeLevel::Ok, format!("restarted service {name}"));
                 self.send(NetCommand::RefreshServices);
             }
+            ev @ (NetEvent::Tables(_)
+            | NetEvent::TableSchema { .. }
+            | NetEvent::Sql { .. }
+            | NetEvent::Exported { .. }) => return self.on_db_event(ev),
             NetEvent::Logs(lines) => {
                 if lines.is_empty() {
                     return false;
@@ -429,6 +478,10 @@ impl App {
         }
         if self.composing() {
             self.compose_key(k);
+            return;
+        }
+        if self.editing_sql() {
+            self.sql_key(k);
             return;
         }
         if let Some(a) = self.keymap.action_for(self.tab.context(), &k) {
@@ -510,6 +563,11 @@ impl App {
                 self.services.filter = text.to_string();
                 self.services.clamp();
                 self.services.log_scroll = 0;
+            }
+            LineTarget::Filter(Tab::Database) => {
+                self.database.tables.filter = text.to_string();
+                self.database.tables.clamp();
+                self.inspect_selected();
             }
             LineTarget::Search => {
                 self.logs.search = text.to_string();
@@ -594,7 +652,13 @@ impl App {
             Popup::Confirm(c) => match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
                     if self.live("do that") {
-                        self.send(c.on_yes);
+                        match c.on_yes {
+                            // A run confirmed: it starts like any other (history, result).
+                            NetCommand::SqlRun { sql, .. } => {
+                                self.start_sql(sql, database_kind::Destructive)
+                            }
+                            cmd => self.send(cmd),
+                        }
                     }
                 }
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {}
@@ -617,6 +681,9 @@ impl App {
                         (Err(e), _) => {
                             p.error = Some(e);
                             self.popup = Some(Popup::Prompt(p));
+                        }
+                        (Ok(v), PromptKind::ExportPath) => {
+                            self.export_to(v.as_str().unwrap_or_default())
                         }
                         (Ok(v), PromptKind::QueueName) => {
                             let queue = v.as_str().unwrap_or_default().to_string();
@@ -668,6 +735,10 @@ impl App {
                     self.set_focus(Focus::Input);
                     self.chat.input.insert_str(text);
                 }
+                if self.tab == Tab::Database {
+                    self.set_focus(Focus::DbEditor);
+                    self.database.editor.input.insert_str(text);
+                }
             }
         }
     }
@@ -700,6 +771,18 @@ impl App {
             Action::TabQueues => self.switch_tab(Tab::Queues),
             Action::TabLogs => self.switch_tab(Tab::Logs),
             Action::TabServices => self.switch_tab(Tab::Services),
+            Action::TabDatabase => self.switch_tab(Tab::Database),
+            Action::SqlRun => {
+                let sql = self.database.editor.text();
+                self.run_sql(sql);
+            }
+            Action::SqlHistoryPrev | Action::SqlHistoryNext => {
+                if self.tab == Tab::Database {
+                    self.set_focus(Focus::DbEditor);
+                    self.database.editor.walk(a == Action::SqlHistoryPrev);
+                }
+            }
+            Action::SqlExport => self.ask_export(),
             Action::FocusNext | Action::FocusPrev => {
                 let ring = Focus::ring(self.tab);
                 let i = ring.iter().position(|f| *f == focus).unwrap_or(0);
@@ -750,6 +833,8 @@ impl App {
             Action::Left | Action::Right => {
                 if focus == Focus::Logs {
                     self.logs.scroll_h(a == Action::Right);
+                } else if focus == Focus::DbResults {
+                    self.database.results.move_col(a == Action::Right);
                 } else if a == Action::Left {
                     self.do_action(Action::PrevTab);
                 } else {
@@ -768,6 +853,10 @@ impl App {
                         LineTarget::Filter(Tab::Services),
                         self.services.filter.clone(),
                     ),
+                    Tab::Database => (
+                        LineTarget::Filter(Tab::Database),
+                        self.database.tables.filter.clone(),
+                    ),
                 };
                 if self.tab == Tab::Chat && focus == Focus::Input {
                     self.set_focus(Focus::Messages);
@@ -780,10 +869,13 @@ impl App {
                 }
                 Focus::Peers | Focus::Messages => self.do_action(Action::Compose),
                 Focus::ServiceList => self.set_focus(Focus::ServiceLog),
+                Focus::DbTables => self.select_table(),
                 _ => {}
             },
             Action::Back => {
-                if self.zoom {
+                if self.tab == Tab::Database && self.database.running.is_some() {
+                    self.cancel_sql();
+                } else if self.zoom {
                     self.zoom = false;
                 } else {
                     match self.tab {
@@ -795,6 +887,10 @@ impl App {
                         Tab::Services => {
                             self.services.filter.clear();
                             self.services.clamp();
+                        }
+                        Tab::Database => {
+                            self.database.tables.filter.clear();
+                            self.database.tables.clamp();
                         }
                         Tab::Logs => {
                             if !self.logs.search.is_empty() {
@@ -817,6 +913,10 @@ impl App {
                         .map(|v| serde_json::to_string_pretty(v).unwrap_or_default()),
                     Tab::Logs => self.logs.selected_text(),
                     Tab::Services => self.services.selected_service().map(|s| s.id),
+                    Tab::Database if focus == Focus::DbResults => {
+                        self.database.results.selected_line()
+                    }
+                    Tab::Database => self.database.tables.selected_name(),
                 };
                 match text {
                     Some(t) => {
@@ -827,11 +927,11 @@ impl App {
                     None => self.notify(NoticeLevel::Info, "nothing to copy"),
                 }
             }
-            Action::Compose => {
-                if self.tab == Tab::Chat {
-                    self.set_focus(Focus::Input);
-                }
-            }
+            Action::Compose => match self.tab {
+                Tab::Chat => self.set_focus(Focus::Input),
+                Tab::Database => self.set_focus(Focus::DbEditor),
+                _ => {}
+            },
             Action::QueueSend => match self.queues.selected_name() {
                 Some(queue) => {
                     self.popup = Some(Popup::Prompt(Prompt::new(
@@ -865,6 +965,8 @@ impl App {
             Action::Refresh => {
                 if self.tab == Tab::Services {
                     self.send(NetCommand::RefreshServices);
+                } else if self.tab == Tab::Database {
+                    self.refresh_tables();
                 } else {
                     self.send(NetCommand::RefreshQueues);
                 }
@@ -977,6 +1079,9 @@ impl App {
             self.send(NetCommand::WatchServices(true));
         }
         self.tab = tab;
+        if tab == Tab::Database {
+            self.refresh_tables();
+        }
         self.zoom = false;
     }
 
@@ -1030,6 +1135,24 @@ impl App {
                     _ => 0,
                 };
             }
+            Focus::DbTables => {
+                let n = self.database.tables.visible().len();
+                let t = &mut self.database.tables;
+                t.selected = step(t.selected, n, a, 10);
+                self.inspect_selected();
+            }
+            Focus::DbEditor => {}
+            Focus::DbResults => {
+                let r = &mut self.database.results;
+                match a {
+                    Action::Up => r.move_row(-1),
+                    Action::Down => r.move_row(1),
+                    Action::PageUp => r.move_row(-20),
+                    Action::PageDown => r.move_row(20),
+                    Action::Top => r.move_row(isize::MIN),
+                    _ => r.move_row(isize::MAX),
+                }
+            }
             Focus::QueueDetail => {
                 let s = &mut self.queues.detail_scroll;
                 *s = match a {
@@ -1065,6 +1188,23 @@ impl App {
             "queues" => self.switch_tab(Tab::Queues),
             "logs" => self.switch_tab(Tab::Logs),
             "services" => self.switch_tab(Tab::Services),
+            "database" => self.switch_tab(Tab::Database),
+            "tables" => {
+                self.switch_tab(Tab::Database);
+                self.refresh_tables();
+            }
+            "sql" if !arg.is_empty() => {
+                self.switch_tab(Tab::Database);
+                self.database.editor.set_text(arg);
+                self.run_sql(arg.to_string());
+            }
+            "export" => {
+                if arg.is_empty() {
+                    self.ask_export();
+                } else {
+                    self.export_to(arg);
+                }
+            }
             "room" => self.switch_room(arg),
             "restart" if !arg.is_empty() => {
                 match self

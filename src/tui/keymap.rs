@@ -30,16 +30,18 @@ pub enum Context {
     Queues,
     Logs,
     Services,
+    Database,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::List,
         Context::Chat,
         Context::Queues,
         Context::Logs,
         Context::Services,
+        Context::Database,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -49,6 +51,7 @@ impl Context {
             Context::Queues => "queues",
             Context::Logs => "logs",
             Context::Services => "services",
+            Context::Database => "database",
         }
     }
     fn parse(s: &str) -> Option<Context> {
@@ -266,6 +269,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "2", Action::TabQueues),
     (Context::Global, "3", Action::TabLogs),
     (Context::Global, "4", Action::TabServices),
+    (Context::Global, "6", Action::TabDatabase),
     (Context::Global, "]", Action::NextTab),
     (Context::Global, "[", Action::PrevTab),
     (Context::Global, "tab", Action::FocusNext),
@@ -296,6 +300,15 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Services, "r", Action::ServiceRestart),
     (Context::Services, "ctrl-r", Action::Refresh),
     (Context::Services, "f5", Action::Refresh),
+    // ctrl-enter reaches only terminals that report it; f5 and ctrl-r also pass through tmux.
+    (Context::Database, "ctrl-enter", Action::SqlRun),
+    (Context::Database, "f5", Action::SqlRun),
+    (Context::Database, "ctrl-r", Action::SqlRun),
+    (Context::Database, "ctrl-p", Action::SqlHistoryPrev),
+    (Context::Database, "ctrl-n", Action::SqlHistoryNext),
+    (Context::Database, "r", Action::Refresh),
+    (Context::Database, "e", Action::SqlExport),
+    (Context::Database, "i", Action::Compose),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),
@@ -365,7 +378,7 @@ impl Keymap {
             }
             let ctx = Context::parse(section).ok_or_else(|| {
                 format!(
-                    "unknown section [{section}]; use global, list, chat, queues, logs or services"
+                    "unknown section [{section}]; use global, list, chat, queues, logs, services or database"
                 )
             })?;
             let table = body

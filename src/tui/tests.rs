@@ -196,9 +196,17 @@ fn tabs_switch_by_number_and_watch_queues() {
     assert_eq!(a.tab, Tab::Services);
     assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(true)]);
     key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Database);
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::WatchServices(false), NetCommand::RefreshTables]
+    );
+    key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
-    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchServices(false)]);
+    assert!(net_cmds(&mut a).is_empty());
     key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.tab, Tab::Database);
+    key(&mut a, KeyCode::Char('4'));
     assert_eq!(a.tab, Tab::Services);
 }
 

@@ -24,6 +24,14 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ("queues", "go to the queues tab", Arg::None),
     ("logs", "go to the logs tab", Arg::None),
     ("services", "go to the services tab", Arg::None),
+    ("database", "go to the database tab", Arg::None),
+    ("tables", "list the room's tables again", Arg::None),
+    ("sql", "sql QUERY: run SQL in the database tab", Arg::Text),
+    (
+        "export",
+        "export [PATH]: write the result as CSV (or JSON for .json)",
+        Arg::Text,
+    ),
     (
         "room",
         "room NAME: reopen the console on another local room",
