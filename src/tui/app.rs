@@ -927,11 +927,16 @@ impl App {
                     None => self.notify(NoticeLevel::Info, "nothing to copy"),
                 }
             }
-            Action::Compose => match self.tab {
-                Tab::Chat => self.set_focus(Focus::Input),
-                Tab::Database => self.set_focus(Focus::DbEditor),
-                _ => {}
-            },
+            Action::Compose => {
+                if self.tab == Tab::Chat {
+                    self.set_focus(Focus::Input);
+                }
+            }
+            Action::SqlEdit => {
+                if self.tab == Tab::Database {
+                    self.set_focus(Focus::DbEditor);
+                }
+            }
             Action::QueueSend => match self.queues.selected_name() {
                 Some(queue) => {
                     self.popup = Some(Popup::Prompt(Prompt::new(

@@ -308,7 +308,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Database, "ctrl-n", Action::SqlHistoryNext),
     (Context::Database, "r", Action::Refresh),
     (Context::Database, "e", Action::SqlExport),
-    (Context::Database, "i", Action::Compose),
+    (Context::Database, "i", Action::SqlEdit),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),

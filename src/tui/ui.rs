@@ -262,8 +262,9 @@ fn draw_database(f: &mut Frame, body: Rect, app: &mut App) {
             Constraint::Length((cols + 2).clamp(3, left.height / 2)),
         ])
         .areas(left);
+        let status_h = db.status_height(right.width);
         let [e, r] = Layout::vertical([
-            Constraint::Length(editor_h.min(right.height / 2).max(3)),
+            Constraint::Length((editor_h + status_h).min(right.height / 2).max(4)),
             Constraint::Fill(1),
         ])
         .areas(right);
@@ -279,6 +280,7 @@ fn draw_database(f: &mut Frame, body: Rect, app: &mut App) {
     if let Some(r) = editor {
         // The status (progress, outcome or SQLite's error) takes the editor's last rows.
         let status_h = db.status_height(r.width).min(r.height.saturating_sub(3));
+        // (Zoomed, the editor takes the body and the status its last rows.)
         let [e, st] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(status_h)]).areas(r);
         app.hit.panes.push((e, Focus::DbEditor));
@@ -431,7 +433,7 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
             Focus::DbTables | Focus::DbEditor | Focus::DbResults => &[
                 Action::Select,
                 Action::SqlRun,
-                Action::Compose,
+                Action::SqlEdit,
                 Action::Refresh,
                 Action::SqlExport,
                 Action::Filter,

@@ -88,7 +88,7 @@ impl DatabasePane {
 
     /// The line under the editor: progress, the outcome, or the error (wrapped, in red).
     pub fn status_lines(&self, theme: &Theme, now_ms: i64) -> Vec<Line<'static>> {
-        let line = |text: String, style| vec![Line::styled(text, style)];
+        let line = |text: String, style| vec![Line::styled(format!(" {text}"), style)];
         if let Some(r) = &self.running {
             let what = if r.cancelling {
                 "cancelling…"
@@ -132,7 +132,7 @@ impl DatabasePane {
         match &self.outcome {
             Some(Outcome::Error(e)) if self.running.is_none() => {
                 let w = width.max(1) as usize;
-                (e.chars().count().div_ceil(w) as u16).clamp(1, 3)
+                ((e.chars().count() + 3).div_ceil(w) as u16).clamp(1, 3)
             }
             _ => 1,
         }

@@ -20,6 +20,7 @@ pub const MAX_ROWS: usize = 10_000;
 /// Widths are fitted to the header and this many rows, and never wider than `MAX_WIDTH`.
 pub const WIDTH_SAMPLE: usize = 200;
 pub const MAX_WIDTH: usize = 40;
+const SPACING: usize = 2;
 
 #[derive(Debug, Default)]
 pub struct ResultGrid {
@@ -118,7 +119,7 @@ impl ResultGrid {
             if !shown.is_empty() && used + w > inner.width as usize {
                 break;
             }
-            used += w + 1;
+            used += w + SPACING;
             shown.push((i, w));
         }
         let height = inner.height.saturating_sub(1).max(1) as usize;
@@ -139,18 +140,22 @@ impl ResultGrid {
                 }
             }))
         });
-        let header = Row::new(
-            shown
-                .iter()
-                .map(|&(i, w)| Cell::from(truncate(&self.columns[i].name, w))),
-        )
+        let header = Row::new(shown.iter().map(|&(i, w)| {
+            let name = Line::from(truncate(&self.columns[i].name, w));
+            // Numbers are right-aligned, and so are their headers.
+            if is_numeric(&self.columns[i].ty) {
+                Cell::from(name.right_aligned())
+            } else {
+                Cell::from(name)
+            }
+        }))
         .style(theme.muted().add_modifier(Modifier::BOLD));
         let table = Table::new(
             rows,
             shown.iter().map(|&(_, w)| Constraint::Length(w as u16)),
         )
         .header(header)
-        .column_spacing(1)
+        .column_spacing(SPACING as u16)
         .block(block)
         .row_highlight_style(if focused {
             theme.selection()
@@ -162,6 +167,13 @@ impl ResultGrid {
         );
         f.render_stateful_widget(table, area, &mut state);
     }
+}
+
+fn is_numeric(ty: &str) -> bool {
+    let t = ty.to_ascii_lowercase();
+    ["int", "float", "decimal", "double"]
+        .iter()
+        .any(|n| t.contains(n))
 }
 
 /// A cell on one line: newlines and tabs become spaces.
