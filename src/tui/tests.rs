@@ -1210,7 +1210,7 @@ fn results_are_bounded_and_say_so() {
             .as_ref()
             .unwrap()
             .text
-            .contains("exported 12000 rows")
+            .contains("exported 12,000 rows")
     );
 }
 

@@ -295,7 +295,7 @@ fn draw_database(f: &mut Frame, body: Rect, app: &mut App) {
             " SQL · i to write ".to_string()
         };
         db.editor.draw(f, e, &theme, editing, title);
-        db.draw_status(f, st, &theme, app.now_ms);
+        db.draw_status(f, st, &theme);
     }
     if let Some(r) = results {
         app.hit.panes.push((r, Focus::DbResults));

@@ -209,7 +209,8 @@ impl App {
             NetEvent::Exported { path, rows } => self.notify(
                 NoticeLevel::Ok,
                 format!(
-                    "exported {rows} row{} to {path}",
+                    "exported {} row{} to {path}",
+                    crate::tui::panes::logs::thousands(rows as usize),
                     if rows == 1 { "" } else { "s" }
                 ),
             ),

@@ -87,7 +87,7 @@ impl DatabasePane {
     }
 
     /// The line under the editor: progress, the outcome, or the error (wrapped, in red).
-    pub fn status_lines(&self, theme: &Theme, now_ms: i64) -> Vec<Line<'static>> {
+    pub fn status_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
         let line = |text: String, style| vec![Line::styled(format!(" {text}"), style)];
         if let Some(r) = &self.running {
             let what = if r.cancelling {
@@ -97,11 +97,8 @@ impl DatabasePane {
             };
             let n = self.results.rows.len();
             return line(
-                format!(
-                    "◌ {what} {} rows so far · {} ms · esc cancels",
-                    thousands(n),
-                    now_ms - r.started_ms
-                ),
+                // No clock here: the frame is redrawn only when something changes.
+                format!("◌ {what} {} rows so far · esc cancels", thousands(n)),
                 theme.fg_of(theme.warn),
             );
         }
@@ -138,9 +135,9 @@ impl DatabasePane {
         }
     }
 
-    pub fn draw_status(&self, f: &mut Frame, area: Rect, theme: &Theme, now_ms: i64) {
+    pub fn draw_status(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         f.render_widget(
-            Paragraph::new(self.status_lines(theme, now_ms)).wrap(Wrap { trim: false }),
+            Paragraph::new(self.status_lines(theme)).wrap(Wrap { trim: false }),
             area,
         );
     }

@@ -111,6 +111,19 @@ impl ResultGrid {
             return;
         }
         let inner = block.inner(area);
+        let height = inner.height.saturating_sub(1).max(1) as usize;
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        let end = (self.offset + height).min(self.rows.len());
+        let start = self.offset.min(end);
+        // Rows past the sample widen their columns when they come on screen (a number cut
+        // to "10…" would say nothing).
+        for r in &self.rows[start..end] {
+            fit(&mut self.widths, r);
+        }
         // Columns from the offset that fit; the first one shown always does, cut if need be.
         let mut shown = Vec::new();
         let mut used = 0;
@@ -122,14 +135,7 @@ impl ResultGrid {
             used += w + SPACING;
             shown.push((i, w));
         }
-        let height = inner.height.saturating_sub(1).max(1) as usize;
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        let end = (self.offset + height).min(self.rows.len());
-        let rows = self.rows[self.offset.min(end)..end].iter().map(|r| {
+        let rows = self.rows[start..end].iter().map(|r| {
             Row::new(shown.iter().map(|&(i, w)| {
                 let v = r.get(i).unwrap_or(&Value::Null);
                 let text = truncate(&display(v), w);
