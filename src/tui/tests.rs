@@ -825,7 +825,7 @@ fn tiny_terminals_do_not_panic() {
         (41, 12),
         (200, 2),
     ] {
-        for tab in ['1', '2', '3', '?'] {
+        for tab in ['1', '2', '3', '4', '6', '?'] {
             key(&mut a, KeyCode::Char(tab));
             let out = render(&mut a, w, h);
             if w < 40 || h < 10 {
@@ -1384,4 +1384,21 @@ fn snapshot_database_error_inline() {
     );
     a.notice = None;
     insta::assert_snapshot!(render(&mut a, 90, 16));
+}
+
+#[test]
+fn database_tab_draws_at_any_size_and_zoomed() {
+    let mut a = database_app();
+    run(&mut a, "select * from orders");
+    orders_result(&mut a, 1);
+    sql(&mut a, 1, SqlEvent::Error("x ".repeat(200)));
+    for (w, h) in [(40, 10), (41, 12), (60, 15), (200, 50)] {
+        for _ in 0..3 {
+            render(&mut a, w, h);
+            key(&mut a, KeyCode::Char('z'));
+            render(&mut a, w, h);
+            key(&mut a, KeyCode::Char('z'));
+            key(&mut a, KeyCode::Tab);
+        }
+    }
 }
