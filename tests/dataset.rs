@@ -369,3 +369,54 @@ async fn a_long_query_can_be_cancelled() {
         .unwrap_err();
     assert!(err.to_string().contains("cancelled"), "{err}");
 }
+
+/// The console's path: `open_sql` names the query, `next_batch` pulls one batch at a time,
+/// and a reader that stops early cancels and closes the query, leaving the room usable.
+#[tokio::test]
+async fn open_sql_streams_batches_and_stops_early() {
+    use roomdeck::client::dataset::{SqlOpened, batch_values};
+    let server = TestServer::start().await;
+    let alice = server.join("db", "alice").await;
+    let db = alice.dataset();
+    let big = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 20000) \
+               SELECT x, 'row ' || x AS label FROM c";
+    let SqlOpened::Query(mut q) = within("open", db.open_sql(big)).await.unwrap() else {
+        panic!("a query opens");
+    };
+    let names: Vec<_> = q.schema.fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["x", "label"]);
+    let first = within("next batch", q.next_batch())
+        .await
+        .unwrap()
+        .expect("a first batch");
+    assert!(first.num_rows() > 0 && first.num_rows() < 20_000);
+    assert_eq!(batch_values(&first)[0], vec![json!(1), json!("row 1")]);
+    within("cancel", q.cancel()).await.unwrap();
+    within("close", q.close()).await.unwrap();
+    // The whole result, read to its end, has every row once.
+    let SqlOpened::Query(mut q) = within("open", db.open_sql(big)).await.unwrap() else {
+        panic!("a query opens");
+    };
+    let mut n = 0;
+    while let Some(b) = within("next batch", q.next_batch()).await.unwrap() {
+        n += b.num_rows();
+    }
+    assert_eq!(n, 20_000);
+    within("close", q.close()).await.unwrap();
+    // A statement answers with its count; a bad one with SQLite's message.
+    db.create_table("t", parse_columns("id int").unwrap(), "create")
+        .await
+        .unwrap();
+    match within("insert", db.open_sql("insert into t values (1), (2)"))
+        .await
+        .unwrap()
+    {
+        SqlOpened::Statement { rows_affected } => assert_eq!(rows_affected, 2),
+        SqlOpened::Query(_) => panic!("an insert is a statement"),
+    }
+    let err = within("bad", db.open_sql("select * from nope"))
+        .await
+        .err()
+        .expect("an error");
+    assert!(err.to_string().contains("no such table: nope"), "{err}");
+}

@@ -4,6 +4,7 @@
 //! by the table's schema); results come back as Arrow batches and are handed out as JSON
 //! objects with the result's schema.
 
+use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value, json};
 
@@ -202,40 +203,187 @@ impl DatasetClient {
 
     /// Runs SQL: a query's rows (read in batches), or a statement's count of changed rows.
     pub async fn sql(&self, query: &str) -> Result<SqlResult, ClientError> {
+        let mut open = match self.open_sql(query).await? {
+            SqlOpened::Statement { rows_affected } => {
+                return Ok(SqlResult::Statement { rows_affected });
+            }
+            SqlOpened::Query(q) => q,
+        };
+        let mut rows = Vec::new();
+        let read = async {
+            while let Some(batch) = open.next_batch().await? {
+                rows.extend(convert::batch_rows(&batch));
+            }
+            Ok::<_, ClientError>(())
+        }
+        .await;
+        let closed = open.close().await;
+        read?;
+        closed?;
+        Ok(SqlResult::Rows(Rows {
+            schema: open.schema.clone(),
+            rows,
+        }))
+    }
+
+    /// Starts SQL: a statement runs to its end; a query is opened and its rows are read
+    /// with [`SqlQuery::next_batch`], one bounded Arrow batch at a time.
+    pub async fn open_sql(&self, query: &str) -> Result<SqlOpened, ClientError> {
         let args = Content::binary(
             json!({"query": query, "tables": [], "namespace": null, "branch": null}),
             Vec::new(),
         );
         let answer = self.room.invoke("dataset", "execute_sql", args).await?;
-        let id = match &answer {
-            Content::Json(v) => {
-                return Ok(SqlResult::Statement {
-                    rows_affected: v.get("rows_affected").and_then(Value::as_u64).unwrap_or(0),
-                });
+        match &answer {
+            Content::Json(v) => Ok(SqlOpened::Statement {
+                rows_affected: v.get("rows_affected").and_then(Value::as_u64).unwrap_or(0),
+            }),
+            Content::Binary { headers, data } => {
+                let id = headers
+                    .get("query_id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| protocol("execute_sql", &answer))?
+                    .to_string();
+                Ok(SqlOpened::Query(SqlQuery {
+                    schema: read_ipc(data).map_err(arrow)?.0,
+                    id,
+                    client: self.room.clone(),
+                    stream: None,
+                    pending: Default::default(),
+                    done: false,
+                }))
             }
-            Content::Binary { headers, .. } => headers
-                .get("query_id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| protocol("execute_sql", &answer))?
-                .to_string(),
-            _ => return Err(protocol("execute_sql", &answer)),
-        };
-        let start = Content::binary(json!({"kind": "start", "query_id": id}), Vec::new());
-        let read = match self
-            .room
-            .invoke_stream("dataset", "read_sql_query", Some(start))
-            .await
-        {
-            Ok(stream) => drain(stream, "read_sql_query").await,
-            Err(e) => Err(e),
-        };
-        let closed = self.call("close_sql_query", json!({"query_id": id})).await;
-        let mut rows = read?;
-        closed?;
-        if let (true, Content::Binary { data, .. }) = (rows.schema.fields().is_empty(), &answer) {
-            rows.schema = read_ipc(data).map_err(arrow)?.0;
+            _ => Err(protocol("execute_sql", &answer)),
         }
-        Ok(SqlResult::Rows(rows))
+    }
+}
+
+/// What `open_sql` started.
+pub enum SqlOpened {
+    Statement { rows_affected: u64 },
+    Query(SqlQuery),
+}
+
+/// An open query on the server: read its batches, then close it (a query left open is
+/// closed by the server when this participant leaves, or after 15 idle minutes).
+pub struct SqlQuery {
+    /// The result's columns, as the server answered them before any row.
+    pub schema: SchemaRef,
+    pub id: String,
+    client: RoomClient,
+    stream: Option<ToolStream>,
+    /// Batches of a chunk that held more than one, handed out one per call.
+    pending: std::collections::VecDeque<RecordBatch>,
+    done: bool,
+}
+
+impl SqlQuery {
+    /// The next batch of rows; None at the end. Pulls one batch per call, so a reader that
+    /// stops early leaves the rest unread on the server.
+    pub async fn next_batch(&mut self) -> Result<Option<RecordBatch>, ClientError> {
+        if let Some(b) = self.pending.pop_front() {
+            return Ok(Some(b));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        if self.stream.is_none() {
+            let start = Content::binary(json!({"kind": "start", "query_id": self.id}), Vec::new());
+            let s = self
+                .client
+                .invoke_stream("dataset", "read_sql_query", Some(start))
+                .await?;
+            self.stream = Some(s);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(None);
+        };
+        stream.send(pull()).await?;
+        loop {
+            match stream.next().await {
+                None => {
+                    self.done = true;
+                    return Ok(None);
+                }
+                Some(chunk) => match chunk? {
+                    Content::Binary { data, .. } => {
+                        let (_, batches) = read_ipc(&data).map_err(arrow)?;
+                        self.pending.extend(batches);
+                        if let Some(b) = self.pending.pop_front() {
+                            return Ok(Some(b));
+                        }
+                        // An IPC stream with no batch: ask for the next one.
+                        stream.send(pull()).await?;
+                    }
+                    other => return Err(protocol("read_sql_query", &other)),
+                },
+            }
+        }
+    }
+
+    /// Interrupts the query where it runs (`cancel_sql_query`); close it afterwards.
+    pub async fn cancel(&self) -> Result<(), ClientError> {
+        cancel_sql_query(&self.client, &self.id).await
+    }
+
+    /// Stops reading and closes the query on the server.
+    pub async fn close(&mut self) -> Result<(), ClientError> {
+        if let Some(mut s) = self.stream.take() {
+            s.close().await;
+        }
+        self.done = true;
+        self.client
+            .invoke(
+                "dataset",
+                "close_sql_query",
+                Content::Json(json!({"query_id": self.id})),
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+/// `cancel_sql_query`: interrupts an open query of this participant.
+pub async fn cancel_sql_query(client: &RoomClient, id: &str) -> Result<(), ClientError> {
+    client
+        .invoke(
+            "dataset",
+            "cancel_sql_query",
+            Content::Json(json!({"query_id": id})),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// A batch's rows as JSON values in column order (no column names repeated per row).
+pub fn batch_values(batch: &RecordBatch) -> Vec<Vec<Value>> {
+    (0..batch.num_rows())
+        .map(|i| {
+            batch
+                .columns()
+                .iter()
+                .map(|c| convert::array_value_to_json(c.as_ref(), i))
+                .collect()
+        })
+        .collect()
+}
+
+/// A value as text for a table cell or CSV: strings bare, null empty, the rest as JSON.
+pub fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as one CSV field (RFC 4180 quoting).
+pub fn csv_cell(v: &Value) -> String {
+    let s = cell_text(v);
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
     }
 }
 

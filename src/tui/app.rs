@@ -18,6 +18,8 @@ use super::action::Action;
 use super::keymap::{Context, Keymap};
 use super::net::{ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, ServiceSummary};
 use super::panes::chat::{ChatPane, Entry, display_name};
+use super::panes::database::DatabasePane;
+use super::panes::database::sql::SqlKind as database_kind;
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
 use super::panes::queues::{QueuesPane, Received};
 use super::panes::services::ServicesPane;
@@ -30,6 +32,8 @@ use super::popups::prompt::{Prompt, PromptKind};
 use super::popups::{EditOutcome, LineEdit};
 use super::theme::{self, Theme};
 
+mod database;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Chat,
@@ -37,10 +41,18 @@ pub enum Tab {
     Logs,
     Services,
     Files,
+    Database,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Chat, Tab::Queues, Tab::Logs, Tab::Services, Tab::Files];
+    pub const ALL: [Tab; 6] = [
+        Tab::Chat,
+        Tab::Queues,
+        Tab::Logs,
+        Tab::Services,
+        Tab::Files,
+        Tab::Database,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             Tab::Chat => "Chat",
@@ -48,6 +60,7 @@ impl Tab {
             Tab::Logs => "Logs",
             Tab::Services => "Services",
             Tab::Files => "Files",
+            Tab::Database => "Database",
         }
     }
     pub fn context(self) -> Context {
@@ -57,6 +70,18 @@ impl Tab {
             Tab::Logs => Context::Logs,
             Tab::Services => Context::Services,
             Tab::Files => Context::Files,
+            Tab::Database => Context::Database,
+        }
+    }
+    /// The number shown in the tab bar: the digit key that opens it.
+    pub fn number(self) -> usize {
+        match self {
+            Tab::Chat => 1,
+            Tab::Queues => 2,
+            Tab::Logs => 3,
+            Tab::Services => 4,
+            Tab::Files => 5,
+            Tab::Database => 6,
         }
     }
     fn index(self) -> usize {
@@ -77,6 +102,9 @@ pub enum Focus {
     ServiceLog,
     FileTree,
     FilePreview,
+    DbTables,
+    DbEditor,
+    DbResults,
 }
 
 impl Focus {
@@ -87,6 +115,7 @@ impl Focus {
             Tab::Logs => &[Focus::Logs],
             Tab::Services => &[Focus::ServiceList, Focus::ServiceLog],
             Tab::Files => &[Focus::FileTree, Focus::FilePreview],
+            Tab::Database => &[Focus::DbTables, Focus::DbEditor, Focus::DbResults],
         }
     }
 }
@@ -110,6 +139,11 @@ pub enum Effect {
     Suspend,
     /// Reopen the console on another local room.
     SwitchRoom(String),
+    /// Keep the SQL history (oldest first) in this file.
+    SaveSqlHistory {
+        path: PathBuf,
+        entries: Vec<String>,
+    },
     Quit,
 }
 
@@ -161,6 +195,9 @@ pub struct Options {
     pub location: String,
     /// True when the console runs on a local room (`:room NAME` can open another).
     pub local: bool,
+    /// The SQL history read at start, and where to keep it (None: not kept).
+    pub sql_history: Vec<String>,
+    pub sql_history_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -173,6 +210,8 @@ impl Default for Options {
             config_dir: PathBuf::new(),
             location: "local".into(),
             local: false,
+            sql_history: Vec::new(),
+            sql_history_file: None,
         }
     }
 }
@@ -181,12 +220,14 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 5],
+    pub focus: [Focus; 6],
     pub zoom: bool,
     pub chat: ChatPane,
     pub queues: QueuesPane,
     pub services: ServicesPane,
     pub storage: StoragePane,
+    pub database: DatabasePane,
+    pub sql_history_file: Option<PathBuf>,
     pub logs: LogsPane,
     pub conn: ConnState,
     pub room: String,
@@ -226,12 +267,15 @@ impl App {
                 Focus::Logs,
                 Focus::ServiceList,
                 Focus::FileTree,
+                Focus::DbTables,
             ],
             zoom: false,
             chat: ChatPane::default(),
             queues: QueuesPane::default(),
             services: ServicesPane::default(),
             storage: StoragePane::default(),
+            database: DatabasePane::new(opts.sql_history),
+            sql_history_file: opts.sql_history_file,
             logs,
             conn: ConnState::Connecting,
             room: String::new(),
@@ -344,6 +388,9 @@ impl App {
                 if live && self.tab == Tab::Files {
                     self.files_relist();
                 }
+                if self.conn == ConnState::Live && self.tab == Tab::Database {
+                    self.refresh_tables();
+                }
             }
             NetEvent::Joined {
                 room,
@@ -402,6 +449,10 @@ impl App {
                 self.send(NetCommand::RefreshServices);
             }
             NetEvent::Files(ev) => return self.on_files(ev),
+            ev @ (NetEvent::Tables(_)
+            | NetEvent::TableSchema { .. }
+            | NetEvent::Sql { .. }
+            | NetEvent::Exported { .. }) => return self.on_db_event(ev),
             NetEvent::Logs(lines) => {
                 if lines.is_empty() {
                     return false;
@@ -451,6 +502,10 @@ impl App {
         }
         if self.composing() {
             self.compose_key(k);
+            return;
+        }
+        if self.editing_sql() {
+            self.sql_key(k);
             return;
         }
         if let Some(a) = self.keymap.action_for(self.tab.context(), &k) {
@@ -537,6 +592,11 @@ impl App {
                 self.storage.set_filter(text);
                 self.files_follow_selection();
             }
+            LineTarget::Filter(Tab::Database) => {
+                self.database.tables.filter = text.to_string();
+                self.database.tables.clamp();
+                self.inspect_selected();
+            }
             LineTarget::Search => {
                 self.logs.search = text.to_string();
                 if !text.is_empty() && !self.logs.search_step(false) {
@@ -620,7 +680,13 @@ impl App {
             Popup::Confirm(c) => match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
                     if self.live("do that") {
-                        self.send(c.on_yes);
+                        match c.on_yes {
+                            // A run confirmed: it starts like any other (history, result).
+                            NetCommand::SqlRun { sql, .. } => {
+                                self.start_sql(sql, database_kind::Destructive)
+                            }
+                            cmd => self.send(cmd),
+                        }
                     }
                 }
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {}
@@ -644,6 +710,9 @@ impl App {
                         (Err(e), _) => {
                             p.error = Some(e);
                             self.popup = Some(Popup::Prompt(p));
+                        }
+                        (Ok(v), PromptKind::ExportPath) => {
+                            self.export_to(v.as_str().unwrap_or_default())
                         }
                         (Ok(v), PromptKind::QueueName) => {
                             let queue = v.as_str().unwrap_or_default().to_string();
@@ -699,6 +768,10 @@ impl App {
                     self.set_focus(Focus::Input);
                     self.chat.input.insert_str(text);
                 }
+                if self.tab == Tab::Database {
+                    self.set_focus(Focus::DbEditor);
+                    self.database.editor.input.insert_str(text);
+                }
             }
         }
     }
@@ -732,6 +805,18 @@ impl App {
             Action::TabLogs => self.switch_tab(Tab::Logs),
             Action::TabServices => self.switch_tab(Tab::Services),
             Action::TabFiles => self.switch_tab(Tab::Files),
+            Action::TabDatabase => self.switch_tab(Tab::Database),
+            Action::SqlRun => {
+                let sql = self.database.editor.text();
+                self.run_sql(sql);
+            }
+            Action::SqlHistoryPrev | Action::SqlHistoryNext => {
+                if self.tab == Tab::Database {
+                    self.set_focus(Focus::DbEditor);
+                    self.database.editor.walk(a == Action::SqlHistoryPrev);
+                }
+            }
+            Action::SqlExport => self.ask_export(),
             Action::FocusNext | Action::FocusPrev => {
                 let ring = Focus::ring(self.tab);
                 let i = ring.iter().position(|f| *f == focus).unwrap_or(0);
@@ -784,6 +869,8 @@ impl App {
                     self.files_left_right(a == Action::Right);
                 } else if focus == Focus::Logs {
                     self.logs.scroll_h(a == Action::Right);
+                } else if focus == Focus::DbResults {
+                    self.database.results.move_col(a == Action::Right);
                 } else if a == Action::Left {
                     self.do_action(Action::PrevTab);
                 } else {
@@ -803,6 +890,10 @@ impl App {
                         self.services.filter.clone(),
                     ),
                     Tab::Files => (LineTarget::Filter(Tab::Files), self.storage.filter.clone()),
+                    Tab::Database => (
+                        LineTarget::Filter(Tab::Database),
+                        self.database.tables.filter.clone(),
+                    ),
                 };
                 if self.tab == Tab::Chat && focus == Focus::Input {
                     self.set_focus(Focus::Messages);
@@ -816,10 +907,13 @@ impl App {
                 Focus::Peers | Focus::Messages => self.do_action(Action::Compose),
                 Focus::ServiceList => self.set_focus(Focus::ServiceLog),
                 Focus::FileTree => self.files_toggle(),
+                Focus::DbTables => self.select_table(),
                 _ => {}
             },
             Action::Back => {
-                if self.zoom {
+                if self.tab == Tab::Database && self.database.running.is_some() {
+                    self.cancel_sql();
+                } else if self.zoom {
                     self.zoom = false;
                 } else {
                     match self.tab {
@@ -835,6 +929,10 @@ impl App {
                         Tab::Files => {
                             self.storage.set_filter("");
                             self.files_follow_selection();
+                        }
+                        Tab::Database => {
+                            self.database.tables.filter.clear();
+                            self.database.tables.clamp();
                         }
                         Tab::Logs => {
                             if !self.logs.search.is_empty() {
@@ -858,6 +956,10 @@ impl App {
                     Tab::Logs => self.logs.selected_text(),
                     Tab::Services => self.services.selected_service().map(|s| s.id),
                     Tab::Files => self.storage.selected_entry().map(|(p, _)| p),
+                    Tab::Database if focus == Focus::DbResults => {
+                        self.database.results.selected_line()
+                    }
+                    Tab::Database => self.database.tables.selected_name(),
                 };
                 match text {
                     Some(t) => {
@@ -871,6 +973,11 @@ impl App {
             Action::Compose => {
                 if self.tab == Tab::Chat {
                     self.set_focus(Focus::Input);
+                }
+            }
+            Action::SqlEdit => {
+                if self.tab == Tab::Database {
+                    self.set_focus(Focus::DbEditor);
                 }
             }
             Action::QueueSend => match self.queues.selected_name() {
@@ -908,6 +1015,8 @@ impl App {
                     self.send(NetCommand::RefreshServices);
                 } else if self.tab == Tab::Files {
                     self.files_relist();
+                } else if self.tab == Tab::Database {
+                    self.refresh_tables();
                 } else {
                     self.send(NetCommand::RefreshQueues);
                 }
@@ -1023,6 +1132,9 @@ impl App {
             self.send(NetCommand::WatchServices(true));
         }
         self.tab = tab;
+        if tab == Tab::Database {
+            self.refresh_tables();
+        }
         self.zoom = false;
         if tab == Tab::Files {
             self.files_shown();
@@ -1085,6 +1197,24 @@ impl App {
                 self.files_follow_selection();
             }
             Focus::FilePreview => self.files_scroll_preview(a),
+            Focus::DbTables => {
+                let n = self.database.tables.visible().len();
+                let t = &mut self.database.tables;
+                t.selected = step(t.selected, n, a, 10);
+                self.inspect_selected();
+            }
+            Focus::DbEditor => {}
+            Focus::DbResults => {
+                let r = &mut self.database.results;
+                match a {
+                    Action::Up => r.move_row(-1),
+                    Action::Down => r.move_row(1),
+                    Action::PageUp => r.move_row(-20),
+                    Action::PageDown => r.move_row(20),
+                    Action::Top => r.move_row(isize::MIN),
+                    _ => r.move_row(isize::MAX),
+                }
+            }
             Focus::QueueDetail => {
                 let s = &mut self.queues.detail_scroll;
                 *s = match a {
@@ -1125,6 +1255,23 @@ impl App {
             "services" => self.switch_tab(Tab::Services),
             "files" => self.switch_tab(Tab::Files),
             "upload" | "download" | "move" | "delete" => self.files_command(cmd, arg),
+            "database" => self.switch_tab(Tab::Database),
+            "tables" => {
+                self.switch_tab(Tab::Database);
+                self.refresh_tables();
+            }
+            "sql" if !arg.is_empty() => {
+                self.switch_tab(Tab::Database);
+                self.database.editor.set_text(arg);
+                self.run_sql(arg.to_string());
+            }
+            "export" => {
+                if arg.is_empty() {
+                    self.ask_export();
+                } else {
+                    self.export_to(arg);
+                }
+            }
             "room" => self.switch_room(arg),
             "restart" if !arg.is_empty() => {
                 match self

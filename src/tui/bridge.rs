@@ -10,9 +10,10 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use super::dbbridge;
 use super::net::{
-    ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, QueueSummary, ServiceSummary,
-    log_lines, message_text, now_ms,
+    ChatMessage, ConnState, ExportSource, NetCommand, NetEvent, PeerInfo, QueueSummary,
+    ServiceSummary, SqlEvent, log_lines, message_text, now_ms,
 };
 use super::{Target, TuiOptions};
 use crate::client::services::PortState;
@@ -238,7 +239,20 @@ async fn idle(
             None | Some(NetCommand::Shutdown) => return,
             Some(NetCommand::WatchQueues(on)) => watch.queues = on,
             Some(NetCommand::WatchServices(on)) => watch.services = on,
-            Some(NetCommand::RefreshQueues) | Some(NetCommand::RefreshServices) => {}
+            Some(NetCommand::RefreshQueues)
+            | Some(NetCommand::RefreshServices)
+            | Some(NetCommand::SqlCancel { .. }) => {}
+            Some(NetCommand::SqlRun { id, .. }) => {
+                let _ = events.send(NetEvent::Sql {
+                    id,
+                    event: SqlEvent::Error("not connected to the room".into()),
+                });
+            }
+            Some(NetCommand::SqlExport {
+                path,
+                format,
+                source: source @ ExportSource::Rows { .. },
+            }) => dbbridge::spawn_export(None, path, format, source, events),
             Some(other) => {
                 let _ = events.send(NetEvent::Failed {
                     what: describe(&other),
@@ -260,6 +274,10 @@ fn describe(cmd: &NetCommand) -> String {
         NetCommand::RefreshServices | NetCommand::WatchServices(_) => "listing services".into(),
         NetCommand::ServiceRestart { name, .. } => format!("restarting service {name}"),
         NetCommand::Files(c) => files::describe(c),
+        NetCommand::RefreshTables => "listing tables".into(),
+        NetCommand::InspectTable { table } => format!("reading the schema of {table}"),
+        NetCommand::SqlRun { .. } | NetCommand::SqlCancel { .. } => "running SQL".into(),
+        NetCommand::SqlExport { path, .. } => format!("exporting to {path}"),
         NetCommand::Shutdown => "closing".into(),
     }
 }
@@ -324,6 +342,7 @@ async fn session(
     if watch.services {
         spawn_service_list(client, events);
     }
+    let mut sql_run = dbbridge::Running::default();
     let mut poll = tokio::time::interval(QUEUE_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ended = loop {
@@ -355,6 +374,17 @@ async fn session(
                 }
                 Some(NetCommand::RefreshServices) => spawn_service_list(client, events),
                 Some(NetCommand::Files(c)) => files::spawn(client, c, events),
+                Some(NetCommand::RefreshTables) => dbbridge::spawn_tables(client, events),
+                Some(NetCommand::InspectTable { table }) => {
+                    dbbridge::spawn_inspect(client, table, events)
+                }
+                Some(NetCommand::SqlRun { id, sql, keep }) => {
+                    sql_run.start(client, id, sql, keep, events)
+                }
+                Some(NetCommand::SqlCancel { id }) => sql_run.cancel(id),
+                Some(NetCommand::SqlExport { path, format, source }) => {
+                    dbbridge::spawn_export(Some(client), path, format, source, events)
+                }
                 Some(cmd) => spawn_command(client, cmd, events),
             },
             _ = poll.tick(), if watch.queues || watch.services => {
@@ -586,6 +616,11 @@ fn spawn_command(client: &RoomClient, cmd: NetCommand, events: &mpsc::UnboundedS
                 | NetCommand::RefreshServices
                 | NetCommand::WatchServices(_)
                 | NetCommand::Files(_)
+                | NetCommand::RefreshTables
+                | NetCommand::InspectTable { .. }
+                | NetCommand::SqlRun { .. }
+                | NetCommand::SqlCancel { .. }
+                | NetCommand::SqlExport { .. }
                 | NetCommand::Shutdown => None,
             })
         }

@@ -31,10 +31,11 @@ pub enum Context {
     Logs,
     Services,
     Files,
+    Database,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::List,
         Context::Chat,
@@ -42,6 +43,7 @@ impl Context {
         Context::Logs,
         Context::Services,
         Context::Files,
+        Context::Database,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +54,7 @@ impl Context {
             Context::Logs => "logs",
             Context::Services => "services",
             Context::Files => "files",
+            Context::Database => "database",
         }
     }
     fn parse(s: &str) -> Option<Context> {
@@ -270,6 +273,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "3", Action::TabLogs),
     (Context::Global, "4", Action::TabServices),
     (Context::Global, "5", Action::TabFiles),
+    (Context::Global, "6", Action::TabDatabase),
     (Context::Global, "]", Action::NextTab),
     (Context::Global, "[", Action::PrevTab),
     (Context::Global, "tab", Action::FocusNext),
@@ -308,6 +312,15 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Files, "space", Action::Select),
     (Context::Files, "ctrl-r", Action::Refresh),
     (Context::Files, "f5", Action::Refresh),
+    // ctrl-enter reaches only terminals that report it; f5 and ctrl-r also pass through tmux.
+    (Context::Database, "ctrl-enter", Action::SqlRun),
+    (Context::Database, "f5", Action::SqlRun),
+    (Context::Database, "ctrl-r", Action::SqlRun),
+    (Context::Database, "ctrl-p", Action::SqlHistoryPrev),
+    (Context::Database, "ctrl-n", Action::SqlHistoryNext),
+    (Context::Database, "r", Action::Refresh),
+    (Context::Database, "e", Action::SqlExport),
+    (Context::Database, "i", Action::SqlEdit),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),
@@ -377,7 +390,7 @@ impl Keymap {
             }
             let ctx = Context::parse(section).ok_or_else(|| {
                 format!(
-                    "unknown section [{section}]; use global, list, chat, queues, logs, services or files"
+                    "unknown section [{section}]; use global, list, chat, queues, logs, services, files or database"
                 )
             })?;
             let table = body

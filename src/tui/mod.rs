@@ -9,6 +9,7 @@ pub mod app;
 mod bridge;
 pub mod clipboard;
 pub mod config;
+mod dbbridge;
 pub mod keymap;
 pub mod net;
 pub mod panes;
@@ -86,6 +87,8 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 config_dir: opts.config_dir.clone(),
                 location: room.location(),
                 local: matches!(opts.target, Target::Local { .. }),
+                sql_history: dbbridge::load_history(&dbbridge::history_file(&opts.data_dir)),
+                sql_history_file: Some(dbbridge::history_file(&opts.data_dir)),
             };
             let mut app = App::new(theme.clone(), keymap.clone(), app_opts);
             let result = ui_loop(&mut app, &room).await;
@@ -209,6 +212,7 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
                     }
                 }
                 Effect::SetMouse(on) => term::set_mouse(on),
+                Effect::SaveSqlHistory { path, entries } => dbbridge::save_history(path, entries),
                 Effect::Suspend => {
                     if let Err(e) = term::suspend(&mut terminal, app.mouse) {
                         result = Err(format!("cannot resume the terminal: {e}"));

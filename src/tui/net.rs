@@ -116,6 +116,57 @@ pub struct ServiceSummary {
     pub liveness: String,
 }
 
+/// A table of the room's database and its row count (None when counting failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSummary {
+    pub name: String,
+    pub rows: Option<u64>,
+}
+
+/// One column of a table or of a result: name, type as the room reports it, nullability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub ty: String,
+    pub nullable: bool,
+}
+
+/// How a streamed SQL run goes, in order: `Columns`, any number of `Rows`, then one of
+/// `Done`, `Affected`, `Cancelled` or `Error`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlEvent {
+    Columns(Vec<ColumnInfo>),
+    /// One Arrow batch's rows as JSON values, in column order.
+    Rows(Vec<Vec<Value>>),
+    /// The rows ended: `seen` rows were read; `more` when reading stopped at the bound.
+    Done {
+        seen: u64,
+        more: bool,
+    },
+    /// A statement without rows ran.
+    Affected(u64),
+    Cancelled,
+    /// The room's message (SQLite's, for a bad statement).
+    Error(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// What an export writes: rows the console holds, or a query run again and streamed to disk
+/// (for a read whose result was cut at the console's bound).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportSource {
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<Value>>,
+    },
+    Query(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetEvent {
     State(ConnState),
@@ -152,6 +203,20 @@ pub enum NetEvent {
     Logs(Vec<LogLine>),
     /// The storage pane's replies and the room's `storage.file.*` pushes.
     Files(FilesEvent),
+    Tables(Vec<TableSummary>),
+    TableSchema {
+        table: String,
+        columns: Vec<ColumnInfo>,
+    },
+    /// Progress of the SQL run `id` (see [`SqlEvent`]).
+    Sql {
+        id: u64,
+        event: SqlEvent,
+    },
+    Exported {
+        path: String,
+        rows: u64,
+    },
     /// A command failed; `what` says which, `error` is the client's sentence.
     Failed {
         what: String,
@@ -193,6 +258,25 @@ pub enum NetCommand {
     },
     /// The storage pane's requests (listing, preview, transfers, delete, move).
     Files(FilesCommand),
+    RefreshTables,
+    InspectTable {
+        table: String,
+    },
+    /// Runs SQL, streaming its rows; reading stops after `keep` rows (and one batch more,
+    /// to know whether there are more).
+    SqlRun {
+        id: u64,
+        sql: String,
+        keep: usize,
+    },
+    SqlCancel {
+        id: u64,
+    },
+    SqlExport {
+        path: String,
+        format: ExportFormat,
+        source: ExportSource,
+    },
     Shutdown,
 }
 

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::app::{App, Effect, Focus, Msg, Options, Popup, Tab};
 use super::keymap::{Keymap, Preset};
 use super::net::{
-    ChatMessage, ConnState, Level, LogLine, NetCommand, NetEvent, PeerInfo, QueueSummary,
-    ServiceSummary,
+    ChatMessage, ColumnInfo, ConnState, ExportFormat, ExportSource, Level, LogLine, NetCommand,
+    NetEvent, PeerInfo, QueueSummary, ServiceSummary, SqlEvent, TableSummary,
 };
 use super::net::{FileChange, FileEntry, FilesCommand, FilesEvent, TransferKind};
 use super::panes::storage::Preview;
@@ -202,9 +202,16 @@ fn tabs_switch_by_number_and_watch_queues() {
     assert_eq!(a.tab, Tab::Files);
     assert_eq!(net_cmds(&mut a)[0], NetCommand::WatchServices(false));
     key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Database);
+    assert!(net_cmds(&mut a).contains(&NetCommand::RefreshTables));
+    key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
     key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.tab, Tab::Database);
+    key(&mut a, KeyCode::Char('['));
     assert_eq!(a.tab, Tab::Files);
+    key(&mut a, KeyCode::Char('4'));
+    assert_eq!(a.tab, Tab::Services);
 }
 
 #[test]
@@ -1280,7 +1287,7 @@ fn tiny_terminals_do_not_panic() {
         (41, 12),
         (200, 2),
     ] {
-        for tab in ['1', '2', '3', '5', '?'] {
+        for tab in ['1', '2', '3', '4', '5', '6', '?'] {
             key(&mut a, KeyCode::Char(tab));
             let out = render(&mut a, w, h);
             if w < 40 || h < 10 {
@@ -1343,4 +1350,517 @@ fn room_command_reopens_on_another_local_room() {
     r.run_command("room lab");
     assert!(r.take_effects().is_empty());
     assert!(r.notice.as_ref().unwrap().text.contains("remote"));
+}
+
+// ------------------------------------------------------------------ database
+
+fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
+    ColumnInfo {
+        name: name.into(),
+        ty: ty.into(),
+        nullable,
+    }
+}
+
+fn table(name: &str, rows: u64) -> TableSummary {
+    TableSummary {
+        name: name.into(),
+        rows: Some(rows),
+    }
+}
+
+fn sql(a: &mut App, id: u64, event: SqlEvent) -> bool {
+    net(a, NetEvent::Sql { id, event })
+}
+
+fn f5(a: &mut App) {
+    key(a, KeyCode::F(5));
+}
+
+/// The database tab with two tables listed and the first one's schema read.
+fn database_app_with(opts: Options) -> App {
+    let mut a = app_with(opts);
+    net(&mut a, NetEvent::State(ConnState::Live));
+    a.take_effects();
+    key(&mut a, KeyCode::Char('6'));
+    assert_eq!(a.tab, Tab::Database);
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::RefreshTables]);
+    net(
+        &mut a,
+        NetEvent::Tables(vec![table("people", 3), table("orders", 1_250)]),
+    );
+    // Sorted by name; the selected table's schema is asked for.
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::InspectTable {
+            table: "orders".into()
+        }]
+    );
+    net(
+        &mut a,
+        NetEvent::TableSchema {
+            table: "orders".into(),
+            columns: vec![
+                col("id", "Int64", false),
+                col("customer", "Utf8", true),
+                col("total", "Float64", true),
+            ],
+        },
+    );
+    a
+}
+
+fn database_app() -> App {
+    database_app_with(Options::default())
+}
+
+/// Types SQL into the editor (focusing it with `i`) and runs it with f5.
+fn run(a: &mut App, text: &str) -> Vec<NetCommand> {
+    if a.focused() != Focus::DbEditor {
+        key(a, KeyCode::Char('i'));
+    }
+    a.database.editor.set_text("");
+    typ(a, text);
+    f5(a);
+    net_cmds(a)
+}
+
+fn orders_result(a: &mut App, id: u64) {
+    sql(
+        a,
+        id,
+        SqlEvent::Columns(vec![
+            col("id", "Int64", false),
+            col("customer", "Utf8", true),
+            col("total", "Float64", true),
+        ]),
+    );
+    sql(
+        a,
+        id,
+        SqlEvent::Rows(vec![
+            vec![json!(1), json!("Ada Lovelace"), json!(12.5)],
+            vec![json!(2), json!("Grace Hopper"), json!(null)],
+            vec![
+                json!(3),
+                json!("a customer with a very long name that will not fit in forty columns"),
+                json!(1999.99),
+            ],
+        ]),
+    );
+}
+
+#[test]
+fn sql_is_classified_by_its_words_not_its_strings_or_comments() {
+    use super::panes::database::sql::{SqlKind, classify};
+    for (text, kind) in [
+        ("", SqlKind::Empty),
+        ("  -- only a comment\n /* and another */ ;", SqlKind::Empty),
+        ("select * from t", SqlKind::Read),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", SqlKind::Read),
+        ("explain query plan delete from t", SqlKind::Read),
+        ("values (1), (2)", SqlKind::Read),
+        ("pragma table_info(t)", SqlKind::Read),
+        ("PRAGMA main.table_info('t')", SqlKind::Read),
+        ("pragma user_version", SqlKind::Read),
+        ("pragma user_version = 3", SqlKind::Write),
+        ("pragma journal_mode(wal)", SqlKind::Write),
+        (
+            "select 'drop table t; delete' -- delete from t",
+            SqlKind::Read,
+        ),
+        ("select \"delete\" from t /* drop */", SqlKind::Read),
+        ("insert into t values ('x')", SqlKind::Write),
+        ("update t set a = 1", SqlKind::Write),
+        ("create table t (a int)", SqlKind::Write),
+        (
+            "with x as (select 1) insert into t select * from x",
+            SqlKind::Write,
+        ),
+        ("with x as (select 1) delete from t", SqlKind::Destructive),
+        ("DROP TABLE t", SqlKind::Destructive),
+        ("delete from t where id = 1", SqlKind::Destructive),
+        ("truncate t", SqlKind::Destructive),
+        ("alter table t drop column a", SqlKind::Destructive),
+        ("alter table t add column a int", SqlKind::Write),
+        ("alter table t rename to 'drop'", SqlKind::Write),
+        ("select 1; drop table t", SqlKind::Destructive),
+        ("select ';'; insert into t values (1)", SqlKind::Write),
+        ("select 'unterminated; drop table t", SqlKind::Read),
+    ] {
+        assert_eq!(classify(text), kind, "{text}");
+    }
+}
+
+#[test]
+fn result_columns_fit_their_content_up_to_a_bound() {
+    use super::panes::database::results::{MAX_WIDTH, fit, truncate};
+    let mut widths = vec![2, 4, 1];
+    fit(
+        &mut widths,
+        &[json!(12345), json!("ab"), json!("x".repeat(100))],
+    );
+    assert_eq!(widths, [5, 4, MAX_WIDTH]);
+    fit(
+        &mut widths,
+        &[json!(null), json!("line\nbreak"), json!(true)],
+    );
+    assert_eq!(
+        widths,
+        [5, 10, MAX_WIDTH],
+        "NULL is 4 wide, newlines are spaces"
+    );
+    assert_eq!(truncate("hello world", 6), "hello…");
+    assert_eq!(truncate("hello", 5), "hello");
+    assert_eq!(truncate("日本語テキスト", 5), "日本…");
+    assert_eq!(truncate("abc", 0), "");
+    // Widths come from a sample of the first rows, not from all of them.
+    let mut a = database_app();
+    let cmds = run(&mut a, "select * from orders");
+    assert!(matches!(cmds[..], [NetCommand::SqlRun { id: 1, .. }]));
+    orders_result(&mut a, 1);
+    assert_eq!(a.database.results.widths, [2, 40, 7]);
+}
+
+#[test]
+fn tables_list_schema_and_enter_writes_a_select() {
+    let mut a = database_app();
+    let names: Vec<_> = a
+        .database
+        .tables
+        .visible()
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    assert_eq!(names, ["orders", "people"]);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::InspectTable {
+            table: "people".into()
+        }]
+    );
+    key(&mut a, KeyCode::Up);
+    assert!(net_cmds(&mut a).is_empty(), "orders' schema is known");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.focused(), Focus::DbEditor);
+    assert_eq!(
+        a.database.editor.text(),
+        "SELECT * FROM \"orders\" LIMIT 100"
+    );
+    // Typed keys go to the editor, even the ones bound elsewhere (q quits, 2 is a tab).
+    typ(&mut a, " q2");
+    assert!(!a.quit);
+    assert_eq!(a.tab, Tab::Database);
+    assert!(a.database.editor.text().ends_with(" q2"));
+    // Esc leaves the editor; r then refreshes the tables.
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.focused(), Focus::DbTables);
+    key(&mut a, KeyCode::Char('r'));
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::RefreshTables]);
+}
+
+#[test]
+fn a_query_streams_its_rows_and_is_kept_in_the_history() {
+    let mut a = app_with(Options {
+        sql_history_file: Some("/tmp/h.json".into()),
+        sql_history: vec!["select 1".into()],
+        ..Options::default()
+    });
+    net(&mut a, NetEvent::State(ConnState::Live));
+    key(&mut a, KeyCode::Char('6'));
+    key(&mut a, KeyCode::Char('i'));
+    typ(&mut a, "select * from orders");
+    ctrl(&mut a, 'r');
+    let effects = a.take_effects();
+    assert!(effects.contains(&Effect::SaveSqlHistory {
+        path: "/tmp/h.json".into(),
+        entries: vec!["select 1".into(), "select * from orders".into()],
+    }));
+    assert!(effects.contains(&Effect::Net(NetCommand::SqlRun {
+        id: 1,
+        sql: "select * from orders".into(),
+        keep: 10_000,
+    })));
+    assert!(a.database.running.is_some());
+    // A second run waits for the first.
+    f5(&mut a);
+    assert!(net_cmds(&mut a).is_empty());
+    assert!(a.notice.as_ref().unwrap().text.contains("esc cancels"));
+    orders_result(&mut a, 1);
+    assert_eq!(a.database.results.rows.len(), 3);
+    a.now_ms += 42;
+    assert!(sql(
+        &mut a,
+        1,
+        SqlEvent::Done {
+            seen: 3,
+            more: false
+        }
+    ));
+    assert!(a.database.running.is_none());
+    // A read changes no table: no refresh.
+    assert!(net_cmds(&mut a).is_empty());
+    // History: up on the first line walks back, down comes forward to the draft.
+    a.database.editor.set_text("sel");
+    key(&mut a, KeyCode::Up);
+    assert_eq!(a.database.editor.text(), "select * from orders");
+    ctrl(&mut a, 'p');
+    assert_eq!(a.database.editor.text(), "select 1");
+    ctrl(&mut a, 'p');
+    assert_eq!(a.database.editor.text(), "select 1", "the oldest stays");
+    ctrl(&mut a, 'n');
+    key(&mut a, KeyCode::Down);
+    assert_eq!(a.database.editor.text(), "sel");
+    // Results scroll on both axes.
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(a.focused(), Focus::DbResults);
+    key(&mut a, KeyCode::End);
+    assert_eq!(a.database.results.selected, 2);
+    key(&mut a, KeyCode::Right);
+    assert_eq!(a.database.results.col_offset, 1);
+    key(&mut a, KeyCode::Char('y'));
+    assert!(a.take_effects().iter().any(|e| matches!(e,
+        Effect::Copy(t) if t == "3,a customer with a very long name that will not fit in forty columns,1999.99")));
+}
+
+#[test]
+fn results_are_bounded_and_say_so() {
+    let mut a = database_app();
+    run(&mut a, "select * from big");
+    sql(&mut a, 1, SqlEvent::Columns(vec![col("n", "Int64", false)]));
+    for batch in 0..2 {
+        let rows = (0..6_000).map(|i| vec![json!(batch * 6_000 + i)]).collect();
+        sql(&mut a, 1, SqlEvent::Rows(rows));
+    }
+    sql(
+        &mut a,
+        1,
+        SqlEvent::Done {
+            seen: 12_000,
+            more: true,
+        },
+    );
+    let grid = &a.database.results;
+    assert_eq!(grid.rows.len(), 10_000);
+    assert_eq!(grid.summary(), "showing first 10,000 of 12,000+ rows");
+    // The cut result of a read exports by running the query again, streamed to disk.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('e'));
+    match &a.popup {
+        Some(Popup::Prompt(p)) => assert_eq!(p.text(), "./result.csv"),
+        _ => panic!("e asks where to export"),
+    }
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::SqlExport {
+            path: "./result.csv".into(),
+            format: ExportFormat::Csv,
+            source: ExportSource::Query("select * from big".into()),
+        }]
+    );
+    net(
+        &mut a,
+        NetEvent::Exported {
+            path: "./result.csv".into(),
+            rows: 12_000,
+        },
+    );
+    assert!(
+        a.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("exported 12,000 rows")
+    );
+}
+
+#[test]
+fn a_whole_result_exports_the_rows_held() {
+    let mut a = database_app();
+    run(&mut a, "select * from orders");
+    orders_result(&mut a, 1);
+    sql(
+        &mut a,
+        1,
+        SqlEvent::Done {
+            seen: 3,
+            more: false,
+        },
+    );
+    a.run_command("export out/o.JSON");
+    match &net_cmds(&mut a)[..] {
+        [
+            NetCommand::SqlExport {
+                path,
+                format: ExportFormat::Json,
+                source: ExportSource::Rows { columns, rows },
+            },
+        ] => {
+            assert_eq!(path, "out/o.JSON");
+            assert_eq!(columns, &["id", "customer", "total"]);
+            assert_eq!(rows.len(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing to export before a result.
+    let mut b = database_app();
+    key(&mut b, KeyCode::Char('e'));
+    assert!(b.popup.is_none());
+    assert!(b.notice.as_ref().unwrap().text.contains("no result"));
+}
+
+#[test]
+fn sql_errors_show_inline_and_runs_can_be_cancelled() {
+    let mut a = database_app();
+    run(&mut a, "select * from nope");
+    assert!(sql(
+        &mut a,
+        1,
+        SqlEvent::Error("SQL error: no such table: nope".into())
+    ));
+    assert!(a.database.running.is_none());
+    let screen = render(&mut a, 100, 20);
+    assert!(
+        screen.contains("✗ SQL error: no such table: nope"),
+        "{screen}"
+    );
+    // Esc cancels a running query (in the editor as in the other panes).
+    run(&mut a, "select * from orders");
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::SqlCancel { id: 2 }]);
+    assert_eq!(a.focused(), Focus::DbEditor, "esc cancels before it leaves");
+    assert!(render(&mut a, 100, 20).contains("cancelling…"));
+    sql(&mut a, 2, SqlEvent::Cancelled);
+    assert!(a.database.running.is_none());
+    // News of a finished run is dropped.
+    assert!(!sql(&mut a, 2, SqlEvent::Rows(vec![vec![json!(1)]])));
+    assert!(!sql(
+        &mut a,
+        1,
+        SqlEvent::Done {
+            seen: 0,
+            more: false
+        }
+    ));
+}
+
+#[test]
+fn writes_refresh_the_tables_and_drops_ask_first() {
+    let mut a = database_app();
+    let cmds = run(&mut a, "insert into people values (4, 'Alan')");
+    assert!(matches!(cmds[..], [NetCommand::SqlRun { id: 1, .. }]));
+    sql(&mut a, 1, SqlEvent::Affected(1));
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::RefreshTables]);
+    assert!(render(&mut a, 100, 20).contains("✓ 1 row changed"));
+    // A drop asks first; no sends it nowhere.
+    let cmds = run(&mut a, "drop table people");
+    assert!(cmds.is_empty());
+    match &a.popup {
+        Some(Popup::Confirm(c)) => assert!(c.body.contains("drop table people"), "{}", c.body),
+        _ => panic!("a drop must ask first"),
+    }
+    key(&mut a, KeyCode::Char('n'));
+    assert!(a.popup.is_none());
+    assert!(net_cmds(&mut a).is_empty());
+    assert!(a.database.running.is_none());
+    // Yes runs it like any other.
+    f5(&mut a);
+    key(&mut a, KeyCode::Char('y'));
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::SqlRun {
+            id: 2,
+            sql: "drop table people".into(),
+            keep: 10_000,
+        }]
+    );
+    sql(&mut a, 2, SqlEvent::Affected(0));
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::RefreshTables]);
+    // From the palette too.
+    a.run_command("sql delete from orders -- all of them");
+    assert!(matches!(a.popup, Some(Popup::Confirm(_))));
+}
+
+#[test]
+fn read_only_mode_runs_only_reads() {
+    let mut a = database_app_with(Options {
+        read_only: true,
+        ..Options::default()
+    });
+    for write in [
+        "insert into people values (1)",
+        "drop table people",
+        "pragma user_version = 2",
+        "select 1; update people set name = 'x'",
+    ] {
+        let cmds = run(&mut a, write);
+        assert!(cmds.is_empty(), "{write}: {cmds:?}");
+        assert!(a.popup.is_none(), "{write}: no confirm either");
+        assert!(a.notice.as_ref().unwrap().text.contains("read-only"));
+    }
+    assert!(render(&mut a, 100, 20).contains("✗ read-only mode: only SELECT"));
+    let cmds = run(&mut a, "select count(*) from people");
+    assert!(matches!(cmds[..], [NetCommand::SqlRun { .. }]), "{cmds:?}");
+    sql(&mut a, 1, SqlEvent::Error("boom".into()));
+    let cmds = run(&mut a, "pragma table_info(people)");
+    assert!(matches!(cmds[..], [NetCommand::SqlRun { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn snapshot_database_tables_and_result() {
+    let mut a = database_app();
+    net(
+        &mut a,
+        NetEvent::Joined {
+            room: "default".into(),
+            participant_id: "me-1".into(),
+            name: "ada".into(),
+        },
+    );
+    run(&mut a, "select * from orders");
+    orders_result(&mut a, 1);
+    a.now_ms += 42;
+    sql(
+        &mut a,
+        1,
+        SqlEvent::Done {
+            seen: 3,
+            more: false,
+        },
+    );
+    key(&mut a, KeyCode::Tab);
+    a.notice = None;
+    insta::assert_snapshot!(render(&mut a, 100, 20));
+}
+
+#[test]
+fn snapshot_database_error_inline() {
+    let mut a = database_app();
+    run(&mut a, "select id,\n  customer\nfrom nope");
+    sql(
+        &mut a,
+        1,
+        SqlEvent::Error("SQL error: no such table: nope".into()),
+    );
+    a.notice = None;
+    insta::assert_snapshot!(render(&mut a, 90, 16));
+}
+
+#[test]
+fn database_tab_draws_at_any_size_and_zoomed() {
+    let mut a = database_app();
+    run(&mut a, "select * from orders");
+    orders_result(&mut a, 1);
+    sql(&mut a, 1, SqlEvent::Error("x ".repeat(200)));
+    for (w, h) in [(40, 10), (41, 12), (60, 15), (200, 50)] {
+        for _ in 0..3 {
+            render(&mut a, w, h);
+            key(&mut a, KeyCode::Char('z'));
+            render(&mut a, w, h);
+            key(&mut a, KeyCode::Char('z'));
+            key(&mut a, KeyCode::Tab);
+        }
+    }
 }

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::action::Action;
 use super::app::{App, Focus, HitMap, LineTarget, NoticeLevel, Popup, Tab};
+use super::keymap::Context;
 use super::net::ConnState;
 use super::popups;
 
@@ -45,6 +46,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Tab::Queues => draw_queues(f, body, app),
         Tab::Services => draw_services(f, body, app),
         Tab::Files => draw_files(f, body, app),
+        Tab::Database => draw_database(f, body, app),
         Tab::Logs => {
             app.hit.panes.push((body, Focus::Logs));
             let theme = app.theme.clone();
@@ -71,12 +73,12 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
     let theme = &app.theme;
     let mut spans = vec![Span::styled(" ◆ roomdeck ", theme.accent())];
     let mut x = area.x + 12;
-    for (i, tab) in Tab::ALL.iter().enumerate() {
-        let mut label = format!(" {} {} ", i + 1, tab.title());
+    for tab in Tab::ALL.iter() {
+        let mut label = format!(" {} {} ", tab.number(), tab.title());
         if *tab == Tab::Logs && app.tab != Tab::Logs && !app.logs.is_empty() {
             label = format!(
                 " {} {} {} ",
-                i + 1,
+                tab.number(),
                 tab.title(),
                 super::panes::logs::thousands(app.logs.len())
             );
@@ -103,9 +105,11 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
     if app.zoom {
         right = format!("[zoom] {right}");
     }
-    // The tabs come first: on a narrow terminal the room (also in the status line) gives way.
-    if x + unicode_width::UnicodeWidthStr::width(right.as_str()) as u16 > area.right() {
-        return;
+    // The room label gives way to the tabs on a narrow terminal (the status line has it too).
+    if unicode_width::UnicodeWidthStr::width(right.as_str())
+        > area.right().saturating_sub(x) as usize
+    {
+        right.clear();
     }
     f.render_widget(
         Line::styled(right.clone(), theme.muted()),
@@ -258,6 +262,81 @@ fn draw_files(f: &mut Frame, body: Rect, app: &mut App) {
     }
 }
 
+/// Tables and schema on the left; the editor, its status line and the result on the right.
+fn draw_database(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let theme = app.theme.clone();
+    let editing = app.editing_sql() && app.popup.is_none() && app.line.is_none();
+    let db = &mut app.database;
+    let editor_h = (db.editor.input.lines().len() as u16 + 2).clamp(3, 10);
+    let (mut tables, mut schema, mut editor, mut results) = (None, None, None, None);
+    if app.zoom {
+        match focus {
+            Focus::DbTables => tables = Some(body),
+            Focus::DbEditor => editor = Some(body),
+            _ => results = Some(body),
+        }
+    } else {
+        let left_w = if body.width >= 90 { 30 } else { 24 };
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(left_w), Constraint::Fill(1)]).areas(body);
+        let cols = db
+            .tables
+            .selected_name()
+            .and_then(|t| db.tables.schemas.get(&t))
+            .map_or(1, |c| c.len().max(1)) as u16;
+        let [t, s] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length((cols + 2).clamp(3, left.height / 2)),
+        ])
+        .areas(left);
+        let status_h = db.status_height(right.width);
+        let [e, r] = Layout::vertical([
+            Constraint::Length((editor_h + status_h).min(right.height / 2).max(4)),
+            Constraint::Fill(1),
+        ])
+        .areas(right);
+        (tables, schema, editor, results) = (Some(t), Some(s), Some(e), Some(r));
+    }
+    if let Some(r) = tables {
+        app.hit.panes.push((r, Focus::DbTables));
+        db.tables.draw_list(f, r, &theme, focus == Focus::DbTables);
+    }
+    if let Some(r) = schema {
+        db.tables.draw_schema(f, r, &theme);
+    }
+    if let Some(r) = editor {
+        // The status (progress, outcome or SQLite's error) takes the editor's last rows.
+        let status_h = db.status_height(r.width).min(r.height.saturating_sub(3));
+        // (Zoomed, the editor takes the body and the status its last rows.)
+        let [e, st] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(status_h)]).areas(r);
+        app.hit.panes.push((e, Focus::DbEditor));
+        let run = app
+            .keymap
+            .key_for(Context::Database, Action::SqlRun)
+            .map(|k| format!("{k} run · "))
+            .unwrap_or_default();
+        let title = if editing {
+            format!(" SQL · {run}esc done ")
+        } else {
+            " SQL · i to write ".to_string()
+        };
+        db.editor.draw(f, e, &theme, editing, title);
+        db.draw_status(f, st, &theme);
+    }
+    if let Some(r) = results {
+        app.hit.panes.push((r, Focus::DbResults));
+        let note = if db.running.is_some() {
+            "waiting for the first rows…"
+        } else {
+            "no result yet"
+        };
+        db.results
+            .draw(f, r, &theme, focus == Focus::DbResults, note);
+    }
+}
+
 fn draw_status(f: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     f.render_widget(Block::default().style(theme.status()), area);
@@ -342,6 +421,18 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
             ("esc".into(), "done"),
             ("tab".into(), "focus"),
         ];
+    } else if app.editing_sql() {
+        for a in [Action::SqlRun, Action::SqlHistoryPrev] {
+            if let Some(k) = app.keymap.key_for(Context::Database, a) {
+                pairs.push((k.to_string(), a.short()));
+            }
+        }
+        let esc = if app.database.running.is_some() {
+            "cancel"
+        } else {
+            "done"
+        };
+        pairs.extend([("esc".to_string(), esc), ("tab".to_string(), "focus")]);
     } else {
         let ctx = app.tab.context();
         let actions: &[Action] = match app.focused() {
@@ -375,6 +466,17 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
                 Action::FileMove,
                 Action::Filter,
                 Action::FocusNext,
+                Action::Zoom,
+            ],
+            Focus::DbTables | Focus::DbEditor | Focus::DbResults => &[
+                Action::Select,
+                Action::SqlRun,
+                Action::SqlEdit,
+                Action::Refresh,
+                Action::SqlExport,
+                Action::Filter,
+                Action::FocusNext,
+                Action::Zoom,
             ],
             Focus::Logs => &[
                 Action::Filter,

@@ -492,3 +492,69 @@ fn remote_room_with_reconnect() {
     let _ = Command::new("kill").arg(server.id().to_string()).status();
     let _ = server.wait();
 }
+
+/// The database tab: a table made by the CLI shows with its count; queries run in the
+/// editor and their rows show; a bad query's error shows under the editor; a write updates
+/// the count, and a delete asks first.
+#[test]
+fn database_tab_in_tmux() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let t = Tmux::start(110, 30, "");
+    t.wait_for("● live");
+    t.cli(&[
+        "database",
+        "create",
+        "-t",
+        "people",
+        "--columns",
+        "id int, name text",
+    ]);
+    t.cli(&[
+        "database",
+        "insert",
+        "-t",
+        "people",
+        "--json",
+        r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Linus"}]"#,
+    ]);
+    let count = |n: &'static str| {
+        move |s: &str| {
+            s.lines()
+                .any(|l| l.contains("people") && l.contains(&format!(" {n}│")))
+        }
+    };
+    t.keys(&["6"]);
+    t.wait_until("people with 3 rows", count("3"));
+    t.wait_for("Schema · people");
+    // Enter on the table writes its SELECT; f5 runs it.
+    t.keys(&["Enter"]);
+    t.wait_for(r#"SELECT * FROM "people" LIMIT 100"#);
+    t.keys(&["F5"]);
+    t.wait_for("Result · 3 rows");
+    t.wait_for("Grace");
+    // A bad query: SQLite's message under the editor; ctrl-r runs (it passes through tmux).
+    t.keys(&["Home", "C-k"]);
+    t.text("select * from nope");
+    t.keys(&["C-r"]);
+    t.wait_for("no such table: nope");
+    // A write refreshes the count; a delete asks first.
+    t.keys(&["Home", "C-k"]);
+    t.text("insert into people values (4, 'Alan')");
+    t.keys(&["F5"]);
+    t.wait_for("1 row changed");
+    t.wait_until("people with 4 rows", count("4"));
+    t.keys(&["Home", "C-k"]);
+    t.text("delete from people where id = 4");
+    t.keys(&["F5"]);
+    t.wait_for("This drops or deletes data");
+    t.keys(&["y"]);
+    t.wait_until("people with 3 rows again", count("3"));
+    // Esc leaves the editor (q is typed there); then q quits.
+    t.keys(&["Escape"]);
+    t.wait_for("enter select");
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Output, print_json};
 use crate::client::RoomClient;
-use crate::client::dataset::{Rows, SqlResult, parse_columns};
+use crate::client::dataset::{Rows, SqlResult, cell_text as cell, csv_cell, parse_columns};
 
 #[derive(Subcommand, Debug)]
 pub enum Database {
@@ -100,23 +100,6 @@ fn parse_rows(text: &str) -> Result<Vec<Map<String, Value>>, String> {
             _ => Err("--json must be a list of objects".to_string()),
         })
         .collect()
-}
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn csv_cell(v: &Value) -> String {
-    let s = cell(v);
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 /// Prints rows as a table with fitted column widths, JSON, or CSV.

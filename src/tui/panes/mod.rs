@@ -1,6 +1,7 @@
 //! The panes of the frame, one module each. A pane owns its state and draws itself.
 
 pub mod chat;
+pub mod database;
 pub mod logs;
 pub mod queues;
 pub mod services;

@@ -27,8 +27,9 @@ pub fn draw(f: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
             theme.fg_of(theme.warn),
         ))
         .style(theme.base());
-    let text = vec![
-        Line::raw(c.body.clone()),
+    // The body may run over several lines (the SQL of a run to confirm).
+    let mut text: Vec<Line> = c.body.lines().map(|l| Line::raw(l.to_string())).collect();
+    text.extend([
         Line::raw(""),
         Line::from(vec![
             Span::styled(" y ", theme.tab(true)),
@@ -36,7 +37,7 @@ pub fn draw(f: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
             Span::styled(" n ", theme.tab(true)),
             Span::raw(" no (esc)"),
         ]),
-    ];
+    ]);
     f.render_widget(
         Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
         r,

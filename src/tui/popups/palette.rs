@@ -47,6 +47,14 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
         "delete the selected file or folder (asks first)",
         Arg::None,
     ),
+    ("database", "go to the database tab", Arg::None),
+    ("tables", "list the room's tables again", Arg::None),
+    ("sql", "sql QUERY: run SQL in the database tab", Arg::Text),
+    (
+        "export",
+        "export [PATH]: write the result as CSV (or JSON for .json)",
+        Arg::Text,
+    ),
     (
         "room",
         "room NAME: reopen the console on another local room",

@@ -1,4 +1,4 @@
-//! A prompt for a queue name or a JSON message, validated before anything is sent.
+//! A prompt for a queue name, a JSON message or an export path, checked before use.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,6 +15,8 @@ pub enum PromptKind {
     QueueName,
     /// Asks for the JSON message to send to `queue`.
     QueueMessage { queue: String, create: bool },
+    /// Asks where to export the result (`.json` writes JSON, anything else CSV).
+    ExportPath,
 }
 
 #[derive(Debug)]
@@ -34,6 +36,7 @@ impl Prompt {
             PromptKind::QueueMessage { .. } => {
                 input.set_placeholder_text("{\"task\": \"resize\", \"id\": 7}")
             }
+            PromptKind::ExportPath => input.set_placeholder_text("./result.csv"),
         }
         Prompt {
             kind,
@@ -60,6 +63,16 @@ impl Prompt {
                     Ok(serde_json::Value::String(name.to_string()))
                 }
             }
+            PromptKind::ExportPath => {
+                let path = text.trim();
+                if path.is_empty() {
+                    Err("give a file path, like ./result.csv or ~/out.json".into())
+                } else if path.contains(['\n', '\0']) {
+                    Err("a path is one line".into())
+                } else {
+                    Ok(serde_json::Value::String(path.to_string()))
+                }
+            }
             PromptKind::QueueMessage { .. } => {
                 if text.trim().is_empty() {
                     return Err("type a JSON object, e.g. {\"n\": 1}".into());
@@ -80,6 +93,7 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
     let title = match &p.kind {
         PromptKind::QueueName => " Send to a new queue: name ".to_string(),
         PromptKind::QueueMessage { queue, .. } => format!(" Send to queue {queue}: JSON "),
+        PromptKind::ExportPath => " Export the result to: path (.csv or .json) ".to_string(),
     };
     let block = Block::default()
         .borders(Borders::ALL)
@@ -102,11 +116,9 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
             err,
         );
     }
-    f.render_widget(
-        Line::styled(
-            "enter send · alt-enter new line · esc cancel",
-            theme.muted(),
-        ),
-        hint,
-    );
+    let keys = match p.kind {
+        PromptKind::ExportPath => "enter export · esc cancel",
+        _ => "enter send · alt-enter new line · esc cancel",
+    };
+    f.render_widget(Line::styled(keys, theme.muted()), hint);
 }
