@@ -203,3 +203,107 @@ async fn a_client_that_never_reads_is_disconnected_and_the_room_goes_on() {
         "the room still serves everyone else"
     );
 }
+
+/// One participant floods the server with 20,000 invoke calls without reading the answers;
+/// another participant's calls keep being answered during and after the flood (the flooder's
+/// unread answers count against its bounded send queue, not the room's).
+#[tokio::test]
+async fn a_flood_of_invoke_calls_does_not_starve_the_room() {
+    let s = TestServer::start().await;
+    let mut flooder = raw_join(&s, "flood").await;
+    read_until(&mut flooder, "connected", None).await;
+    let other = s.join("flood", "other").await;
+    let body = invoke("queues", "list", json!({}));
+    let flood = tokio::spawn(async move {
+        for id in 1..=20_000u64 {
+            for p in encode_packets(id, "room.invoke_tool", &body) {
+                if flooder.send(Message::Binary(p.into())).await.is_err() {
+                    return id;
+                }
+            }
+        }
+        20_000
+    });
+    for n in 0..20 {
+        within(
+            "the other participant is answered during the flood",
+            other.queues().list(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("call {n} failed during the flood: {e}"));
+    }
+    flood.await.unwrap();
+    within("and after it", other.queues().list()).await.unwrap();
+}
+
+/// Half-open connections: TCP connections that never finish (or never start) the WebSocket
+/// handshake, and one that stops mid-request, do not hold up anyone else.
+#[tokio::test]
+async fn half_open_connections_do_not_block_others() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start().await;
+    let addr = s.http_url().trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for i in 0..50 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        if i % 2 == 0 {
+            // Half a request line, then silence.
+            c.write_all(b"GET /rooms/half HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+        }
+        idle.push(c);
+    }
+    let client = within("a join while 50 connections hang", s.join("half", "ok")).await;
+    within("a call while they hang", client.queues().list())
+        .await
+        .unwrap();
+    drop(idle);
+}
+
+/// A participant that leaves in the middle of a streamed upload (its request stream never
+/// closed): the server drops the staged bytes, creates no file, and keeps serving.
+#[tokio::test]
+async fn leaving_mid_upload_leaves_nothing_behind() {
+    let s = TestServer::start().await;
+    let writer = s.join("abrupt", "writer").await;
+    let start = Content::binary(
+        json!({"kind": "start", "path": "half.bin", "overwrite": true, "size": 4_000_000}),
+        vec![],
+    );
+    let mut stream = writer
+        .invoke_stream("storage", "upload", Some(start))
+        .await
+        .unwrap();
+    within("the first pull", stream.next())
+        .await
+        .unwrap()
+        .unwrap();
+    stream
+        .send(Content::binary(
+            json!({"kind": "data"}),
+            vec![7u8; 1_000_000],
+        ))
+        .await
+        .unwrap();
+    within("the second pull", stream.next())
+        .await
+        .unwrap()
+        .unwrap();
+    std::mem::forget(stream);
+    writer.close().await;
+    drop(writer);
+
+    let reader = s.join("abrupt", "reader").await;
+    let files = s.dir.path().join("rooms/abrupt");
+    eventually("the staged upload is removed", || {
+        std::fs::read_dir(files.join(".uploads"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)
+    })
+    .await;
+    assert!(!reader.storage().exists("half.bin").await.unwrap());
+    within("the room still serves", reader.queues().list())
+        .await
+        .unwrap();
+}
