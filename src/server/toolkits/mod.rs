@@ -10,6 +10,7 @@ pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
 pub(crate) mod storage;
+mod stream;
 pub(crate) mod sync;
 
 use serde_json::{Value, json};

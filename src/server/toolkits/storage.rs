@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
+use super::stream::{Chunk, binary_kind, next_chunk};
 use crate::auth::scope::StorageGrant;
 use crate::protocol::Content;
 use crate::protocol::error_codes::{
@@ -252,51 +253,6 @@ fn join(dir: &str, name: &str) -> String {
         name.to_string()
     } else {
         format!("{dir}/{name}")
-    }
-}
-
-/// What arrived on a request stream.
-enum Chunk {
-    Content(Content),
-    /// The caller closed its request stream.
-    Closed,
-    /// The caller's connection ended.
-    Gone,
-}
-
-async fn next_chunk(call: &mut ToolCall) -> Chunk {
-    let conn = call.caller.conn.clone();
-    let Some(requests) = call.requests.as_mut() else {
-        return Chunk::Gone;
-    };
-    tokio::select! {
-        chunk = requests.recv() => match chunk {
-            Some(c) if c.is_close() => Chunk::Closed,
-            Some(c) => Chunk::Content(c),
-            None => Chunk::Gone,
-        },
-        _ = conn.closed() => Chunk::Gone,
-    }
-}
-
-/// The headers of a `binary` chunk whose `kind` is `kind`.
-fn binary_kind(chunk: Content, kind: &str) -> Result<(Map<String, Value>, Vec<u8>), ToolError> {
-    match chunk {
-        Content::Binary { headers, data }
-            if headers.get("kind").and_then(Value::as_str) == Some(kind) =>
-        {
-            Ok((headers, data))
-        }
-        other => Err(ToolError::invalid(format!(
-            "expected a binary chunk of kind `{kind}`, got {}",
-            match &other {
-                Content::Binary { headers, .. } => format!(
-                    "kind `{}`",
-                    headers.get("kind").and_then(Value::as_str).unwrap_or("?")
-                ),
-                c => c.kind().to_string(),
-            }
-        ))),
     }
 }
 

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::stream::{Chunk, binary_kind, next_chunk};
 use crate::protocol::Content;
 use crate::protocol::error_codes::{
     ALREADY_EXISTS, INVALID_REQUEST, NOT_FOUND, OPERATION_FAILED, PERMISSION_DENIED,
@@ -286,48 +287,6 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             json_reply(json!({ "documents": docs }))
         }
         other => Err(ToolError::invalid(format!("sync.{other} is not supported"))),
-    }
-}
-
-/// What arrived on the request stream.
-enum Chunk {
-    Content(Content),
-    Closed,
-    Gone,
-}
-
-async fn next_chunk(call: &mut ToolCall) -> Chunk {
-    let conn = call.caller.conn.clone();
-    let Some(requests) = call.requests.as_mut() else {
-        return Chunk::Gone;
-    };
-    tokio::select! {
-        chunk = requests.recv() => match chunk {
-            Some(c) if c.is_close() => Chunk::Closed,
-            Some(c) => Chunk::Content(c),
-            None => Chunk::Gone,
-        },
-        _ = conn.closed() => Chunk::Gone,
-    }
-}
-
-fn binary_kind(chunk: Content, kind: &str) -> Result<(Map<String, Value>, Vec<u8>), ToolError> {
-    match chunk {
-        Content::Binary { headers, data }
-            if headers.get("kind").and_then(Value::as_str) == Some(kind) =>
-        {
-            Ok((headers, data))
-        }
-        other => Err(ToolError::invalid(format!(
-            "sync.open expected a binary chunk of kind `{kind}`, got {}",
-            match &other {
-                Content::Binary { headers, .. } => format!(
-                    "kind `{}`",
-                    headers.get("kind").and_then(Value::as_str).unwrap_or("?")
-                ),
-                c => c.kind().to_string(),
-            }
-        ))),
     }
 }
 
