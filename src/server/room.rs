@@ -72,11 +72,16 @@ impl ConnHandle {
     /// Pushes a server-initiated message without waiting: a client whose queue is full is
     /// too slow to keep up with the room and is disconnected rather than stalling everyone.
     pub fn push(&self, msg_type: &str, header: &Map<String, Value>, payload: &[u8]) {
+        self.push_packed(msg_type, pack_message(header, payload));
+    }
+
+    /// `push` of a body packed once for many receivers (a broadcast).
+    pub fn push_packed(&self, msg_type: &str, body: Vec<u8>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let out = Outgoing {
             id,
             msg_type: msg_type.to_string(),
-            body: pack_message(header, payload),
+            body,
         };
         let len = out.body.len();
         if self.queued.load(Ordering::Relaxed) + len > super::MAX_QUEUED_BYTES {

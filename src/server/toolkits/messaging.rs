@@ -7,6 +7,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::protocol::error_codes::NOT_FOUND;
+use crate::protocol::pack_message;
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::room::{Participant, Room};
 
@@ -46,14 +47,13 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         }
         "broadcast" => {
             let (msg_type, message, attachment) = message_parts(&args)?;
+            // Packed once: every receiver gets the same bytes.
+            let body = pack_message(
+                &send_header(&call.caller.id, &msg_type, message),
+                &attachment,
+            );
             for peer in call.room.messaging_peers(&call.caller.id) {
-                deliver(
-                    &peer,
-                    &call.caller.id,
-                    &msg_type,
-                    message.clone(),
-                    &attachment,
-                );
+                peer.conn.push_packed("messaging.send", body.clone());
             }
             empty()
         }
@@ -90,12 +90,20 @@ fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
 }
 
 fn deliver(to: &Participant, from: &str, msg_type: &str, message: Value, attachment: &[u8]) {
-    let header = json!({"from_participant_id": from, "type": msg_type, "message": message});
     to.conn.push(
         "messaging.send",
-        header.as_object().expect("object"),
+        &send_header(from, msg_type, message),
         attachment,
     );
+}
+
+/// The header of a `messaging.send` push.
+fn send_header(from: &str, msg_type: &str, message: Value) -> Map<String, Value> {
+    let mut header = Map::new();
+    header.insert("from_participant_id".into(), Value::from(from));
+    header.insert("type".into(), Value::from(msg_type));
+    header.insert("message".into(), message);
+    header
 }
 
 /// Marks a participant messaging-enabled, tells it who else is there, and tells them.
