@@ -554,7 +554,7 @@ fn database_tab_in_tmux() {
     t.wait_until("people with 3 rows again", count("3"));
     // Esc leaves the editor (q is typed there); then q quits.
     t.keys(&["Escape"]);
-    t.wait_for("enter select");
+    t.wait_for("enter open  f5 run");
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
 }
