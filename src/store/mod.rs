@@ -37,8 +37,18 @@ pub fn room_dir(data_dir: &Path, room: &str) -> PathBuf {
 
 /// Opens a SQLite database with the settings every store uses: WAL and full sync, so a
 /// commit that returned survives a killed process.
+///
+/// No checkpoint on close: closing the last connection of a WAL database otherwise takes an
+/// EXCLUSIVE lock, and in SQLite 3.51's unix VFS that path takes the file's lock mutex and then
+/// the VFS mutex while `open` of the same file takes them in the other order: a deadlock
+/// between a closing and an opening connection (seen in CI; see the test below). The WAL is
+/// still checkpointed as it grows (wal_autocheckpoint) and recovered on the next open.
 pub fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open(path)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -48,6 +58,49 @@ pub fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite 3.51's unix VFS can deadlock when one connection to a WAL database closes
+    /// (checkpoint on close takes an EXCLUSIVE lock, then the VFS's global mutex) while
+    /// another opens the same file (the global mutex, then the file's lock mutex). Many
+    /// threads opening, writing and closing one database must all finish.
+    #[test]
+    fn concurrent_opens_and_closes_of_one_database_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        open_sqlite(&path)
+            .unwrap()
+            .execute_batch("create table t(x int)")
+            .unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        for worker in 0..2 {
+            let (path, done) = (path.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    let conn = open_sqlite(&path).unwrap();
+                    if i % 10 == 0 {
+                        conn.execute("insert into t values (?1)", [worker * 10_000 + i])
+                            .unwrap();
+                    } else {
+                        let _: i64 = conn
+                            .query_row("select count(*) from t", [], |r| r.get(0))
+                            .unwrap();
+                    }
+                    drop(conn);
+                }
+                let _ = done.send(());
+            });
+        }
+        for _ in 0..2 {
+            done_rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("a worker is stuck: SQLite deadlocked between open and close");
+        }
+        let n: i64 = open_sqlite(&path)
+            .unwrap()
+            .query_row("select count(*) from t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 400);
+    }
 
     #[test]
     fn room_names_are_confined() {
