@@ -282,33 +282,7 @@ impl StorageClient {
             json!({"kind": "start", "path": path, "chunk_size": DOWNLOAD_CHUNK}),
             vec![],
         );
-        let mut stream = self
-            .room
-            .invoke_stream("storage", "download", Some(start))
-            .await?;
-        let info = match stream.next().await {
-            Some(Ok(Content::Binary { headers, .. }))
-                if headers.get("kind").and_then(Value::as_str) == Some("start") =>
-            {
-                let s = |k: &str| headers.get(k).and_then(Value::as_str).map(str::to_string);
-                DownloadInfo {
-                    name: s("name").unwrap_or_default(),
-                    mime_type: s("mime_type").unwrap_or_default(),
-                    size: headers
-                        .get("size")
-                        .and_then(Value::as_u64)
-                        .ok_or_else(|| protocol("download", "start chunk has no size"))?,
-                }
-            }
-            Some(Err(e)) => return Err(e),
-            Some(Ok(other)) => {
-                return Err(protocol(
-                    "download",
-                    format!("started with {}", other.kind()),
-                ));
-            }
-            None => return Err(closed_or(&self.room, "download", "ended before it started")),
-        };
+        let (mut stream, info) = self.open_download(start).await?;
         let pull = || Content::binary(json!({"kind": "pull"}), vec![]);
         let mut got: u64 = 0;
         if info.size > 0 {
@@ -354,19 +328,11 @@ impl StorageClient {
         Ok(info)
     }
 
-    /// The file's first `max` bytes (at most 4 MiB, what the server sends per pull) and what
-    /// the download reported about it: one pull, then the stream is closed, so a preview of a
-    /// big file never reads the rest of it.
-    pub async fn read_head(
+    /// Opens a download stream with `start` and reads its start chunk (name, type, size).
+    async fn open_download(
         &self,
-        path: &str,
-        max: u64,
-    ) -> Result<(DownloadInfo, Vec<u8>), ClientError> {
-        let max = max.max(1);
-        let start = Content::binary(
-            json!({"kind": "start", "path": path, "chunk_size": max}),
-            vec![],
-        );
+        start: Content,
+    ) -> Result<(super::ToolStream, DownloadInfo), ClientError> {
         let mut stream = self
             .room
             .invoke_stream("storage", "download", Some(start))
@@ -394,6 +360,23 @@ impl StorageClient {
             }
             None => return Err(closed_or(&self.room, "download", "ended before it started")),
         };
+        Ok((stream, info))
+    }
+
+    /// The file's first `max` bytes (at most 4 MiB, what the server sends per pull) and what
+    /// the download reported about it: one pull, then the stream is closed, so a preview of a
+    /// big file never reads the rest of it.
+    pub async fn read_head(
+        &self,
+        path: &str,
+        max: u64,
+    ) -> Result<(DownloadInfo, Vec<u8>), ClientError> {
+        let max = max.max(1);
+        let start = Content::binary(
+            json!({"kind": "start", "path": path, "chunk_size": max}),
+            vec![],
+        );
+        let (mut stream, info) = self.open_download(start).await?;
         if info.size == 0 {
             stream.close().await;
             return Ok((info, Vec::new()));
