@@ -19,6 +19,8 @@ pub enum Action {
     TabServices,
     TabFiles,
     TabDatabase,
+    TabDocs,
+    TabTools,
     FocusNext,
     FocusPrev,
     Zoom,
@@ -58,6 +60,10 @@ pub enum Action {
     SqlHistoryPrev,
     SqlHistoryNext,
     SqlExport,
+    // documents
+    DocEdit,
+    // toolkits
+    ToolInvoke,
     // logs
     Search,
     SearchNext,
@@ -85,6 +91,8 @@ impl Action {
             TabServices => "tab_services",
             TabFiles => "tab_files",
             TabDatabase => "tab_database",
+            TabDocs => "tab_docs",
+            TabTools => "tab_tools",
             FocusNext => "focus_next",
             FocusPrev => "focus_prev",
             Zoom => "zoom",
@@ -118,6 +126,8 @@ impl Action {
             SqlHistoryPrev => "sql_history_prev",
             SqlHistoryNext => "sql_history_next",
             SqlExport => "sql_export",
+            DocEdit => "doc_edit",
+            ToolInvoke => "tool_invoke",
             Search => "search",
             SearchNext => "search_next",
             SearchPrev => "search_prev",
@@ -144,6 +154,8 @@ impl Action {
             TabServices => "services tab",
             TabFiles => "files tab",
             TabDatabase => "database tab",
+            TabDocs => "documents tab",
+            TabTools => "toolkits tab",
             FocusNext => "focus next pane",
             FocusPrev => "focus previous pane",
             Zoom => "zoom the focused pane",
@@ -177,6 +189,8 @@ impl Action {
             SqlHistoryPrev => "older SQL from the history",
             SqlHistoryNext => "newer SQL from the history",
             SqlExport => "export the result to CSV or JSON",
+            DocEdit => "edit the document as JSON",
+            ToolInvoke => "call the tool with JSON arguments",
             Search => "search (highlight)",
             SearchNext => "next match",
             SearchPrev => "previous match",
@@ -221,6 +235,8 @@ impl Action {
             SqlRun => "run",
             SqlHistoryPrev => "history",
             SqlExport => "export",
+            DocEdit => "edit",
+            ToolInvoke => "call",
             other => other.name(),
         }
     }
@@ -238,6 +254,8 @@ impl Action {
                 | Action::FileUpload
                 | Action::FileDelete
                 | Action::FileMove
+                | Action::DocEdit
+                | Action::ToolInvoke
         )
     }
 }

@@ -4,7 +4,9 @@
 //! wants done outside itself (network commands, clipboard, mouse capture, quit) goes out as
 //! [`Effect`]s that the loop carries out. `update` returns whether anything on screen changed.
 
+mod docs;
 mod files;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -20,10 +22,12 @@ use super::net::{ChatMessage, ConnState, NetCommand, NetEvent, PeerInfo, Service
 use super::panes::chat::{ChatPane, Entry, display_name};
 use super::panes::database::DatabasePane;
 use super::panes::database::sql::SqlKind as database_kind;
+use super::panes::docs::DocsPane;
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
 use super::panes::queues::{QueuesPane, Received};
 use super::panes::services::ServicesPane;
 use super::panes::storage::StoragePane;
+use super::panes::tools::ToolsPane;
 use super::popups::confirm::Confirm;
 use super::popups::help::Help;
 use super::popups::palette::Palette;
@@ -42,16 +46,20 @@ pub enum Tab {
     Services,
     Files,
     Database,
+    Docs,
+    Tools,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Chat,
         Tab::Queues,
         Tab::Logs,
         Tab::Services,
         Tab::Files,
         Tab::Database,
+        Tab::Docs,
+        Tab::Tools,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -61,6 +69,8 @@ impl Tab {
             Tab::Services => "Services",
             Tab::Files => "Files",
             Tab::Database => "Database",
+            Tab::Docs => "Docs",
+            Tab::Tools => "Tools",
         }
     }
     pub fn context(self) -> Context {
@@ -71,6 +81,8 @@ impl Tab {
             Tab::Services => Context::Services,
             Tab::Files => Context::Files,
             Tab::Database => Context::Database,
+            Tab::Docs => Context::Docs,
+            Tab::Tools => Context::Tools,
         }
     }
     /// The number shown in the tab bar: the digit key that opens it.
@@ -82,6 +94,8 @@ impl Tab {
             Tab::Services => 4,
             Tab::Files => 5,
             Tab::Database => 6,
+            Tab::Docs => 7,
+            Tab::Tools => 8,
         }
     }
     fn index(self) -> usize {
@@ -105,6 +119,10 @@ pub enum Focus {
     DbTables,
     DbEditor,
     DbResults,
+    DocList,
+    DocView,
+    ToolList,
+    ToolDetail,
 }
 
 impl Focus {
@@ -116,6 +134,8 @@ impl Focus {
             Tab::Services => &[Focus::ServiceList, Focus::ServiceLog],
             Tab::Files => &[Focus::FileTree, Focus::FilePreview],
             Tab::Database => &[Focus::DbTables, Focus::DbEditor, Focus::DbResults],
+            Tab::Docs => &[Focus::DocList, Focus::DocView],
+            Tab::Tools => &[Focus::ToolList, Focus::ToolDetail],
         }
     }
 }
@@ -220,13 +240,15 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 6],
+    pub focus: [Focus; 8],
     pub zoom: bool,
     pub chat: ChatPane,
     pub queues: QueuesPane,
     pub services: ServicesPane,
     pub storage: StoragePane,
     pub database: DatabasePane,
+    pub docs: DocsPane,
+    pub tools: ToolsPane,
     pub sql_history_file: Option<PathBuf>,
     pub logs: LogsPane,
     pub conn: ConnState,
@@ -268,6 +290,8 @@ impl App {
                 Focus::ServiceList,
                 Focus::FileTree,
                 Focus::DbTables,
+                Focus::DocList,
+                Focus::ToolList,
             ],
             zoom: false,
             chat: ChatPane::default(),
@@ -275,6 +299,8 @@ impl App {
             services: ServicesPane::default(),
             storage: StoragePane::default(),
             database: DatabasePane::new(opts.sql_history),
+            docs: DocsPane::default(),
+            tools: ToolsPane::default(),
             sql_history_file: opts.sql_history_file,
             logs,
             conn: ConnState::Connecting,
@@ -391,6 +417,12 @@ impl App {
                 if self.conn == ConnState::Live && self.tab == Tab::Database {
                     self.refresh_tables();
                 }
+                if live && self.tab == Tab::Docs {
+                    self.docs_shown();
+                }
+                if live && self.tab == Tab::Tools {
+                    self.send(NetCommand::Tools(super::net::ToolsCommand::List));
+                }
             }
             NetEvent::Joined {
                 room,
@@ -453,6 +485,8 @@ impl App {
             | NetEvent::TableSchema { .. }
             | NetEvent::Sql { .. }
             | NetEvent::Exported { .. }) => return self.on_db_event(ev),
+            NetEvent::Docs(ev) => return self.on_docs(ev),
+            NetEvent::Tools(ev) => return self.on_tools(ev),
             NetEvent::Logs(lines) => {
                 if lines.is_empty() {
                     return false;
@@ -597,6 +631,11 @@ impl App {
                 self.database.tables.clamp();
                 self.inspect_selected();
             }
+            LineTarget::Filter(Tab::Docs) => {
+                self.docs.set_filter(text);
+                self.docs_follow_selection();
+            }
+            LineTarget::Filter(Tab::Tools) => self.tools.set_filter(text),
             LineTarget::Search => {
                 self.logs.search = text.to_string();
                 if !text.is_empty() && !self.logs.search_step(false) {
@@ -724,6 +763,21 @@ impl App {
                                 &self.theme,
                             )));
                         }
+                        (Ok(v), PromptKind::DocJson { path }) => {
+                            if self.live("save the document") {
+                                self.send(NetCommand::Docs(super::net::DocsCommand::Replace {
+                                    path,
+                                    json: v,
+                                }));
+                            } else {
+                                self.popup = Some(Popup::Prompt(p));
+                            }
+                        }
+                        (Ok(v), PromptKind::ToolArguments { toolkit, tool }) => {
+                            if !self.call_tool(toolkit, tool, v) {
+                                self.popup = Some(Popup::Prompt(p));
+                            }
+                        }
                         (Ok(v), PromptKind::QueueMessage { queue, create }) => {
                             if self.live("send to the queue") {
                                 self.send(NetCommand::QueueSend {
@@ -806,6 +860,10 @@ impl App {
             Action::TabServices => self.switch_tab(Tab::Services),
             Action::TabFiles => self.switch_tab(Tab::Files),
             Action::TabDatabase => self.switch_tab(Tab::Database),
+            Action::TabDocs => self.switch_tab(Tab::Docs),
+            Action::TabTools => self.switch_tab(Tab::Tools),
+            Action::DocEdit => self.edit_doc(),
+            Action::ToolInvoke => self.ask_tool_arguments(),
             Action::SqlRun => {
                 let sql = self.database.editor.text();
                 self.run_sql(sql);
@@ -871,6 +929,10 @@ impl App {
                     self.logs.scroll_h(a == Action::Right);
                 } else if focus == Focus::DbResults {
                     self.database.results.move_col(a == Action::Right);
+                } else if focus == Focus::DocList && a == Action::Right {
+                    self.set_focus(Focus::DocView);
+                } else if focus == Focus::DocView && a == Action::Left {
+                    self.set_focus(Focus::DocList);
                 } else if a == Action::Left {
                     self.do_action(Action::PrevTab);
                 } else {
@@ -894,6 +956,8 @@ impl App {
                         LineTarget::Filter(Tab::Database),
                         self.database.tables.filter.clone(),
                     ),
+                    Tab::Docs => (LineTarget::Filter(Tab::Docs), self.docs.filter.clone()),
+                    Tab::Tools => (LineTarget::Filter(Tab::Tools), self.tools.filter.clone()),
                 };
                 if self.tab == Tab::Chat && focus == Focus::Input {
                     self.set_focus(Focus::Messages);
@@ -908,6 +972,8 @@ impl App {
                 Focus::ServiceList => self.set_focus(Focus::ServiceLog),
                 Focus::FileTree => self.files_toggle(),
                 Focus::DbTables => self.select_table(),
+                Focus::DocList if self.docs.open.is_some() => self.set_focus(Focus::DocView),
+                Focus::ToolList => self.do_action(Action::ToolInvoke),
                 _ => {}
             },
             Action::Back => {
@@ -933,6 +999,20 @@ impl App {
                         Tab::Database => {
                             self.database.tables.filter.clear();
                             self.database.tables.clamp();
+                        }
+                        Tab::Docs => {
+                            if focus == Focus::DocView {
+                                self.set_focus(Focus::DocList);
+                            } else {
+                                self.apply_line(LineTarget::Filter(Tab::Docs), "", false);
+                            }
+                        }
+                        Tab::Tools => {
+                            if focus == Focus::ToolDetail {
+                                self.set_focus(Focus::ToolList);
+                            } else {
+                                self.apply_line(LineTarget::Filter(Tab::Tools), "", false);
+                            }
                         }
                         Tab::Logs => {
                             if !self.logs.search.is_empty() {
@@ -960,6 +1040,14 @@ impl App {
                         self.database.results.selected_line()
                     }
                     Tab::Database => self.database.tables.selected_name(),
+                    Tab::Docs => self.docs.open.as_ref().and_then(|o| o.pretty()),
+                    Tab::Tools if focus == Focus::ToolDetail => {
+                        self.tools.calls.front().and_then(|c| c.answer_text())
+                    }
+                    Tab::Tools => self
+                        .tools
+                        .selected_tool()
+                        .map(|(k, t)| format!("{}.{}", k.name, t.name)),
                 };
                 match text {
                     Some(t) => {
@@ -1017,6 +1105,10 @@ impl App {
                     self.files_relist();
                 } else if self.tab == Tab::Database {
                     self.refresh_tables();
+                } else if self.tab == Tab::Docs {
+                    self.send(NetCommand::Docs(super::net::DocsCommand::List));
+                } else if self.tab == Tab::Tools {
+                    self.send(NetCommand::Tools(super::net::ToolsCommand::List));
                 } else {
                     self.send(NetCommand::RefreshQueues);
                 }
@@ -1128,6 +1220,9 @@ impl App {
         if self.tab == Tab::Services {
             self.send(NetCommand::WatchServices(false));
         }
+        if self.tab == Tab::Docs {
+            self.docs_hidden();
+        }
         if tab == Tab::Services {
             self.send(NetCommand::WatchServices(true));
         }
@@ -1138,6 +1233,12 @@ impl App {
         self.zoom = false;
         if tab == Tab::Files {
             self.files_shown();
+        }
+        if tab == Tab::Docs {
+            self.docs_shown();
+        }
+        if tab == Tab::Tools {
+            self.send(NetCommand::Tools(super::net::ToolsCommand::List));
         }
     }
 
@@ -1215,6 +1316,41 @@ impl App {
                     _ => r.move_row(isize::MAX),
                 }
             }
+            Focus::DocList => {
+                let n = self.docs.visible().len();
+                self.docs.selected = step(self.docs.selected, n, a, 10);
+                self.docs_follow_selection();
+            }
+            Focus::DocView => {
+                let n = self.docs.open.as_ref().map_or(0, |o| o.lines.len());
+                let s = &mut self.docs.scroll;
+                *s = match a {
+                    Action::Up => s.saturating_sub(1),
+                    Action::Down => (*s + 1).min(n.saturating_sub(1)),
+                    Action::PageUp => s.saturating_sub(20),
+                    Action::PageDown => (*s + 20).min(n.saturating_sub(1)),
+                    Action::Top => 0,
+                    _ => n.saturating_sub(1),
+                };
+            }
+            Focus::ToolList => {
+                let n = self.tools.rows().len();
+                let before = self.tools.selected;
+                self.tools.selected = step(self.tools.selected, n, a, 10);
+                if self.tools.selected != before {
+                    self.tools.detail_scroll = 0;
+                }
+            }
+            Focus::ToolDetail => {
+                let s = &mut self.tools.detail_scroll;
+                *s = match a {
+                    Action::Up => s.saturating_sub(1),
+                    Action::Down => *s + 1,
+                    Action::PageUp => s.saturating_sub(10),
+                    Action::PageDown => *s + 10,
+                    _ => 0,
+                };
+            }
             Focus::QueueDetail => {
                 let s = &mut self.queues.detail_scroll;
                 *s = match a {
@@ -1237,7 +1373,15 @@ impl App {
         };
         let mutating = matches!(
             cmd,
-            "say" | "send" | "receive" | "drain" | "restart" | "upload" | "move" | "delete"
+            "say"
+                | "send"
+                | "receive"
+                | "drain"
+                | "restart"
+                | "upload"
+                | "move"
+                | "delete"
+                | "invoke"
         );
         if self.read_only && mutating {
             self.notify(
@@ -1256,6 +1400,9 @@ impl App {
             "files" => self.switch_tab(Tab::Files),
             "upload" | "download" | "move" | "delete" => self.files_command(cmd, arg),
             "database" => self.switch_tab(Tab::Database),
+            "docs" | "documents" => self.switch_tab(Tab::Docs),
+            "tools" | "toolkits" => self.switch_tab(Tab::Tools),
+            "invoke" => self.invoke_command(arg),
             "tables" => {
                 self.switch_tab(Tab::Database);
                 self.refresh_tables();

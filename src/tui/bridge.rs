@@ -1,7 +1,9 @@
 //! The net task: owns the `RoomClient`, carries out `NetCommand`s, turns room pushes into
 //! `NetEvent`s, and reconnects with backoff. The only code of the console that touches the client.
 
+mod docs;
 mod files;
+mod tools;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,8 +14,8 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::dbbridge;
 use super::net::{
-    ChatMessage, ConnState, ExportSource, NetCommand, NetEvent, PeerInfo, QueueSummary,
-    ServiceSummary, SqlEvent, log_lines, message_text, now_ms,
+    ChatMessage, ConnState, DocsCommand, ExportSource, NetCommand, NetEvent, PeerInfo,
+    QueueSummary, ServiceSummary, SqlEvent, log_lines, message_text, now_ms,
 };
 use super::{Target, TuiOptions};
 use crate::client::services::PortState;
@@ -149,6 +151,7 @@ fn peer(p: &Participant) -> PeerInfo {
 struct Watch {
     queues: bool,
     services: bool,
+    docs: bool,
 }
 
 enum Ended {
@@ -239,8 +242,10 @@ async fn idle(
             None | Some(NetCommand::Shutdown) => return,
             Some(NetCommand::WatchQueues(on)) => watch.queues = on,
             Some(NetCommand::WatchServices(on)) => watch.services = on,
+            Some(NetCommand::WatchDocs(on)) => watch.docs = on,
             Some(NetCommand::RefreshQueues)
             | Some(NetCommand::RefreshServices)
+            | Some(NetCommand::Docs(DocsCommand::Close))
             | Some(NetCommand::SqlCancel { .. }) => {}
             Some(NetCommand::SqlRun { id, .. }) => {
                 let _ = events.send(NetEvent::Sql {
@@ -278,6 +283,9 @@ fn describe(cmd: &NetCommand) -> String {
         NetCommand::InspectTable { table } => format!("reading the schema of {table}"),
         NetCommand::SqlRun { .. } | NetCommand::SqlCancel { .. } => "running SQL".into(),
         NetCommand::SqlExport { path, .. } => format!("exporting to {path}"),
+        NetCommand::Docs(c) => docs::describe(c),
+        NetCommand::WatchDocs(_) => "listing documents".into(),
+        NetCommand::Tools(c) => tools::describe(c),
         NetCommand::Shutdown => "closing".into(),
     }
 }
@@ -342,6 +350,10 @@ async fn session(
     if watch.services {
         spawn_service_list(client, events);
     }
+    let mut docs = docs::Docs::default();
+    if watch.docs {
+        docs.command(client, DocsCommand::List, events);
+    }
     let mut sql_run = dbbridge::Running::default();
     let mut poll = tokio::time::interval(QUEUE_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -373,6 +385,14 @@ async fn session(
                     }
                 }
                 Some(NetCommand::RefreshServices) => spawn_service_list(client, events),
+                Some(NetCommand::WatchDocs(on)) => {
+                    watch.docs = on;
+                    if on {
+                        docs.command(client, DocsCommand::List, events);
+                    }
+                }
+                Some(NetCommand::Docs(c)) => docs.command(client, c, events),
+                Some(NetCommand::Tools(c)) => tools::spawn(client, c, events),
                 Some(NetCommand::Files(c)) => files::spawn(client, c, events),
                 Some(NetCommand::RefreshTables) => dbbridge::spawn_tables(client, events),
                 Some(NetCommand::InspectTable { table }) => {
@@ -387,12 +407,15 @@ async fn session(
                 }
                 Some(cmd) => spawn_command(client, cmd, events),
             },
-            _ = poll.tick(), if watch.queues || watch.services => {
+            _ = poll.tick(), if watch.queues || watch.services || watch.docs => {
                 if watch.queues {
                     spawn_queue_list(client, events);
                 }
                 if watch.services {
                     spawn_service_list(client, events);
+                }
+                if watch.docs {
+                    docs.command(client, DocsCommand::List, events);
                 }
             }
             _ = client.closed() => break Ended::Lost("the connection to the room closed".into()),
@@ -621,6 +644,9 @@ fn spawn_command(client: &RoomClient, cmd: NetCommand, events: &mpsc::UnboundedS
                 | NetCommand::SqlRun { .. }
                 | NetCommand::SqlCancel { .. }
                 | NetCommand::SqlExport { .. }
+                | NetCommand::Docs(_)
+                | NetCommand::WatchDocs(_)
+                | NetCommand::Tools(_)
                 | NetCommand::Shutdown => None,
             })
         }

@@ -43,7 +43,7 @@ impl Running {
 }
 
 /// The room's message for a failed call: SQLite's sentence without the protocol code.
-fn message(e: ClientError) -> String {
+pub(super) fn message(e: ClientError) -> String {
     match e {
         ClientError::Room { message, .. } => message,
         other => other.to_string(),

@@ -32,10 +32,12 @@ pub enum Context {
     Services,
     Files,
     Database,
+    Docs,
+    Tools,
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 10] = [
         Context::Global,
         Context::List,
         Context::Chat,
@@ -44,6 +46,8 @@ impl Context {
         Context::Services,
         Context::Files,
         Context::Database,
+        Context::Docs,
+        Context::Tools,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -55,6 +59,8 @@ impl Context {
             Context::Services => "services",
             Context::Files => "files",
             Context::Database => "database",
+            Context::Docs => "docs",
+            Context::Tools => "tools",
         }
     }
     fn parse(s: &str) -> Option<Context> {
@@ -274,6 +280,8 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "4", Action::TabServices),
     (Context::Global, "5", Action::TabFiles),
     (Context::Global, "6", Action::TabDatabase),
+    (Context::Global, "7", Action::TabDocs),
+    (Context::Global, "8", Action::TabTools),
     (Context::Global, "]", Action::NextTab),
     (Context::Global, "[", Action::PrevTab),
     (Context::Global, "tab", Action::FocusNext),
@@ -321,6 +329,14 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Database, "r", Action::Refresh),
     (Context::Database, "e", Action::SqlExport),
     (Context::Database, "i", Action::SqlEdit),
+    (Context::Docs, "e", Action::DocEdit),
+    (Context::Docs, "r", Action::Refresh),
+    (Context::Docs, "ctrl-r", Action::Refresh),
+    (Context::Docs, "f5", Action::Refresh),
+    (Context::Tools, "i", Action::ToolInvoke),
+    (Context::Tools, "r", Action::Refresh),
+    (Context::Tools, "ctrl-r", Action::Refresh),
+    (Context::Tools, "f5", Action::Refresh),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),
@@ -390,7 +406,7 @@ impl Keymap {
             }
             let ctx = Context::parse(section).ok_or_else(|| {
                 format!(
-                    "unknown section [{section}]; use global, list, chat, queues, logs, services, files or database"
+                    "unknown section [{section}]; use global, list, chat, queues, logs, services, files, database, docs or tools"
                 )
             })?;
             let table = body

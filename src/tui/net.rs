@@ -9,8 +9,12 @@ use serde_json::Value;
 
 use crate::client::{DevLogEvent, otel_records};
 
+pub mod docs;
 pub mod files;
+pub mod tools;
+pub use docs::{DocSummary, DocsCommand, DocsEvent};
 pub use files::{FileChange, FileEntry, FilesCommand, FilesEvent, TransferKind};
+pub use tools::{ToolOutcome, ToolSummary, ToolkitSummary, ToolsCommand, ToolsEvent};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnState {
@@ -217,6 +221,10 @@ pub enum NetEvent {
         path: String,
         rows: u64,
     },
+    /// The documents view's replies.
+    Docs(DocsEvent),
+    /// The toolkits view's replies.
+    Tools(ToolsEvent),
     /// A command failed; `what` says which, `error` is the client's sentence.
     Failed {
         what: String,
@@ -277,6 +285,12 @@ pub enum NetCommand {
         format: ExportFormat,
         source: ExportSource,
     },
+    /// The documents view's requests (list, follow one live, replace its content).
+    Docs(DocsCommand),
+    /// The toolkits view's requests (list, invoke).
+    Tools(ToolsCommand),
+    /// Poll the documents list while the documents tab is on screen.
+    WatchDocs(bool),
     Shutdown,
 }
 

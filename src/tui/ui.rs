@@ -47,6 +47,8 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Tab::Services => draw_services(f, body, app),
         Tab::Files => draw_files(f, body, app),
         Tab::Database => draw_database(f, body, app),
+        Tab::Docs => draw_docs(f, body, app),
+        Tab::Tools => draw_tools(f, body, app),
         Tab::Logs => {
             app.hit.panes.push((body, Focus::Logs));
             let theme = app.theme.clone();
@@ -73,16 +75,31 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
     let theme = &app.theme;
     let mut spans = vec![Span::styled(" ◆ roomdeck ", theme.accent())];
     let mut x = area.x + 12;
-    for tab in Tab::ALL.iter() {
-        let mut label = format!(" {} {} ", tab.number(), tab.title());
-        if *tab == Tab::Logs && app.tab != Tab::Logs && !app.logs.is_empty() {
-            label = format!(
-                " {} {} {} ",
-                tab.number(),
-                tab.title(),
-                super::panes::logs::thousands(app.logs.len())
-            );
+    let mut labels: Vec<String> = Tab::ALL
+        .iter()
+        .map(|tab| {
+            if *tab == Tab::Logs && app.tab != Tab::Logs && !app.logs.is_empty() {
+                format!(
+                    " {} {} {} ",
+                    tab.number(),
+                    tab.title(),
+                    super::panes::logs::thousands(app.logs.len())
+                )
+            } else {
+                format!(" {} {} ", tab.number(), tab.title())
+            }
+        })
+        .collect();
+    // On a narrow terminal the other tabs show their number only.
+    let width: usize = labels.iter().map(|l| l.chars().count() + 1).sum();
+    if width > area.width.saturating_sub(12) as usize {
+        for (label, tab) in labels.iter_mut().zip(Tab::ALL) {
+            if tab != app.tab {
+                *label = format!(" {} ", tab.number());
+            }
         }
+    }
+    for (tab, label) in Tab::ALL.iter().zip(labels) {
         let w = label.chars().count() as u16;
         app.hit.tabs.push((
             Rect {
@@ -175,20 +192,56 @@ fn draw_chat(f: &mut Frame, body: Rect, app: &mut App) {
     }
 }
 
-fn draw_queues(f: &mut Frame, body: Rect, app: &mut App) {
-    let focus = app.focused();
-    let theme = &app.theme;
-    let (list, detail) = if app.zoom {
-        if focus == Focus::QueueList {
+/// A list on the left and its detail on the right (`left_pct` of the width for the list);
+/// zoomed, the focused one takes the body.
+fn list_and_detail(app: &App, body: Rect, list: Focus, left_pct: u16) -> (Option<Rect>, Option<Rect>) {
+    if app.zoom {
+        if app.focused() == list {
             (Some(body), None)
         } else {
             (None, Some(body))
         }
     } else {
-        let [l, d] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Fill(1)]).areas(body);
+        let [l, d] = Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)])
+            .areas(body);
         (Some(l), Some(d))
-    };
+    }
+}
+
+fn draw_docs(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let (list, view) = list_and_detail(app, body, Focus::DocList, 35);
+    let theme = &app.theme;
+    if let Some(r) = list {
+        app.hit.panes.push((r, Focus::DocList));
+        app.docs.draw_list(f, r, theme, focus == Focus::DocList);
+    }
+    if let Some(r) = view {
+        app.hit.panes.push((r, Focus::DocView));
+        app.docs
+            .draw_view(f, r, theme, focus == Focus::DocView, app.tz_offset_secs);
+    }
+}
+
+fn draw_tools(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let (list, detail) = list_and_detail(app, body, Focus::ToolList, 30);
+    let theme = &app.theme;
+    if let Some(r) = list {
+        app.hit.panes.push((r, Focus::ToolList));
+        app.tools.draw_list(f, r, theme, focus == Focus::ToolList);
+    }
+    if let Some(r) = detail {
+        app.hit.panes.push((r, Focus::ToolDetail));
+        app.tools
+            .draw_detail(f, r, theme, focus == Focus::ToolDetail, app.tz_offset_secs);
+    }
+}
+
+fn draw_queues(f: &mut Frame, body: Rect, app: &mut App) {
+    let focus = app.focused();
+    let (list, detail) = list_and_detail(app, body, Focus::QueueList, 40);
+    let theme = &app.theme;
     if let Some(r) = list {
         app.hit.panes.push((r, Focus::QueueList));
         app.queues.draw_list(f, r, theme, focus == Focus::QueueList);
@@ -238,18 +291,8 @@ fn draw_services(f: &mut Frame, body: Rect, app: &mut App) {
 
 fn draw_files(f: &mut Frame, body: Rect, app: &mut App) {
     let focus = app.focused();
+    let (tree, preview) = list_and_detail(app, body, Focus::FileTree, 50);
     let theme = &app.theme;
-    let (tree, preview) = if app.zoom {
-        if focus == Focus::FileTree {
-            (Some(body), None)
-        } else {
-            (None, Some(body))
-        }
-    } else {
-        let [t, p] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(body);
-        (Some(t), Some(p))
-    };
     if let Some(r) = tree {
         app.hit.panes.push((r, Focus::FileTree));
         app.storage
@@ -478,8 +521,23 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
                 Action::FocusNext,
                 Action::Zoom,
             ],
-            Focus::Logs => &[
+            Focus::DocList | Focus::DocView => &[
+                Action::DocEdit,
+                Action::Refresh,
                 Action::Filter,
+                Action::Copy,
+                Action::FocusNext,
+                Action::Zoom,
+            ],
+            Focus::ToolList | Focus::ToolDetail => &[
+                Action::ToolInvoke,
+                Action::Refresh,
+                Action::Filter,
+                Action::Copy,
+                Action::FocusNext,
+                Action::Zoom,
+            ],
+            Focus::Logs => &[
                 Action::Search,
                 Action::SearchNext,
                 Action::TogglePause,

@@ -2,10 +2,12 @@
 
 pub mod chat;
 pub mod database;
+pub mod docs;
 pub mod logs;
 pub mod queues;
 pub mod services;
 pub mod storage;
+pub mod tools;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

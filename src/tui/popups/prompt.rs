@@ -1,4 +1,5 @@
-//! A prompt for a queue name, a JSON message or an export path, checked before use.
+//! A prompt for a queue name, a JSON message, an export path, a document's JSON or a tool's
+//! arguments, checked before use.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,6 +18,10 @@ pub enum PromptKind {
     QueueMessage { queue: String, create: bool },
     /// Asks where to export the result (`.json` writes JSON, anything else CSV).
     ExportPath,
+    /// Edits a sync document's whole content (`{root_tag: {...}}`).
+    DocJson { path: String },
+    /// Asks for the JSON arguments of a tool call.
+    ToolArguments { toolkit: String, tool: String },
 }
 
 #[derive(Debug)]
@@ -37,12 +42,22 @@ impl Prompt {
                 input.set_placeholder_text("{\"task\": \"resize\", \"id\": 7}")
             }
             PromptKind::ExportPath => input.set_placeholder_text("./result.csv"),
+            PromptKind::DocJson { .. } => input.set_placeholder_text("{\"doc\": {}}"),
+            PromptKind::ToolArguments { .. } => input.set_placeholder_text("{}"),
         }
         Prompt {
             kind,
             input,
             error: None,
         }
+    }
+
+    /// Starts the input with `text` (a value to edit).
+    pub fn with_text(mut self, text: &str) -> Prompt {
+        self.input.insert_str(text);
+        self.input.move_cursor(ratatui_textarea::CursorMove::Top);
+        self.input.move_cursor(ratatui_textarea::CursorMove::Head);
+        self
     }
 
     pub fn text(&self) -> String {
@@ -73,27 +88,44 @@ impl Prompt {
                     Ok(serde_json::Value::String(path.to_string()))
                 }
             }
-            PromptKind::QueueMessage { .. } => {
+            PromptKind::QueueMessage { .. } => json_object(&text, "a queue message"),
+            PromptKind::DocJson { .. } => json_object(&text, "a document"),
+            PromptKind::ToolArguments { .. } => {
                 if text.trim().is_empty() {
-                    return Err("type a JSON object, e.g. {\"n\": 1}".into());
+                    return Ok(serde_json::json!({}));
                 }
-                match serde_json::from_str::<serde_json::Value>(&text) {
-                    Ok(v @ serde_json::Value::Object(_)) => Ok(v),
-                    Ok(_) => Err("a queue message is a JSON object: wrap it in {…}".into()),
-                    Err(e) => Err(format!("not valid JSON: {e}")),
-                }
+                json_object(&text, "a tool's arguments")
             }
         }
     }
 }
 
+fn json_object(text: &str, what: &str) -> Result<serde_json::Value, String> {
+    if text.trim().is_empty() {
+        return Err("type a JSON object, e.g. {\"n\": 1}".into());
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err(format!("{what} is a JSON object: wrap it in {{…}}")),
+        Err(e) => Err(format!("not valid JSON: {e}")),
+    }
+}
+
 pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
-    let r = centered(area, 60, 40, 40, 9);
+    // JSON to edit gets room; a name or a path needs a line.
+    let r = match p.kind {
+        PromptKind::DocJson { .. } | PromptKind::ToolArguments { .. } => {
+            centered(area, 80, 70, 40, 12)
+        }
+        _ => centered(area, 60, 40, 40, 9),
+    };
     f.render_widget(Clear, r);
     let title = match &p.kind {
         PromptKind::QueueName => " Send to a new queue: name ".to_string(),
         PromptKind::QueueMessage { queue, .. } => format!(" Send to queue {queue}: JSON "),
         PromptKind::ExportPath => " Export the result to: path (.csv or .json) ".to_string(),
+        PromptKind::DocJson { path } => format!(" Edit {path}: JSON "),
+        PromptKind::ToolArguments { toolkit, tool } => format!(" Call {toolkit}.{tool}: JSON arguments "),
     };
     let block = Block::default()
         .borders(Borders::ALL)
@@ -118,6 +150,8 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
     }
     let keys = match p.kind {
         PromptKind::ExportPath => "enter export · esc cancel",
+        PromptKind::DocJson { .. } => "enter save · alt-enter new line · esc cancel",
+        PromptKind::ToolArguments { .. } => "enter call · alt-enter new line · esc cancel",
         _ => "enter send · alt-enter new line · esc cancel",
     };
     f.render_widget(Line::styled(keys, theme.muted()), hint);

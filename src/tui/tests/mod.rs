@@ -11,13 +11,16 @@ use super::app::{App, Effect, Focus, Msg, Options, Popup, Tab};
 use super::keymap::{Keymap, Preset};
 use super::net::{
     ChatMessage, ColumnInfo, ConnState, ExportFormat, ExportSource, Level, LogLine, NetCommand,
-    NetEvent, PeerInfo, QueueSummary, ServiceSummary, SqlEvent, TableSummary,
+    NetEvent, PeerInfo, QueueSummary, ServiceSummary, SqlEvent, TableSummary, ToolsCommand,
 };
 use super::net::{FileChange, FileEntry, FilesCommand, FilesEvent, TransferKind};
 use super::panes::storage::Preview;
 use super::panes::storage::preview::PREVIEW_BYTES;
 use super::theme::Theme;
 use super::ui;
+
+mod docs;
+mod tools;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
 
@@ -205,8 +208,22 @@ fn tabs_switch_by_number_and_watch_queues() {
     assert_eq!(a.tab, Tab::Database);
     assert!(net_cmds(&mut a).contains(&NetCommand::RefreshTables));
     key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Docs);
+    assert_eq!(net_cmds(&mut a)[0], NetCommand::WatchDocs(true));
+    key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Tools);
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![
+            NetCommand::WatchDocs(false),
+            NetCommand::Tools(ToolsCommand::List)
+        ]
+    );
+    key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
     key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.tab, Tab::Tools);
+    key(&mut a, KeyCode::Char('6'));
     assert_eq!(a.tab, Tab::Database);
     key(&mut a, KeyCode::Char('['));
     assert_eq!(a.tab, Tab::Files);

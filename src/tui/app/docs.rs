@@ -1,0 +1,87 @@
+//! `App::update` for the documents tab: the list (polled while on screen), the document
+//! followed live as the selection moves, and editing it as JSON.
+
+use super::{App, NoticeLevel, Popup, Tab};
+use crate::tui::net::{DocsCommand, DocsEvent, NetCommand};
+use crate::tui::panes::docs::{DocState, OpenDoc};
+use crate::tui::popups::prompt::{Prompt, PromptKind};
+
+impl App {
+    /// The tab came on screen (or the room came back while it was): poll the list and
+    /// follow the selected document again.
+    pub(super) fn docs_shown(&mut self) {
+        self.send(NetCommand::WatchDocs(true));
+        self.docs.open = None;
+        self.docs_follow_selection();
+    }
+
+    /// The tab left the screen: stop polling and close the document.
+    pub(super) fn docs_hidden(&mut self) {
+        self.send(NetCommand::WatchDocs(false));
+        if self.docs.open.take().is_some() {
+            self.send(NetCommand::Docs(DocsCommand::Close));
+        }
+    }
+
+    /// Follows the selected document, unless it is the one followed already.
+    pub(super) fn docs_follow_selection(&mut self) {
+        let path = self.docs.selected_path();
+        if path.as_deref() == self.docs.open.as_ref().map(|o| o.path.as_str()) {
+            return;
+        }
+        self.docs.scroll = 0;
+        match path {
+            Some(path) => {
+                self.docs.open = Some(OpenDoc::new(path.clone()));
+                self.send(NetCommand::Docs(DocsCommand::Open { path }));
+            }
+            None => {
+                self.docs.open = None;
+                self.send(NetCommand::Docs(DocsCommand::Close));
+            }
+        }
+    }
+
+    pub(super) fn on_docs(&mut self, ev: DocsEvent) -> bool {
+        match ev {
+            DocsEvent::Listed(list) => {
+                let changed = self.docs.set_docs(list);
+                if self.tab == Tab::Docs {
+                    self.docs_follow_selection();
+                }
+                changed
+            }
+            DocsEvent::Content { path, json } => self.docs.content(&path, json, self.now_ms),
+            DocsEvent::Ended { path, reason } => {
+                let shown = self.docs.ended(&path, reason.clone());
+                if shown {
+                    self.notify(NoticeLevel::Error, format!("{path}: {reason}"));
+                }
+                shown
+            }
+            DocsEvent::Replaced { path } => {
+                self.notify(NoticeLevel::Ok, format!("saved {path}"));
+                true
+            }
+        }
+    }
+
+    /// `e`: the followed document's JSON in a prompt; enter saves it over the document.
+    pub(super) fn edit_doc(&mut self) {
+        let Some(open) = &self.docs.open else {
+            self.notify(NoticeLevel::Info, "no document is open: select one first");
+            return;
+        };
+        if open.state != DocState::Live {
+            self.notify(
+                NoticeLevel::Error,
+                format!("{} is not live; it cannot be edited now", open.path),
+            );
+            return;
+        }
+        let (path, text) = (open.path.clone(), open.pretty().unwrap_or_default());
+        self.popup = Some(Popup::Prompt(
+            Prompt::new(PromptKind::DocJson { path }, &self.theme).with_text(&text),
+        ));
+    }
+}
