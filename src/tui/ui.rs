@@ -194,7 +194,12 @@ fn draw_chat(f: &mut Frame, body: Rect, app: &mut App) {
 
 /// A list on the left and its detail on the right (`left_pct` of the width for the list);
 /// zoomed, the focused one takes the body.
-fn list_and_detail(app: &App, body: Rect, list: Focus, left_pct: u16) -> (Option<Rect>, Option<Rect>) {
+fn list_and_detail(
+    app: &App,
+    body: Rect,
+    list: Focus,
+    left_pct: u16,
+) -> (Option<Rect>, Option<Rect>) {
     if app.zoom {
         if app.focused() == list {
             (Some(body), None)
@@ -202,8 +207,8 @@ fn list_and_detail(app: &App, body: Rect, list: Focus, left_pct: u16) -> (Option
             (None, Some(body))
         }
     } else {
-        let [l, d] = Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)])
-            .areas(body);
+        let [l, d] =
+            Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)]).areas(body);
         (Some(l), Some(d))
     }
 }

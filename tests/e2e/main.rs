@@ -558,3 +558,87 @@ fn database_tab_in_tmux() {
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
 }
+
+/// A sync document's schema: a list of named items (as MeshAgent's MeshSchema writes one).
+const LIST_SCHEMA: &str = r##"{"$root_tag_ref": "#/$defs/list", "type": "object",
+  "additionalProperties": false, "required": ["list"],
+  "properties": {"list": {"type": "object", "additionalProperties": false, "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"anyOf": [{"$ref": "#/$defs/item"}]}}}}},
+  "$defs": {
+    "list": {"type": "object", "additionalProperties": false, "required": ["list"],
+      "properties": {"list": {"type": "object", "additionalProperties": false, "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {"anyOf": [{"$ref": "#/$defs/item"}]}}}}}},
+    "item": {"type": "object", "additionalProperties": false, "required": ["item"],
+      "properties": {"item": {"type": "object", "additionalProperties": false, "required": ["name"],
+        "properties": {"name": {"type": ["string", "null"]}}}}}}}"##;
+
+#[test]
+fn documents_and_toolkits_tabs_in_tmux() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let t = Tmux::start(110, 30, "");
+    t.wait_for("● live");
+    let schema = t.data.with_file_name("list.schema.json");
+    std::fs::write(&schema, LIST_SCHEMA).expect("schema file");
+    t.cli(&[
+        "sync",
+        "create",
+        "plan.list",
+        "--schema",
+        schema.to_str().unwrap(),
+        "--json",
+        r#"{"list": {"items": [{"item": {"name": "one"}}]}}"#,
+    ]);
+    // The documents tab lists it and follows it.
+    t.keys(&["7"]);
+    t.wait_for("plan.list ● live");
+    t.wait_for(r#""name": "one""#);
+    // Another participant edits it: the view changes without a key pressed.
+    t.cli(&[
+        "sync",
+        "update",
+        "plan.list",
+        "--patch",
+        r#"[{"op": "add", "path": "/list/items/-", "value": {"item": {"name": "two"}}}]"#,
+    ]);
+    t.wait_for(r#""name": "two""#);
+    t.wait_for("1 update");
+    // e edits the whole document as JSON; the room keeps what was saved.
+    t.keys(&["e"]);
+    t.wait_for("Edit plan.list: JSON");
+    for _ in 0..24 {
+        t.keys(&["C-k", "Delete"]);
+    }
+    t.text(r#"{"list": {"items": [{"item": {"name": "three"}}]}}"#);
+    t.keys(&["Enter"]);
+    t.wait_for("saved plan.list");
+    t.wait_until("the view shows only the saved item", |s| {
+        s.contains(r#""name": "three""#) && !s.contains(r#""name": "one""#)
+    });
+    let got = t.cli(&["sync", "get", "plan.list"]);
+    let got: serde_json::Value = serde_json::from_slice(&got.stdout).expect("sync get prints JSON");
+    assert_eq!(
+        got,
+        serde_json::json!({"list": {"items": [{"item": {"name": "three"}}]}})
+    );
+    // The toolkits tab: find queues.send, call it with arguments, then queues.list shows it.
+    t.keys(&["8"]);
+    t.wait_for("containers");
+    t.keys(&["/"]);
+    t.text("queues.send");
+    t.keys(&["Enter", "Down", "Enter"]);
+    t.wait_for("Call queues.send: JSON arguments");
+    t.keys(&["C-k", "Delete", "C-k"]);
+    t.text(r#"{"name": "jobs", "message": {"n": 7}, "create": true}"#);
+    t.keys(&["Enter"]);
+    t.wait_for(r#"queues.send {"create":true,"message":{"n":7},"name":"jobs"} ok"#);
+    t.keys(&[":"]);
+    t.text("invoke queues.list");
+    t.keys(&["Enter"]);
+    t.wait_for("queues.list {} ok");
+    t.wait_for(r#""name": "jobs""#);
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}

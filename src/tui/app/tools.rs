@@ -24,7 +24,10 @@ impl App {
     /// Enter or `i` on a tool: a prompt with arguments built from its schema.
     pub(super) fn ask_tool_arguments(&mut self) {
         let Some((kit, tool)) = self.tools.selected_tool() else {
-            self.notify(NoticeLevel::Info, "select a tool (not a toolkit) to call it");
+            self.notify(
+                NoticeLevel::Info,
+                "select a tool (not a toolkit) to call it",
+            );
             return;
         };
         let template = argument_template(tool.schema.as_ref());
@@ -72,7 +75,9 @@ impl App {
             Some((n, j)) => (n, j.trim()),
             None => (arg, ""),
         };
-        let Some((toolkit, tool)) = name.split_once('.').filter(|(k, t)| !k.is_empty() && !t.is_empty())
+        let Some((toolkit, tool)) = name
+            .split_once('.')
+            .filter(|(k, t)| !k.is_empty() && !t.is_empty())
         else {
             self.notify(NoticeLevel::Error, "usage: invoke TOOLKIT.TOOL {json}");
             return;
@@ -83,7 +88,10 @@ impl App {
             match serde_json::from_str::<Value>(json) {
                 Ok(v @ Value::Object(_)) => v,
                 Ok(_) => {
-                    self.notify(NoticeLevel::Error, "a tool's arguments are a JSON object: wrap them in {…}");
+                    self.notify(
+                        NoticeLevel::Error,
+                        "a tool's arguments are a JSON object: wrap them in {…}",
+                    );
                     return;
                 }
                 Err(e) => {

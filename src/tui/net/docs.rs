@@ -15,19 +15,32 @@ pub struct DocSummary {
 pub enum DocsCommand {
     List,
     /// Follow `path` live (closing the document followed before).
-    Open { path: String },
+    Open {
+        path: String,
+    },
     /// Stop following (the tab is off screen).
     Close,
     /// Replace the followed document's content with `json` (`{root_tag: {...}}`).
-    Replace { path: String, json: Value },
+    Replace {
+        path: String,
+        json: Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DocsEvent {
     Listed(Vec<DocSummary>),
     /// The followed document as JSON: sent when it opens and after every change.
-    Content { path: String, json: Value },
+    Content {
+        path: String,
+        json: Value,
+    },
     /// The document stopped syncing (or could not open); `reason` says why.
-    Ended { path: String, reason: String },
-    Replaced { path: String },
+    Ended {
+        path: String,
+        reason: String,
+    },
+    Replaced {
+        path: String,
+    },
 }

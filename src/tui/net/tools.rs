@@ -29,7 +29,10 @@ pub enum ToolOutcome {
     Text(String),
     Empty,
     /// Bytes (a file or binary answer): the headers and the size.
-    Bytes { headers: Value, size: usize },
+    Bytes {
+        headers: Value,
+        size: usize,
+    },
     Error(String),
 }
 
@@ -141,7 +144,10 @@ mod tests {
                 "list": {"title": "list", "description": "list them", "input_schema": {"type": "object"}}}}
         }});
         let kits = toolkits_from(&answer);
-        assert_eq!(kits.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["queues", "weather"]);
+        assert_eq!(
+            kits.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+            ["queues", "weather"]
+        );
         assert_eq!(kits[0].host, None);
         assert_eq!(kits[0].tools[0].name, "list");
         assert_eq!(kits[0].tools[0].schema, Some(json!({"type": "object"})));

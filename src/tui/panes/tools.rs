@@ -75,7 +75,9 @@ impl ToolsPane {
             let tools: Vec<&ToolSummary> = kit
                 .tools
                 .iter()
-                .filter(|t| whole || hit(&format!("{}.{}", kit.name, t.name)) || hit(&t.description))
+                .filter(|t| {
+                    whole || hit(&format!("{}.{}", kit.name, t.name)) || hit(&t.description)
+                })
                 .collect();
             if whole || !tools.is_empty() {
                 out.push(ToolRow::Kit(kit));
@@ -314,7 +316,10 @@ fn call_lines<'a>(c: &Call, theme: &Theme, tz: i32) -> Vec<Line<'a>> {
     let args = serde_json::to_string(&c.arguments).unwrap_or_default();
     let (status, style) = match &c.outcome {
         None => ("calling…".to_string(), theme.fg_of(theme.warn)),
-        Some(ToolOutcome::Error(_)) => (format!("failed · {} ms", c.elapsed_ms), theme.fg_of(theme.error)),
+        Some(ToolOutcome::Error(_)) => (
+            format!("failed · {} ms", c.elapsed_ms),
+            theme.fg_of(theme.error),
+        ),
         Some(_) => (format!("ok · {} ms", c.elapsed_ms), theme.fg_of(theme.ok)),
     };
     let mut out = vec![Line::from(vec![
@@ -343,7 +348,10 @@ fn call_lines<'a>(c: &Call, theme: &Theme, tz: i32) -> Vec<Line<'a>> {
     );
     if total > MAX_ANSWER_LINES {
         out.push(Line::styled(
-            format!("  … {} more lines (y copies the whole answer)", total - MAX_ANSWER_LINES),
+            format!(
+                "  … {} more lines (y copies the whole answer)",
+                total - MAX_ANSWER_LINES
+            ),
             theme.muted(),
         ));
     }

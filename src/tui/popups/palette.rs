@@ -48,6 +48,13 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
         Arg::None,
     ),
     ("database", "go to the database tab", Arg::None),
+    ("docs", "go to the documents tab", Arg::None),
+    ("tools", "go to the toolkits tab", Arg::None),
+    (
+        "invoke",
+        "invoke TOOLKIT.TOOL {json}: call a tool, its answer in the toolkits tab",
+        Arg::Text,
+    ),
     ("tables", "list the room's tables again", Arg::None),
     ("sql", "sql QUERY: run SQL in the database tab", Arg::Text),
     (

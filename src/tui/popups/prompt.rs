@@ -125,7 +125,9 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
         PromptKind::QueueMessage { queue, .. } => format!(" Send to queue {queue}: JSON "),
         PromptKind::ExportPath => " Export the result to: path (.csv or .json) ".to_string(),
         PromptKind::DocJson { path } => format!(" Edit {path}: JSON "),
-        PromptKind::ToolArguments { toolkit, tool } => format!(" Call {toolkit}.{tool}: JSON arguments "),
+        PromptKind::ToolArguments { toolkit, tool } => {
+            format!(" Call {toolkit}.{tool}: JSON arguments ")
+        }
     };
     let block = Block::default()
         .borders(Borders::ALL)

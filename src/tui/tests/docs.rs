@@ -35,7 +35,10 @@ fn docs_app() -> App {
     assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchDocs(true)]);
     docs(
         &mut a,
-        DocsEvent::Listed(vec![doc("notes/plan.doc", 2048, 1), doc("board.doc", 120, 0)]),
+        DocsEvent::Listed(vec![
+            doc("notes/plan.doc", 2048, 1),
+            doc("board.doc", 120, 0),
+        ]),
     );
     // Sorted by path; the first is followed at once.
     assert_eq!(
@@ -89,7 +92,10 @@ fn the_selected_document_is_followed_live_and_closed_when_the_tab_goes() {
     // A new list with the same documents keeps the selection and opens nothing new.
     docs(
         &mut a,
-        DocsEvent::Listed(vec![doc("board.doc", 130, 0), doc("notes/plan.doc", 2048, 2)]),
+        DocsEvent::Listed(vec![
+            doc("board.doc", 130, 0),
+            doc("notes/plan.doc", 2048, 2),
+        ]),
     );
     assert_eq!(a.docs.selected_path().as_deref(), Some("notes/plan.doc"));
     assert!(net_cmds(&mut a).is_empty());
@@ -159,7 +165,11 @@ fn edit_checks_the_json_then_saves_the_whole_document() {
             path: "board.doc".into()
         }
     );
-    assert!(p.text().contains(r#""title": "Sprint""#), "prefilled: {}", p.text());
+    assert!(
+        p.text().contains(r#""title": "Sprint""#),
+        "prefilled: {}",
+        p.text()
+    );
     // Replace the text with something that is not an object: refused inline, nothing sent.
     ctrl(&mut a, 'a');
     for _ in 0..20 {
@@ -210,7 +220,10 @@ fn read_only_mode_shows_documents_but_does_not_edit_them() {
     assert!(a.popup.is_none());
     assert!(a.notice.as_ref().unwrap().text.contains("read-only"));
     let screen = render(&mut a, 100, 20);
-    assert!(!screen.contains("e edit"), "no edit hint in read-only mode:\n{screen}");
+    assert!(
+        !screen.contains("e edit"),
+        "no edit hint in read-only mode:\n{screen}"
+    );
 }
 
 #[test]

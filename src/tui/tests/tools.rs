@@ -31,9 +31,11 @@ fn kits() -> Vec<ToolkitSummary> {
             tools: vec![tool(
                 "forecast",
                 "The week's weather",
-                Some(json!({"type": "object", "required": ["city"], "properties": {
+                Some(
+                    json!({"type": "object", "required": ["city"], "properties": {
                     "city": {"type": "string", "description": "where"},
-                    "days": {"type": "integer"}}})),
+                    "days": {"type": "integer"}}}),
+                ),
             )],
         },
     ]
@@ -43,7 +45,10 @@ fn tools_app() -> App {
     let mut a = live_app();
     key(&mut a, KeyCode::Char('8'));
     assert_eq!(a.tab, Tab::Tools);
-    assert_eq!(net_cmds(&mut a), vec![NetCommand::Tools(ToolsCommand::List)]);
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::Tools(ToolsCommand::List)]
+    );
     net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
     a
 }
@@ -114,7 +119,10 @@ fn a_tool_is_called_with_arguments_from_its_schema() {
         }),
     );
     let screen = render(&mut a, 100, 24);
-    assert!(screen.contains(r#"weather.forecast {"city":"Oslo","days":0} ok · 12 ms"#), "{screen}");
+    assert!(
+        screen.contains(r#"weather.forecast {"city":"Oslo","days":0} ok · 12 ms"#),
+        "{screen}"
+    );
     assert!(screen.contains(r#""high": 21"#), "{screen}");
     // y in the detail copies the answer.
     key(&mut a, KeyCode::Tab);
@@ -155,7 +163,10 @@ fn errors_and_bad_arguments() {
     );
     let screen = render(&mut a, 100, 24);
     assert!(screen.contains("failed · 3 ms"), "{screen}");
-    assert!(screen.contains("✕ the token's grants do not allow queues.send"), "{screen}");
+    assert!(
+        screen.contains("✕ the token's grants do not allow queues.send"),
+        "{screen}"
+    );
     a.run_command("invoke nodot");
     assert_eq!(
         a.notice.as_ref().unwrap().text,
