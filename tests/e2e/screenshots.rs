@@ -100,6 +100,56 @@ fn screenshots() {
     capture("help");
     t.keys(&["Escape"]);
     t.wait_until("help closed", |s| !s.contains("Help ·"));
+    // A shared document edited by grace while the console follows it.
+    let schema: serde_json::Value = serde_json::from_str(super::LIST_SCHEMA).expect("schema");
+    let items = |names: &[&str]| {
+        let items: Vec<_> = names.iter().map(|n| json!({"item": {"name": n}})).collect();
+        json!({"list": {"items": items}})
+    };
+    rt.block_on(async {
+        let s = grace.sync();
+        s.create(
+            "launch/checklist.list",
+            Some(schema.clone()),
+            Some(items(&["freeze the schema", "run the import"])),
+        )
+        .await
+        .unwrap();
+        s.create(
+            "standup/notes.list",
+            Some(schema),
+            Some(items(&["ada: thumbnails"])),
+        )
+        .await
+        .unwrap();
+    });
+    t.keys(&["7"]);
+    t.wait_for("checklist.list ● live");
+    rt.block_on(async {
+        let doc = grace
+            .sync()
+            .open("launch/checklist.list", Default::default())
+            .await
+            .unwrap();
+        doc.replace_json(&items(&[
+            "freeze the schema",
+            "run the import",
+            "announce in #launch",
+        ]))
+        .await
+        .unwrap();
+        doc.close().await;
+    });
+    t.wait_for("1 update");
+    capture("docs");
+    t.keys(&["8", "/"]);
+    t.text("queues.");
+    t.keys(&["Enter", "Down"]);
+    t.keys(&[":"]);
+    t.text("invoke queues.list");
+    t.keys(&["Enter"]);
+    t.wait_for("queues.list {} ok");
+    capture("tools");
     t.keys(&[":"]);
     t.text("theme light");
     t.keys(&["Enter"]);

@@ -51,7 +51,19 @@ impl App {
                 }
                 changed
             }
-            DocsEvent::Content { path, json } => self.docs.content(&path, json, self.now_ms),
+            DocsEvent::Content { path, json } => {
+                let first = self
+                    .docs
+                    .open
+                    .as_ref()
+                    .is_some_and(|o| o.path == path && o.json.is_none());
+                let changed = self.docs.content(&path, json, self.now_ms);
+                if first && changed {
+                    // The list's open counts now include this console.
+                    self.send(NetCommand::Docs(DocsCommand::List));
+                }
+                changed
+            }
             DocsEvent::Ended { path, reason } => {
                 let shown = self.docs.ended(&path, reason.clone());
                 if shown {

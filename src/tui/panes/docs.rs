@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use serde_json::Value;
 
 use super::logs::find_ci;
-use super::{human_size, list_block, pane_block};
+use super::{human_size, json_line, list_block, pane_block};
 use crate::tui::net::DocSummary;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -281,51 +281,10 @@ impl DocsPane {
     }
 }
 
-/// One line of pretty JSON, its key (if any) coloured apart from its value.
-fn json_line<'a>(line: &'a str, theme: &Theme) -> Vec<Span<'a>> {
-    let body = line.trim_start();
-    let indent = &line[..line.len() - body.len()];
-    if body.starts_with('"')
-        && let Some(end) = key_end(body)
-        && body[end..].starts_with(": ")
-    {
-        let (key, value) = body.split_at(end);
-        return vec![
-            Span::raw(indent),
-            Span::styled(key, theme.accent()),
-            Span::raw(value),
-        ];
-    }
-    vec![Span::raw(line)]
-}
-
-/// The byte just after the closing quote of the JSON string that starts `s`.
-fn key_end(s: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in s.char_indices().skip(1) {
-        match c {
-            '\\' if !escaped => escaped = true,
-            '"' if !escaped => return Some(i + 1),
-            _ => escaped = false,
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn keys_are_split_from_values_even_with_quotes_inside() {
-        let t = Theme::builtin("dark").unwrap();
-        let spans = json_line(r#"    "a \"b\": c": "x: y","#, &t);
-        let texts: Vec<&str> = spans.iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(texts, ["    ", r#""a \"b\": c""#, r#": "x: y","#]);
-        let spans = json_line(r#"  "just a string","#, &t);
-        assert_eq!(spans.len(), 1);
-    }
 
     #[test]
     fn a_new_version_marks_the_lines_that_changed() {

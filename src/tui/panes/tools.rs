@@ -11,7 +11,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use serde_json::Value;
 
 use super::logs::find_ci;
-use super::{list_block, pane_block};
+use super::{json_line, list_block, pane_block};
 use crate::tui::net::{ToolOutcome, ToolSummary, ToolkitSummary};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -341,11 +341,20 @@ fn call_lines<'a>(c: &Call, theme: &Theme, tz: i32) -> Vec<Line<'a>> {
         Some(_) => c.answer_text().unwrap_or_default(),
     };
     let total = body.lines().count();
-    out.extend(
-        body.lines()
-            .take(MAX_ANSWER_LINES)
-            .map(|l| Line::raw(format!("  {l}"))),
-    );
+    let json = matches!(c.outcome, Some(ToolOutcome::Json(_)));
+    out.extend(body.lines().take(MAX_ANSWER_LINES).map(|l| {
+        let mut spans = vec![Span::raw("  ")];
+        if json {
+            spans.extend(
+                json_line(l, theme)
+                    .into_iter()
+                    .map(|s| Span::styled(s.content.into_owned(), s.style)),
+            );
+        } else {
+            spans.push(Span::raw(l.to_string()));
+        }
+        Line::from(spans)
+    }));
     if total > MAX_ANSWER_LINES {
         out.push(Line::styled(
             format!(

@@ -52,6 +52,8 @@ fn docs_app() -> App {
         "board.doc",
         json!({"board": {"title": "Sprint", "cards": [{"card": {"text": "ship it"}}]}}),
     );
+    // Once it is open, the list is read again for its open counts.
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::Docs(DocsCommand::List)]);
     a
 }
 
