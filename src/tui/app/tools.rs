@@ -51,15 +51,13 @@ impl App {
         }
         let id = self.next_transfer;
         self.next_transfer += 1;
-        self.tools.start_call(Call {
+        self.tools.start_call(Call::new(
             id,
-            toolkit: toolkit.clone(),
-            tool: tool.clone(),
-            arguments: arguments.clone(),
-            time_ms: self.now_ms,
-            outcome: None,
-            elapsed_ms: 0,
-        });
+            toolkit.clone(),
+            tool.clone(),
+            arguments.clone(),
+            self.now_ms,
+        ));
         self.send(NetCommand::Tools(ToolsCommand::Invoke {
             id,
             toolkit,

@@ -38,9 +38,28 @@ pub struct Call {
     pub time_ms: i64,
     pub outcome: Option<ToolOutcome>,
     pub elapsed_ms: u64,
+    /// The answer's first lines as laid out, made once when it arrives (not per frame).
+    pub shown: Vec<String>,
+    /// How many lines the whole answer has.
+    pub total_lines: usize,
 }
 
 impl Call {
+    /// A call just made, waiting for its answer.
+    pub fn new(id: u64, toolkit: String, tool: String, arguments: Value, time_ms: i64) -> Call {
+        Call {
+            id,
+            toolkit,
+            tool,
+            arguments,
+            time_ms,
+            outcome: None,
+            elapsed_ms: 0,
+            shown: Vec::new(),
+            total_lines: 0,
+        }
+    }
+
     /// The answer as text, as copy gives it.
     pub fn answer_text(&self) -> Option<String> {
         Some(match self.outcome.as_ref()? {
@@ -150,6 +169,13 @@ impl ToolsPane {
             Some(c) => {
                 c.outcome = Some(outcome);
                 c.elapsed_ms = elapsed_ms;
+                let text = c.answer_text().unwrap_or_default();
+                c.total_lines = text.lines().count();
+                c.shown = text
+                    .lines()
+                    .take(MAX_ANSWER_LINES)
+                    .map(str::to_string)
+                    .collect();
                 true
             }
             None => false,
@@ -338,11 +364,11 @@ fn call_lines<'a>(c: &Call, theme: &Theme, tz: i32) -> Vec<Line<'a>> {
             out.push(Line::styled("  (an empty answer)", theme.muted()));
             return out;
         }
-        Some(_) => c.answer_text().unwrap_or_default(),
+        Some(_) => &c.shown,
     };
-    let total = body.lines().count();
+    let total = c.total_lines;
     let json = matches!(c.outcome, Some(ToolOutcome::Json(_)));
-    out.extend(body.lines().take(MAX_ANSWER_LINES).map(|l| {
+    out.extend(body.iter().map(|l| {
         let mut spans = vec![Span::raw("  ")];
         if json {
             spans.extend(

@@ -237,3 +237,36 @@ fn snapshot_tools() {
     );
     insta::assert_snapshot!(render(&mut a, 100, 22));
 }
+
+#[test]
+fn a_long_answer_is_laid_out_up_to_a_bound_and_copied_whole() {
+    let mut a = tools_app();
+    a.run_command("invoke queues.list");
+    let id = invoked(&mut a)[0].0;
+    let rows: Vec<serde_json::Value> = (0..1000).map(|i| json!(i)).collect();
+    net(
+        &mut a,
+        NetEvent::Tools(ToolsEvent::Answered {
+            id,
+            outcome: ToolOutcome::Json(json!(rows)),
+            elapsed_ms: 5,
+        }),
+    );
+    let call = a.tools.calls.front().unwrap();
+    assert_eq!(call.total_lines, 1002);
+    assert_eq!(call.shown.len(), 400);
+    // The last lines of the detail say how many more there are.
+    a.tools.detail_scroll = 400;
+    let screen = render(&mut a, 100, 24);
+    assert!(
+        screen.contains("… 602 more lines (y copies the whole answer)"),
+        "{screen}"
+    );
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Char('y'));
+    let copied = a.take_effects().into_iter().find_map(|e| match e {
+        Effect::Copy(t) => Some(t),
+        _ => None,
+    });
+    assert_eq!(copied.unwrap().lines().count(), 1002);
+}
