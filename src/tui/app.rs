@@ -1401,6 +1401,7 @@ impl App {
             "upload" | "download" | "move" | "delete" => self.files_command(cmd, arg),
             "database" => self.switch_tab(Tab::Database),
             "docs" | "documents" => self.switch_tab(Tab::Docs),
+            "doc" => self.open_doc(arg),
             "tools" | "toolkits" => self.switch_tab(Tab::Tools),
             "invoke" => self.invoke_command(arg),
             "tables" => {

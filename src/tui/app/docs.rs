@@ -46,10 +46,24 @@ impl App {
         match ev {
             DocsEvent::Listed(list) => {
                 let changed = self.docs.set_docs(list);
-                if self.tab == Tab::Docs {
+                // The first list picks what to follow; later ones leave the document followed.
+                if self.tab == Tab::Docs && self.docs.open.is_none() {
                     self.docs_follow_selection();
                 }
                 changed
+            }
+            DocsEvent::ListFailed(error) => {
+                // Said once, then no more polling until the tab is shown again.
+                if self.docs.list_error.is_none() {
+                    self.notify(
+                        NoticeLevel::Error,
+                        format!("listing documents failed: {error}"),
+                    );
+                    self.send(NetCommand::WatchDocs(false));
+                }
+                self.docs.loaded = true;
+                self.docs.list_error = Some(error);
+                true
             }
             DocsEvent::Content { path, json } => {
                 let first = self
@@ -76,6 +90,27 @@ impl App {
                 true
             }
         }
+    }
+
+    /// `:doc PATH`: follows a document by its path, listed or not.
+    pub(super) fn open_doc(&mut self, path: &str) {
+        let path = path.trim().trim_start_matches("./").trim_start_matches('/');
+        if path.is_empty() {
+            self.notify(NoticeLevel::Error, "usage: doc PATH");
+            return;
+        }
+        self.switch_tab(Tab::Docs);
+        if let Some(i) = self.docs.visible().iter().position(|d| d.path == path) {
+            self.docs.selected = i;
+        }
+        if self.docs.open.as_ref().is_some_and(|o| o.path == path) {
+            return;
+        }
+        self.docs.scroll = 0;
+        self.docs.open = Some(OpenDoc::new(path.to_string()));
+        self.send(NetCommand::Docs(DocsCommand::Open {
+            path: path.to_string(),
+        }));
     }
 
     /// `e`: the followed document's JSON in a prompt; enter saves it over the document.

@@ -87,10 +87,7 @@ fn spawn_list(client: &RoomClient, ev: &Events) {
                     })
                     .collect(),
             )),
-            Err(e) => NetEvent::Failed {
-                what: "listing documents".into(),
-                error: message(e),
-            },
+            Err(e) => NetEvent::Docs(DocsEvent::ListFailed(message(e))),
         };
         let _ = ev.send(event);
     });

@@ -30,6 +30,9 @@ pub enum DocsCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DocsEvent {
     Listed(Vec<DocSummary>),
+    /// The room could not list its documents (`sync.list` is roomdeck's own; a hosted room
+    /// may not have it): the room's message.
+    ListFailed(String),
     /// The followed document as JSON: sent when it opens and after every change.
     Content {
         path: String,

@@ -64,6 +64,8 @@ pub struct DocsPane {
     pub selected: usize,
     pub filter: String,
     pub loaded: bool,
+    /// Why the room could not list its documents, when it could not.
+    pub list_error: Option<String>,
     pub open: Option<OpenDoc>,
     /// First line of the document shown.
     pub scroll: usize,
@@ -84,10 +86,11 @@ impl DocsPane {
     /// A new list; the selection stays on the same path. True when anything shown changed.
     pub fn set_docs(&mut self, mut list: Vec<DocSummary>) -> bool {
         list.sort_by(|a, b| a.path.cmp(&b.path));
-        let changed = !self.loaded || list != self.docs;
+        let changed = !self.loaded || list != self.docs || self.list_error.is_some();
         let keep = self.selected_path();
         self.docs = list;
         self.loaded = true;
+        self.list_error = None;
         self.reselect(keep);
         changed
     }
@@ -159,6 +162,22 @@ impl DocsPane {
     }
 
     pub fn draw_list(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+        if let Some(e) = &self.list_error {
+            let lines = vec![
+                Line::styled(
+                    format!("cannot list documents: {e}"),
+                    theme.fg_of(theme.error),
+                ),
+                Line::styled(":doc PATH follows a document by its path", theme.muted()),
+            ];
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(pane_block(" Documents ", theme, focused)),
+                area,
+            );
+            return;
+        }
         let vis = self.visible();
         let Some(block) = list_block(
             f,

@@ -49,6 +49,11 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ),
     ("database", "go to the database tab", Arg::None),
     ("docs", "go to the documents tab", Arg::None),
+    (
+        "doc",
+        "doc PATH: follow a document by its path, live",
+        Arg::Text,
+    ),
     ("tools", "go to the toolkits tab", Arg::None),
     (
         "invoke",

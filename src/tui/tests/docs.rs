@@ -270,3 +270,45 @@ fn snapshot_docs() {
     );
     insta::assert_snapshot!(render(&mut a, 100, 20));
 }
+
+#[test]
+fn a_room_that_cannot_list_documents_still_opens_one_by_path() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('7'));
+    net_cmds(&mut a);
+    let failed = || DocsEvent::ListFailed("this room has no tool named `list`".into());
+    docs(&mut a, failed());
+    // Said once; the polling stops.
+    assert!(
+        a.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("listing documents failed")
+    );
+    assert_eq!(net_cmds(&mut a), vec![NetCommand::WatchDocs(false)]);
+    a.notice = None;
+    docs(&mut a, failed());
+    assert!(a.notice.is_none());
+    assert!(net_cmds(&mut a).is_empty());
+    let screen = render(&mut a, 100, 20);
+    assert!(
+        screen.contains("cannot list documents: this room "),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(":doc PATH follows a document by"),
+        "{screen}"
+    );
+    a.run_command("doc ./notes/plan.doc");
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![NetCommand::Docs(DocsCommand::Open {
+            path: "notes/plan.doc".into()
+        })]
+    );
+    content(&mut a, "notes/plan.doc", json!({"plan": {}}));
+    assert!(render(&mut a, 100, 20).contains("notes/plan.doc ● live"));
+    a.run_command("doc");
+    assert_eq!(a.notice.as_ref().unwrap().text, "usage: doc PATH");
+}
