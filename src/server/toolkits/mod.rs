@@ -9,6 +9,7 @@ pub(crate) mod queues;
 pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
+mod sqlite_transfer;
 pub(crate) mod storage;
 mod stream;
 pub(crate) mod sync;
