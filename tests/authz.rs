@@ -24,6 +24,8 @@ fn scope_without(toolkit: &str) -> ApiScope {
         "dataset" => s.dataset = None,
         "sqlite" => s.sqlite = None,
         "containers" => s.containers = None,
+        // Mounts are the volumes containers use.
+        "mounts" => s.containers = None,
         "memory" => s.memory = None,
         "sync" => s.sync = None,
         other => panic!("no grant is mapped for toolkit `{other}`: add it to the matrix"),

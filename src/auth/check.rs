@@ -297,6 +297,8 @@ fn sqlite(g: &SqliteGrant, call: &Call) -> Result<(), Denied> {
     match tool {
         "list_databases" => return flag(g.list_databases, "sqlite", "list_databases"),
         "create_database" => return flag(g.create_database, "sqlite", "create_database"),
+        // A restore makes a new database.
+        "restore" => flag(g.create_database, "sqlite", "create_database")?,
         "read_sql_query" | "close_sql_query" | "cancel_sql_query" => return Ok(()),
         _ => {}
     }
@@ -326,6 +328,21 @@ fn sqlite(g: &SqliteGrant, call: &Call) -> Result<(), Denied> {
         }
         _ => None,
     };
+    // The file holds every table: unrestricted table access to the database.
+    if tool == "backup" || tool == "restore" {
+        let db = call.named(&["database"], "database")?;
+        let verb = if tool == "backup" {
+            "back up"
+        } else {
+            "restore"
+        };
+        return ensure(g.can_access_all_tables(db, ns), || {
+            format!(
+                "the token may not {verb} sqlite database `{db}`: a whole-file transfer \
+                 needs access to every table of it"
+            )
+        });
+    }
     if let Some((check, key, verb)) = db_level {
         let db = call.named(&[key], "database")?;
         return ensure(check(g, db, ns), || {

@@ -614,6 +614,60 @@ fn sqlite() {
 }
 
 #[test]
+fn sqlite_backup_and_restore_need_every_table() {
+    let s = scope(json!({"sqlite": {"create_database": false, "databases": [
+        {"name": "app", "tables": [{"database": "app", "table": "users", "read": true}]},
+        {"name": "scratch"},
+        {"name": "teams", "namespace": ["a"]}
+    ]}}));
+    let start = |db: &str| json!({"kind": "start", "database": db, "namespace": null});
+    ok(&s, "sqlite", "backup", start("scratch"));
+    no(&s, "sqlite", "backup", start("app"), "every table");
+    no(&s, "sqlite", "backup", start("other"), "back up");
+    ok(
+        &s,
+        "sqlite",
+        "backup",
+        json!({"kind": "start", "database": "teams", "namespace": ["a"]}),
+    );
+    no(
+        &s,
+        "sqlite",
+        "backup",
+        json!({"kind": "start", "database": "teams", "namespace": ["b"]}),
+        "back up",
+    );
+    no(
+        &s,
+        "sqlite",
+        "backup",
+        json!({"kind": "start"}),
+        "names no database",
+    );
+    // A restore creates a database: the create flag first, then every table.
+    no(
+        &s,
+        "sqlite",
+        "restore",
+        start("scratch"),
+        "`create_database`",
+    );
+    let creator = scope(json!({"sqlite": {"databases": [
+        {"name": "app", "tables": [{"database": "app", "table": "users", "write": true}]},
+        {"name": "scratch"}
+    ]}}));
+    ok(&creator, "sqlite", "restore", start("scratch"));
+    no(&creator, "sqlite", "restore", start("app"), "restore");
+    no(&creator, "sqlite", "restore", start("new"), "restore");
+    ok(
+        &scope(json!({"sqlite": {}})),
+        "sqlite",
+        "restore",
+        start("new"),
+    );
+}
+
+#[test]
 fn sync() {
     let s = scope(
         json!({"sync": {"paths": [{"path": "docs/*", "read_only": true}, {"path": "notes/*"}]}}),

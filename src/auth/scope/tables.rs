@@ -223,6 +223,13 @@ impl SqliteGrant {
             || self.can_write(database, table, namespace)
             || self.can_alter(database, table, namespace)
     }
+
+    /// Unrestricted table access to a database: no database list, or a matching database
+    /// entry without a table list. Whole-file transfers (`backup`, `restore`) need it, since
+    /// the file holds every table.
+    pub fn can_access_all_tables(&self, database: &str, namespace: Option<&[String]>) -> bool {
+        self.any_database(database, namespace, |d| d.tables.is_none())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,10 +5,12 @@ pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod memory;
 pub(crate) mod messaging;
+pub(crate) mod mounts;
 pub(crate) mod queues;
 pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
+mod sqlite_transfer;
 pub(crate) mod storage;
 mod stream;
 pub(crate) mod sync;
@@ -37,6 +39,7 @@ const TOOLKITS: &[Toolkit] = &[
     dataset::TOOLKIT,
     sqlite::TOOLKIT,
     containers::TOOLKIT,
+    mounts::TOOLKIT,
     memory::TOOLKIT,
     sync::TOOLKIT,
 ];
@@ -108,6 +111,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "dataset" => dataset::invoke(call).await,
         "sqlite" => sqlite::invoke(call).await,
         "containers" => containers::invoke(call).await,
+        "mounts" => mounts::invoke(call).await,
         "memory" => memory::invoke(call).await,
         "sync" => sync::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),

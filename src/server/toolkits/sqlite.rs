@@ -1,7 +1,8 @@
 //! `sqlite`: named SQLite databases in the room (`<room>/sqlite/<namespace…>/<name>.db`),
 //! with the same tables-and-Arrow tools as `dataset` plus SQL with parameters. Its stream
 //! headers are strict: chunks are exactly `{"kind": "pull"|"data"}` and a query handle is
-//! exactly `{"kind": "query", "query_id"}`.
+//! exactly `{"kind": "query", "query_id"}`. Whole-file `backup` and `restore` are in
+//! `sqlite_transfer`.
 
 use std::sync::Arc;
 
@@ -57,6 +58,14 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
         ("read_sql_query", "Read an open query's rows (stream)"),
         ("close_sql_query", "Close an open query"),
         ("cancel_sql_query", "Interrupt an open query"),
+        (
+            "backup",
+            "A consistent copy of a database file, checked by size and SHA-256 (stream)",
+        ),
+        (
+            "restore",
+            "A SQLite file uploaded as a new database, checked before it is installed (stream)",
+        ),
     ],
 };
 
@@ -89,7 +98,7 @@ fn guard(call: &ToolCall, database: &str, ns: &[String]) -> Guard {
     })
 }
 
-fn database_arg(args: &Value, key: &str) -> Result<(Vec<String>, String), ToolError> {
+pub(super) fn database_arg(args: &Value, key: &str) -> Result<(Vec<String>, String), ToolError> {
     let name = arg_str(args, key)?.trim().to_string();
     check_name("database", &name)?;
     Ok((namespace(args)?, name))
@@ -114,6 +123,8 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         "read_sql_query" => read_sql_query(call, "sqlite", true).await,
         "execute_sql" | "open_sql_query" | "execute_sql_statement" => execute_sql(call).await,
         "add_columns" => add_columns(call).await,
+        "backup" => super::sqlite_transfer::backup(call).await,
+        "restore" => super::sqlite_transfer::restore(call).await,
         _ => unary(call).await,
     }
 }

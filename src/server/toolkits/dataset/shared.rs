@@ -18,6 +18,8 @@ pub(crate) const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 /// Open queries per room, and per participant.
 const MAX_QUERIES_PER_ROOM: usize = 256;
 const MAX_QUERIES_PER_PARTICIPANT: usize = 32;
+/// The folder (under `<room>/sqlite`) of backup and restore temp files.
+const TRANSFER_DIR: &str = ".transfer";
 
 impl From<StoreError> for ToolError {
     fn from(e: StoreError) -> ToolError {
@@ -90,6 +92,8 @@ pub(crate) struct RoomDatabase {
 
 impl RoomDatabase {
     pub fn new(dir: PathBuf) -> RoomDatabase {
+        // Transfers cut off by a crash left their temp files behind; none is running yet.
+        let _ = std::fs::remove_dir_all(dir.join("sqlite").join(TRANSFER_DIR));
         RoomDatabase {
             dir,
             dataset: Mutex::new(None),
@@ -144,14 +148,67 @@ impl RoomDatabase {
         Ok(store)
     }
 
-    /// Creates the database file (and its bookkeeping tables).
+    /// Creates the database file (and its bookkeeping tables). Creating and installing a
+    /// restored file take turns, so a restore never lands on a database made meanwhile.
     pub fn create_sqlite(&self, namespace: &[String], name: &str) -> Result<(), ToolError> {
         let path = self.sqlite_path(namespace, name);
+        let mut open = self.sqlite.lock().unwrap_or_else(|p| p.into_inner());
         let store = Arc::new(TableStore::open(&path)?);
-        self.sqlite
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path, store);
+        open.insert(path, store);
+        Ok(())
+    }
+
+    /// `<room>/sqlite/.transfer`: temp files of backups and restores (a namespace can't start
+    /// with `.`, so it never meets one). Emptied when the room opens.
+    pub fn transfer_dir(&self) -> PathBuf {
+        self.dir.join("sqlite").join(TRANSFER_DIR)
+    }
+
+    /// Installs a complete, checked, fsynced SQLite file as a new database: a hard link, so
+    /// an existing database is never replaced (1004) and a crash leaves it absent or whole.
+    /// `from` stays where it was; the caller removes it.
+    pub fn install_sqlite(
+        &self,
+        namespace: &[String],
+        name: &str,
+        from: &std::path::Path,
+    ) -> Result<(), ToolError> {
+        let path = self.sqlite_path(namespace, name);
+        let exists = || {
+            ToolError::new(
+                ALREADY_EXISTS,
+                format!("sqlite database `{name}` already exists; a restore makes a new database"),
+            )
+        };
+        let failed = |what: &str, e: std::io::Error| {
+            ToolError::new(OPERATION_FAILED, format!("cannot {what}: {e}"))
+        };
+        let _turn = self.sqlite.lock().unwrap_or_else(|p| p.into_inner());
+        if path.exists() {
+            return Err(exists());
+        }
+        let dir = path.parent().unwrap_or(self.dir.as_path());
+        std::fs::create_dir_all(dir).map_err(|e| failed("create the database folder", e))?;
+        // A log left by a database of this name that is gone would be replayed into the new
+        // file; with no database file, nothing is using it.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(failed(&format!("remove the stale {}", p.display()), e));
+                }
+                _ => {}
+            }
+        }
+        let _ = std::fs::remove_file(path.with_extension("settings.json"));
+        match std::fs::hard_link(from, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+            Err(e) => return Err(failed("install the restored database", e)),
+        }
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
         Ok(())
     }
 
