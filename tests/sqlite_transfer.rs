@@ -535,3 +535,33 @@ async fn temp_files_left_by_a_crash_are_removed_when_the_room_opens() {
     assert!(leftovers(&server).is_empty(), "{:?}", leftovers(&server));
     assert!(databases(&alice).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_restore_larger_than_the_upload_limit_is_refused() {
+    let server = TestServer::start_with(|c| c.max_upload_size = 8 * 1024).await;
+    let alice = server.join(ROOM, "alice").await;
+    make_app(&alice).await;
+    let bytes = backup(&alice, "app", Value::Null).await.unwrap();
+    assert!(
+        bytes.len() > 8 * 1024,
+        "the backup is {} bytes",
+        bytes.len()
+    );
+    let e = restore_with(
+        &alice,
+        "copy",
+        Value::Null,
+        &bytes,
+        4096,
+        Content::binary(
+            json!({"kind": "complete", "size": bytes.len(), "sha256": hex(&bytes)}),
+            vec![],
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Some(1002), "{e}");
+    assert!(e.to_string().contains("max-upload-size"), "{e}");
+    assert!(!db_path(&server, &[], "copy").exists());
+    assert!(leftovers(&server).is_empty(), "{:?}", leftovers(&server));
+}

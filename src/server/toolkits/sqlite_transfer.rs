@@ -262,6 +262,14 @@ pub(crate) async fn restore(call: &mut ToolCall) -> ToolResult {
             "data" if (1..=CHUNK_SIZE).contains(&data.len()) => {
                 digest.update(&data);
                 size += data.len() as u64;
+                // The same bound as a storage upload (`serve --max-upload-size`).
+                let limit = call.room.files.max_upload_size();
+                if size > limit {
+                    return Err(ToolError::invalid(format!(
+                        "the upload is larger than this server takes ({limit} bytes, \
+                         `serve --max-upload-size`); nothing was restored"
+                    )));
+                }
                 file.write_all(&data)
                     .await
                     .map_err(|e| io_failed("write the restore file", e))?;
