@@ -1106,7 +1106,7 @@ impl App {
                 } else if self.tab == Tab::Database {
                     self.refresh_tables();
                 } else if self.tab == Tab::Docs {
-                    self.send(NetCommand::Docs(super::net::DocsCommand::List));
+                    self.docs_refresh();
                 } else if self.tab == Tab::Tools {
                     self.send(NetCommand::Tools(super::net::ToolsCommand::List));
                 } else {

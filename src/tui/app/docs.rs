@@ -92,6 +92,19 @@ impl App {
         }
     }
 
+    /// `r`: reads the list again, and opens again a document that stopped syncing.
+    pub(super) fn docs_refresh(&mut self) {
+        self.send(NetCommand::Docs(DocsCommand::List));
+        if let Some(open) = &self.docs.open
+            && matches!(open.state, DocState::Ended(_))
+        {
+            let path = open.path.clone();
+            self.send(NetCommand::Docs(DocsCommand::Close));
+            self.docs.open = Some(OpenDoc::new(path.clone()));
+            self.send(NetCommand::Docs(DocsCommand::Open { path }));
+        }
+    }
+
     /// `:doc PATH`: follows a document by its path, listed or not.
     pub(super) fn open_doc(&mut self, path: &str) {
         let path = path.trim().trim_start_matches("./").trim_start_matches('/');

@@ -133,6 +133,19 @@ fn a_document_that_stops_syncing_says_why() {
     assert!(screen.contains(r#""title": "Sprint""#), "{screen}");
     key(&mut a, KeyCode::Char('e'));
     assert!(a.popup.is_none());
+    // r opens it again.
+    key(&mut a, KeyCode::Char('r'));
+    assert_eq!(
+        net_cmds(&mut a),
+        vec![
+            NetCommand::Docs(DocsCommand::List),
+            NetCommand::Docs(DocsCommand::Close),
+            NetCommand::Docs(DocsCommand::Open {
+                path: "board.doc".into()
+            })
+        ]
+    );
+    assert_eq!(a.docs.open.as_ref().unwrap().state, DocState::Opening);
     // Back on line, the tab follows the document again.
     net(
         &mut a,
