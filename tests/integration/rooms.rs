@@ -2,7 +2,7 @@
 //! what it means for joining: disabled rooms answer 423, unknown rooms 404 where the server
 //! does not create rooms on join.
 
-mod common;
+use crate::common;
 
 use common::*;
 use roomdeck::auth::ApiScope;

@@ -1,7 +1,7 @@
 //! The session lifecycle: the first join starts a session, nobody connected for the idle
 //! timeout ends it (services stop, persisted data stays), the next join starts a new one.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! whose token lacks that toolkit's API grant, is refused with 1001 (unary and streamed), and
 //! the room's data is unchanged afterwards.
 
-mod common;
+use crate::common;
 
 use common::*;
 use roomdeck::auth::ApiScope;

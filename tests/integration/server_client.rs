@@ -1,6 +1,6 @@
 //! The server and the Rust client together over real loopback WebSockets.
 
-mod common;
+use crate::common;
 
 use common::*;
 use roomdeck::auth::ApiScope;

@@ -1,7 +1,7 @@
 //! The storage toolkit, the Files REST API and download URLs, through the real server and
 //! the Rust client.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

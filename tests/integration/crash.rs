@@ -3,7 +3,7 @@
 //! it). After each restart every write the server answered is there, no file is partial, no
 //! upload is left staged and the table passes SQLite's integrity check.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The memory toolkit through the Rust client: ingest and recall, upserts and queries,
 //! persistence across a restart, grants.
 
-mod common;
+use crate::common;
 
 use common::*;
 use roomdeck::auth::ApiScope;

@@ -2,7 +2,7 @@
 //! their environment and tokens, output in the developer logs, restarts with backoff, and
 //! `services.list`/`services.restart` over the protocol.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The server against raw WebSocket traffic: pings, malformed packets and messages.
 
-mod common;
+use crate::common;
 
 use common::*;
 use futures_util::{SinkExt, StreamExt};

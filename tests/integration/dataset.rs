@@ -1,6 +1,6 @@
 //! The `dataset` and `sqlite` toolkits through the Rust client against a real server.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, within};
 use roomdeck::auth::ApiScope;

@@ -2,7 +2,7 @@
 //! wire exchange of the SDK's `sqlite_transfer.py`, round trips, and uploads that must change
 //! nothing (bad checksum, not SQLite, damaged, wrong chunks, a client that leaves).
 
-mod common;
+use crate::common;
 
 use common::{TestServer, eventually, within};
 use roomdeck::auth::ApiScope;

@@ -1,6 +1,6 @@
 //! The sync toolkit (shared documents) through the real server and the Rust client.
 
-mod common;
+use crate::common;
 
 use common::*;
 use roomdeck::auth::ApiScope;
