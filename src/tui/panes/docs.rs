@@ -2,13 +2,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState, Wrap};
 use serde_json::Value;
 
 use super::logs::find_ci;
-use super::{human_size, json_line, list_block, pane_block};
+use super::{human_size, json_line, list_block, list_table, pane_block};
 use crate::tui::net::DocSummary;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -205,28 +204,23 @@ impl DocsPane {
                 Cell::from(open),
             ])
         });
-        let header = Row::new(vec![
+        let header = vec![
             Cell::from("PATH"),
             Cell::from(Line::from("SIZE").right_aligned()),
             Cell::from(Line::from("OPEN").right_aligned()),
-        ])
-        .style(theme.muted().add_modifier(Modifier::BOLD));
-        let table = Table::new(
+        ];
+        let table = list_table(
             rows,
             [
                 Constraint::Fill(1),
                 Constraint::Length(9),
                 Constraint::Length(4),
             ],
-        )
-        .header(header)
-        .block(block)
-        .row_highlight_style(if focused {
-            theme.selection()
-        } else {
-            theme.base().add_modifier(Modifier::BOLD)
-        })
-        .highlight_symbol(if focused { "▶ " } else { "  " });
+            header,
+            block,
+            theme,
+            focused,
+        );
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
     }

@@ -10,9 +10,10 @@ pub mod storage;
 pub mod tools;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use crate::tui::theme::Theme;
 
@@ -53,6 +54,27 @@ pub fn list_block<'a>(
         area,
     );
     None
+}
+
+/// A list pane's table: a bold muted header row, the selected row highlighted (with ▶ while
+/// the pane has the focus).
+pub fn list_table<'a>(
+    rows: impl IntoIterator<Item = Row<'a>>,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: Vec<Cell<'a>>,
+    block: Block<'a>,
+    theme: &Theme,
+    focused: bool,
+) -> Table<'a> {
+    Table::new(rows, widths)
+        .header(Row::new(header).style(theme.muted().add_modifier(Modifier::BOLD)))
+        .block(block)
+        .row_highlight_style(if focused {
+            theme.selection()
+        } else {
+            theme.base().add_modifier(Modifier::BOLD)
+        })
+        .highlight_symbol(if focused { "▶ " } else { "  " })
 }
 
 /// A bordered block with the pane's title, its border coloured by focus.

@@ -4,13 +4,12 @@ use std::collections::VecDeque;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState, Wrap};
 use serde_json::Value;
 
 use super::logs::{find_ci, thousands};
-use super::{list_block, pane_block};
+use super::{list_block, list_table, pane_block};
 use crate::tui::net::QueueSummary;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -100,20 +99,18 @@ impl QueuesPane {
                 Cell::from(Line::styled(thousands(q.size as usize), size_style).right_aligned()),
             ])
         });
-        let header = Row::new(vec![
+        let header = vec![
             Cell::from("NAME"),
             Cell::from(Line::from("SIZE").right_aligned()),
-        ])
-        .style(theme.muted().add_modifier(Modifier::BOLD));
-        let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(10)])
-            .header(header)
-            .block(block)
-            .row_highlight_style(if focused {
-                theme.selection()
-            } else {
-                theme.base().add_modifier(Modifier::BOLD)
-            })
-            .highlight_symbol(if focused { "▶ " } else { "  " });
+        ];
+        let table = list_table(
+            rows,
+            [Constraint::Fill(1), Constraint::Length(10)],
+            header,
+            block,
+            theme,
+            focused,
+        );
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
     }

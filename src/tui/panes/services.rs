@@ -2,12 +2,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
 use super::logs::{LogsPane, find_ci};
-use super::{list_block, pane_block};
+use super::{list_block, list_table, pane_block};
 use crate::tui::net::{Level, LogLine, ServiceSummary};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -129,16 +128,15 @@ impl ServicesPane {
                 Cell::from(Span::styled(s.liveness.clone(), live_style)),
             ])
         });
-        let header = Row::new(vec![
+        let header = vec![
             Cell::from("NAME"),
             Cell::from("STATE"),
             Cell::from(Line::from("UPTIME").right_aligned()),
             Cell::from(Line::from("RESTARTS").right_aligned()),
             Cell::from(Line::from("EXIT").right_aligned()),
             Cell::from("LIVENESS"),
-        ])
-        .style(theme.muted().add_modifier(Modifier::BOLD));
-        let table = Table::new(
+        ];
+        let table = list_table(
             rows,
             [
                 Constraint::Fill(1),
@@ -148,15 +146,11 @@ impl ServicesPane {
                 Constraint::Length(5),
                 Constraint::Length(14),
             ],
-        )
-        .header(header)
-        .block(block)
-        .row_highlight_style(if focused {
-            theme.selection()
-        } else {
-            theme.base().add_modifier(Modifier::BOLD)
-        })
-        .highlight_symbol(if focused { "▶ " } else { "  " });
+            header,
+            block,
+            theme,
+            focused,
+        );
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
     }

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::tui::net::{ColumnInfo, TableSummary};
+use crate::tui::panes::list_table;
 use crate::tui::panes::logs::{find_ci, thousands};
 use crate::tui::panes::{list_block, pane_block};
 use crate::tui::theme::Theme;
@@ -89,20 +89,18 @@ impl TablesList {
                 Cell::from(Line::styled(count, theme.muted()).right_aligned()),
             ])
         });
-        let header = Row::new(vec![
+        let header = vec![
             Cell::from("NAME"),
             Cell::from(Line::from("ROWS").right_aligned()),
-        ])
-        .style(theme.muted().add_modifier(Modifier::BOLD));
-        let table = Table::new(rows, [Constraint::Fill(1), Constraint::Length(9)])
-            .header(header)
-            .block(block)
-            .row_highlight_style(if focused {
-                theme.selection()
-            } else {
-                theme.base().add_modifier(Modifier::BOLD)
-            })
-            .highlight_symbol(if focused { "▶ " } else { "  " });
+        ];
+        let table = list_table(
+            rows,
+            [Constraint::Fill(1), Constraint::Length(9)],
+            header,
+            block,
+            theme,
+            focused,
+        );
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
     }

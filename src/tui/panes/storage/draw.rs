@@ -2,13 +2,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow};
 
 use super::tree::RowKind;
 use super::{Preview, StoragePane, Transfer};
 use crate::tui::net::TransferKind;
+use crate::tui::panes::list_table;
 use crate::tui::panes::{human_size, list_block, pane_block};
 use crate::tui::theme::Theme;
 use crate::tui::time::date_time;
@@ -80,28 +80,23 @@ impl StoragePane {
                 }
             })
             .collect();
-        let header = TableRow::new(vec![
+        let header = vec![
             Cell::from("NAME"),
             Cell::from(Line::from("SIZE").right_aligned()),
             Cell::from("MODIFIED"),
-        ])
-        .style(theme.muted().add_modifier(Modifier::BOLD));
-        let table = Table::new(
+        ];
+        let table = list_table(
             table_rows,
             [
                 Constraint::Fill(1),
                 Constraint::Length(9),
                 Constraint::Length(16),
             ],
-        )
-        .header(header)
-        .block(block)
-        .row_highlight_style(if focused {
-            theme.selection()
-        } else {
-            theme.base().add_modifier(Modifier::BOLD)
-        })
-        .highlight_symbol(if focused { "▶ " } else { "  " });
+            header,
+            block,
+            theme,
+            focused,
+        );
         drop(rows);
         self.table.select(Some(self.selected));
         f.render_stateful_widget(table, area, &mut self.table);
