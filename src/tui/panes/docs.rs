@@ -6,8 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState, Wrap};
 use serde_json::Value;
 
-use super::logs::find_ci;
-use super::{human_size, json_line, list_block, list_table, pane_block};
+use super::{human_size, json_line, list_block, list_table, matching, pane_block, reselect};
 use crate::tui::net::DocSummary;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -72,10 +71,7 @@ pub struct DocsPane {
 
 impl DocsPane {
     pub fn visible(&self) -> Vec<&DocSummary> {
-        self.docs
-            .iter()
-            .filter(|d| self.filter.is_empty() || find_ci(&d.path, &self.filter).is_some())
-            .collect()
+        matching(&self.docs, &self.filter)
     }
 
     pub fn selected_path(&self) -> Option<String> {
@@ -90,7 +86,7 @@ impl DocsPane {
         self.docs = list;
         self.loaded = true;
         self.list_error = None;
-        self.reselect(keep);
+        self.selected = reselect(&self.visible(), keep.as_deref(), self.selected);
         changed
     }
 
@@ -98,21 +94,7 @@ impl DocsPane {
     pub fn set_filter(&mut self, text: &str) {
         let keep = self.selected_path();
         self.filter = text.to_string();
-        self.reselect(keep);
-    }
-
-    fn reselect(&mut self, path: Option<String>) {
-        if let Some(path) = path
-            && let Some(i) = self.visible().iter().position(|d| d.path == path)
-        {
-            self.selected = i;
-        }
-        self.clamp();
-    }
-
-    pub fn clamp(&mut self) {
-        let n = self.visible().len();
-        self.selected = self.selected.min(n.saturating_sub(1));
+        self.selected = reselect(&self.visible(), keep.as_deref(), self.selected);
     }
 
     /// A version of the followed document. False when it is not the one followed or nothing

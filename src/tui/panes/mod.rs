@@ -56,6 +56,45 @@ pub fn list_block<'a>(
     None
 }
 
+/// A row of a list pane that is filtered and kept selected by its name (queues, tables,
+/// documents).
+pub trait Named {
+    fn name(&self) -> &str;
+}
+
+impl Named for crate::tui::net::QueueSummary {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for crate::tui::net::TableSummary {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for crate::tui::net::DocSummary {
+    fn name(&self) -> &str {
+        &self.path
+    }
+}
+
+/// The rows whose name holds `filter` (in any case), in order.
+pub fn matching<'a, T: Named>(rows: &'a [T], filter: &str) -> Vec<&'a T> {
+    rows.iter()
+        .filter(|r| filter.is_empty() || logs::find_ci(r.name(), filter).is_some())
+        .collect()
+}
+
+/// The selection once the list or its filter changed: the row named `keep` while it is still
+/// shown, otherwise `current`, kept within the list.
+pub fn reselect<T: Named>(visible: &[&T], keep: Option<&str>, current: usize) -> usize {
+    keep.and_then(|k| visible.iter().position(|r| r.name() == k))
+        .unwrap_or(current)
+        .min(visible.len().saturating_sub(1))
+}
+
 /// A list pane's table: a bold muted header row, the selected row highlighted (with ▶ while
 /// the pane has the focus).
 pub fn list_table<'a>(

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, TableState, Wrap};
 use serde_json::Value;
 
-use super::logs::{find_ci, thousands};
-use super::{list_block, list_table, pane_block};
+use super::logs::thousands;
+use super::{list_block, list_table, matching, pane_block, reselect};
 use crate::tui::net::QueueSummary;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
@@ -34,10 +34,7 @@ pub struct QueuesPane {
 
 impl QueuesPane {
     pub fn visible(&self) -> Vec<&QueueSummary> {
-        self.queues
-            .iter()
-            .filter(|q| self.filter.is_empty() || find_ci(&q.name, &self.filter).is_some())
-            .collect()
+        matching(&self.queues, &self.filter)
     }
 
     pub fn selected_name(&self) -> Option<String> {
@@ -50,18 +47,12 @@ impl QueuesPane {
         let keep = self.selected_name();
         self.queues = list;
         self.loaded = true;
-        if let Some(name) = keep
-            && let Some(i) = self.visible().iter().position(|q| q.name == name)
-        {
-            self.selected = i;
-        }
-        self.clamp();
+        self.selected = reselect(&self.visible(), keep.as_deref(), self.selected);
         changed
     }
 
     pub fn clamp(&mut self) {
-        let n = self.visible().len();
-        self.selected = self.selected.min(n.saturating_sub(1));
+        self.selected = reselect(&self.visible(), None, self.selected);
     }
 
     pub fn push_received(&mut self, r: Received) {

@@ -8,9 +8,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::tui::net::{ColumnInfo, TableSummary};
-use crate::tui::panes::list_table;
-use crate::tui::panes::logs::{find_ci, thousands};
+use crate::tui::panes::logs::thousands;
 use crate::tui::panes::{list_block, pane_block};
+use crate::tui::panes::{list_table, matching, reselect};
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Default)]
@@ -26,10 +26,7 @@ pub struct TablesList {
 
 impl TablesList {
     pub fn visible(&self) -> Vec<&TableSummary> {
-        self.tables
-            .iter()
-            .filter(|t| self.filter.is_empty() || find_ci(&t.name, &self.filter).is_some())
-            .collect()
+        matching(&self.tables, &self.filter)
     }
 
     pub fn selected_name(&self) -> Option<String> {
@@ -44,18 +41,12 @@ impl TablesList {
         self.tables = list;
         self.loaded = true;
         self.schemas.clear();
-        if let Some(name) = keep
-            && let Some(i) = self.visible().iter().position(|t| t.name == name)
-        {
-            self.selected = i;
-        }
-        self.clamp();
+        self.selected = reselect(&self.visible(), keep.as_deref(), self.selected);
         changed
     }
 
     pub fn clamp(&mut self) {
-        let n = self.visible().len();
-        self.selected = self.selected.min(n.saturating_sub(1));
+        self.selected = reselect(&self.visible(), None, self.selected);
     }
 
     /// The selected table when its schema is still to be read.
