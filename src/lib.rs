@@ -6,7 +6,6 @@
 pub mod auth;
 pub mod cli;
 pub mod client;
-pub mod local;
 pub mod paths;
 pub mod protocol;
 pub mod server;

@@ -1,11 +1,17 @@
-//! Reaching the local room (used by the CLI and the console): a `roomdeck serve` already
-//! embedded in this process.
+//! Reaching a local room: the `roomdeck serve` already running on the data dir, or a server
+//! the CLI embeds in this process on 127.0.0.1:0. The CLI mints the token; script commands
+//! use [`local_room_for_command`], the console gets [`ConsoleRooms`] and joins what it opens
+//! like any remote room (through the client alone).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
 
 use crate::auth::{ApiScope, ParticipantToken};
 use crate::server::{self, RunningServer, ServerConfig};
+use crate::tui::{LocalRooms, OpenedRoom, RoomGuard};
 
 /// `<data_dir>/server.url` while a `roomdeck serve` runs there; removed when it stops.
 pub struct ServerMarker(PathBuf);
@@ -38,14 +44,6 @@ pub struct LocalRoom {
     pub url: String,
     pub token: String,
     pub server: Option<RunningServer>,
-}
-
-/// Joins local `room` as `name`: through the running server on the data dir if there is one,
-/// else through a server embedded in this process on 127.0.0.1:0 (which runs the room's
-/// services, as the console does).
-#[allow(dead_code)] // the console joins through this
-pub async fn local_room(data_dir: &Path, room: &str, name: &str) -> Result<LocalRoom, String> {
-    local_room_with(data_dir, room, name, true).await
 }
 
 /// `local_room` for one-shot commands: an embedded server does not start the room's
@@ -89,4 +87,70 @@ async fn local_room_with(
         token,
         server: Some(server),
     })
+}
+
+/// How the console opens local rooms (its first one and each `:room NAME`): through the
+/// running server on the data dir if there is one, else through a server embedded in this
+/// process on 127.0.0.1:0 (which runs the room's services), kept up by the returned guard.
+pub struct ConsoleRooms {
+    pub data_dir: PathBuf,
+}
+
+impl LocalRooms for ConsoleRooms {
+    fn open<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<OpenedRoom, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let data_dir = &self.data_dir;
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| format!("cannot create the data dir {}: {e}", data_dir.display()))?;
+            let name = local_user_name();
+            let local = local_room_with(data_dir, room, &name, true).await?;
+            // While this process serves the room, `roomdeck room ...` in another terminal
+            // finds it through the data dir's marker, as it finds a `roomdeck serve`.
+            let (location, guard) = match local.server {
+                Some(server) => {
+                    let marker = ServerMarker::write(data_dir, &server.url());
+                    ("local".to_string(), EmbeddedServer(Some((server, marker))))
+                }
+                None => (
+                    format!("local via {}", local.url.trim_start_matches("ws://")),
+                    EmbeddedServer(None),
+                ),
+            };
+            Ok(OpenedRoom {
+                url: local.url,
+                token: local.token,
+                name,
+                location,
+                guard: Box::new(guard),
+            })
+        })
+    }
+}
+
+/// The server this process embeds for the console (none when it joined a `roomdeck serve`),
+/// with its marker in the data dir.
+struct EmbeddedServer(Option<(RunningServer, Option<ServerMarker>)>);
+
+impl RoomGuard for EmbeddedServer {
+    fn close(mut self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let server = self.0.take();
+        Box::pin(async move {
+            if let Some((server, marker)) = server {
+                drop(marker);
+                let _ = tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await;
+            }
+        })
+    }
+}
+
+fn local_user_name() -> String {
+    std::env::var("ROOMDECK_NAME")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "me".into())
 }

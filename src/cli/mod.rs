@@ -1,6 +1,7 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
 pub mod http;
+mod local;
 mod room;
 mod rooms;
 mod serve;
@@ -132,7 +133,12 @@ fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String>
     let target = match (remote, args.token) {
         (Some(url), Some(token)) => Target::Remote { url, token },
         (Some(_), None) => return Err("--url needs --token (or MESHAGENT_TOKEN)".into()),
-        (None, _) => Target::Local { room: room_name },
+        (None, _) => Target::Local {
+            room: room_name,
+            rooms: std::sync::Arc::new(local::ConsoleRooms {
+                data_dir: data_dir(data_dir_flag),
+            }),
+        },
     };
     let (config_dir, data_dir) = (crate::paths::config_dir(), data_dir(data_dir_flag));
     if matches!(target, Target::Local { .. }) {

@@ -46,7 +46,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), Str
         let running = server::start(config)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-        let _marker = crate::local::ServerMarker::write(&data_dir, &running.url());
+        let _marker = super::local::ServerMarker::write(&data_dir, &running.url());
         println!("roomdeck: serving {}", running.url());
         println!(
             "roomdeck: rooms at {}/rooms/NAME, data in {}",

@@ -17,29 +17,25 @@ use super::net::{
     ChatMessage, ConnState, DocsCommand, ExportSource, NetCommand, NetEvent, PeerInfo,
     QueueSummary, ServiceSummary, SqlEvent, log_lines, message_text, now_ms,
 };
-use super::{Target, TuiOptions};
+use super::{RoomGuard, Target, TuiOptions};
 use crate::client::services::PortState;
 use crate::client::{ClientError, Participant, RoomClient, RoomEvent, ServiceInfo};
-use crate::local::{ServerMarker, local_room};
-use crate::server::RunningServer;
 
 /// How often queue sizes (and services) are read while their tab is on screen.
 const QUEUE_POLL: Duration = Duration::from_secs(2);
 const MAX_BACKOFF_SECS: u64 = 30;
 
-/// Where the console connects: a URL and token, and the embedded server when there is one.
+/// Where the console connects: a URL and token, and what keeps a local room's server up.
 pub struct RoomTarget {
     url: String,
     token: String,
     name: String,
     location: String,
-    /// The embedded server and its marker in the data dir (removed when dropped).
-    server: tokio::sync::Mutex<Option<(RunningServer, Option<ServerMarker>)>>,
+    guard: tokio::sync::Mutex<Option<Box<dyn RoomGuard>>>,
 }
 
 impl RoomTarget {
-    /// For a local room: joins the `roomdeck serve` already running on the data dir if there
-    /// is one, otherwise starts the server inside this process on 127.0.0.1:0.
+    /// A local room is opened by the CLI's `LocalRooms`; a remote one is joined as given.
     pub async fn prepare(opts: &TuiOptions) -> Result<RoomTarget, String> {
         match &opts.target {
             Target::Remote { url, token } => {
@@ -55,34 +51,17 @@ impl RoomTarget {
                     token: token.clone(),
                     name,
                     location,
-                    server: tokio::sync::Mutex::new(None),
+                    guard: tokio::sync::Mutex::new(None),
                 })
             }
-            Target::Local { room } => {
-                let data_dir = &opts.data_dir;
-                std::fs::create_dir_all(data_dir).map_err(|e| {
-                    format!("cannot create the data dir {}: {e}", data_dir.display())
-                })?;
-                let name = local_user_name();
-                let local = local_room(data_dir, room, &name).await?;
-                // While this process serves the room, `roomdeck room ...` in another terminal
-                // finds it through the data dir's marker, as it finds a `roomdeck serve`.
-                let (location, marker) = match &local.server {
-                    Some(server) => (
-                        "local".to_string(),
-                        ServerMarker::write(data_dir, &server.url()),
-                    ),
-                    None => (
-                        format!("local via {}", local.url.trim_start_matches("ws://")),
-                        None,
-                    ),
-                };
+            Target::Local { room, rooms } => {
+                let local = rooms.open(room).await?;
                 Ok(RoomTarget {
                     url: local.url,
                     token: local.token,
-                    name,
-                    location,
-                    server: tokio::sync::Mutex::new(local.server.map(|s| (s, marker))),
+                    name: local.name,
+                    location: local.location,
+                    guard: tokio::sync::Mutex::new(Some(local.guard)),
                 })
             }
         }
@@ -112,20 +91,10 @@ impl RoomTarget {
     }
 
     pub async fn shutdown(&self) {
-        if let Some((server, marker)) = self.server.lock().await.take() {
-            drop(marker);
-            let _ = tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await;
+        if let Some(guard) = self.guard.lock().await.take() {
+            guard.close().await;
         }
     }
-}
-
-fn local_user_name() -> String {
-    std::env::var("ROOMDECK_NAME")
-        .or_else(|_| std::env::var("USER"))
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "me".into())
 }
 
 /// The `name` claim of a JWT, read without checking it (for display only).

@@ -22,8 +22,11 @@ pub mod ui;
 #[cfg(test)]
 mod tests;
 
+use std::future::Future;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream};
@@ -44,14 +47,44 @@ pub struct TuiOptions {
 }
 
 pub enum Target {
-    /// A room of the embedded server, with data under `data_dir`.
-    Local { room: String },
+    /// A local room, opened through `rooms` (as is each `:room NAME` after it).
+    Local {
+        room: String,
+        rooms: Arc<dyn LocalRooms>,
+    },
     /// Any room that speaks the protocol: `ws(s)://host/rooms/NAME` and a participant token.
     Remote { url: String, token: String },
 }
 
-/// Opens the console. Builds its own tokio runtime; for `Target::Local` it starts the embedded
-/// room server on 127.0.0.1:0 and joins it over loopback like any remote room.
+/// How the console opens a local room: the CLI's side of it (it starts or finds the local
+/// server and mints the token), so the console itself only ever joins a URL with a token.
+pub trait LocalRooms: Send + Sync {
+    fn open<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<OpenedRoom, String>> + Send + 'a>>;
+}
+
+/// A local room to join, and what keeps its server up while the console is on it.
+pub struct OpenedRoom {
+    pub url: String,
+    pub token: String,
+    /// The participant name the token was minted for.
+    pub name: String,
+    /// For the status line: "local", or "local via HOST:PORT" for a `roomdeck serve`.
+    pub location: String,
+    pub guard: Box<dyn RoomGuard>,
+}
+
+/// Opaque to the console: keeps the room's server alive (the server the CLI embedded, if it
+/// did). The console closes it when it quits or opens another room, and waits for that.
+pub trait RoomGuard: Send + Sync {
+    fn close(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Opens the console. Builds its own tokio runtime; a local room is opened through the CLI's
+/// `LocalRooms` (which may start the room server in this process) and joined over loopback
+/// like any remote room.
 pub fn run(opts: TuiOptions) -> Result<(), String> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(
@@ -98,7 +131,10 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 Ok(Some(next)) => {
                     theme = app.theme.clone();
                     mouse = app.mouse;
-                    opts.target = Target::Local { room: next };
+                    let Target::Local { rooms, .. } = opts.target else {
+                        return Err("only a local console can open another room".into());
+                    };
+                    opts.target = Target::Local { room: next, rooms };
                 }
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(e),

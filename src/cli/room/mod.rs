@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 use serde_json::Value;
 
+use super::local::{LocalRoom, local_room_for_command};
 use crate::client::RoomClient;
-use crate::local::{LocalRoom, local_room_for_command};
 
 #[derive(clap::Args, Debug)]
 pub struct RoomArgs {
