@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ClientError, RoomClient, ToolStream};
 use crate::protocol::Content;
-use crate::store::tables::{convert, read_ipc, schema_to_ipc};
+use crate::protocol::arrow::{self, ArrowDataError, read_ipc, schema_to_ipc};
 
 /// A result: its columns and rows.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ fn protocol(what: &str, got: &Content) -> ClientError {
     ClientError::Protocol(format!("dataset.{what} answered {}", got.kind()))
 }
 
-fn arrow(e: crate::store::tables::StoreError) -> ClientError {
+fn arrow(e: ArrowDataError) -> ClientError {
     ClientError::Protocol(e.to_string())
 }
 
@@ -48,7 +48,7 @@ async fn drain(mut stream: ToolStream, what: &str) -> Result<Rows, ClientError> 
             Content::Binary { data, .. } => {
                 let (s, batches) = read_ipc(&data).map_err(arrow)?;
                 for b in &batches {
-                    rows.extend(convert::batch_rows(b));
+                    rows.extend(arrow::batch_rows(b));
                 }
                 schema.get_or_insert(s);
                 stream.send(pull()).await?;
@@ -212,7 +212,7 @@ impl DatasetClient {
         let mut rows = Vec::new();
         let read = async {
             while let Some(batch) = open.next_batch().await? {
-                rows.extend(convert::batch_rows(&batch));
+                rows.extend(arrow::batch_rows(&batch));
             }
             Ok::<_, ClientError>(())
         }
@@ -362,7 +362,7 @@ pub fn batch_values(batch: &RecordBatch) -> Vec<Vec<Value>> {
             batch
                 .columns()
                 .iter()
-                .map(|c| convert::array_value_to_json(c.as_ref(), i))
+                .map(|c| arrow::array_value_to_json(c.as_ref(), i))
                 .collect()
         })
         .collect()

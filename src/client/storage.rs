@@ -195,7 +195,7 @@ impl StorageClient {
         progress: Progress<'_>,
     ) -> Result<(), ClientError> {
         let name = path.rsplit('/').next().unwrap_or(path);
-        let mime = crate::store::files::guess_mime_type(name);
+        let mime = crate::protocol::files::guess_mime_type(name);
         let start = Content::binary(
             json!({"kind": "start", "path": path, "overwrite": overwrite, "name": name,
                    "mime_type": mime, "size": size}),

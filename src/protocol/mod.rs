@@ -1,11 +1,14 @@
-//! The MeshAgent room wire protocol: packets, message bodies, Content and error codes.
+//! The MeshAgent room wire protocol: packets, message bodies, Content, error codes, and the
+//! Arrow payloads (IPC streams, cells as JSON) that table tools carry.
 //!
 //! Pure data transformations with no I/O, so both the server and the client (and the fuzz
 //! targets) share one implementation.
 
+pub mod arrow;
 pub mod content;
 pub mod document;
 pub mod error_codes;
+pub mod files;
 pub mod message;
 pub mod packet;
 

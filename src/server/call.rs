@@ -25,6 +25,13 @@ pub(crate) struct ToolError {
     pub message: String,
 }
 
+/// Arrow payloads that cannot be read are the caller's to fix.
+impl From<crate::protocol::arrow::ArrowDataError> for ToolError {
+    fn from(e: crate::protocol::arrow::ArrowDataError) -> ToolError {
+        ToolError::invalid(e.0)
+    }
+}
+
 impl ToolError {
     pub fn new(code: i64, message: impl Into<String>) -> ToolError {
         ToolError {

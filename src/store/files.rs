@@ -12,7 +12,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::auth::scope::storage_request_path;
+pub use crate::protocol::files::guess_mime_type;
+use crate::protocol::files::storage_request_path;
 
 /// Longest accepted path (bytes) and path segment (bytes; what Linux, macOS and Windows hold).
 const MAX_PATH: usize = 4096;
@@ -119,42 +120,6 @@ pub fn base_name(path: &str) -> &str {
 /// The folder holding a canonical path (`""` for top-level names and the root).
 pub fn parent(path: &str) -> &str {
     path.rfind('/').map(|i| &path[..i]).unwrap_or("")
-}
-
-/// A MIME type from the file name's extension.
-pub fn guess_mime_type(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "log" => "text/plain",
-        "md" => "text/markdown",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "css" => "text/css",
-        "js" | "mjs" => "text/javascript",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "yaml" | "yml" => "application/yaml",
-        "toml" => "application/toml",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "webp" => "image/webp",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "mp4" => "video/mp4",
-        "py" => "text/x-python",
-        "rs" => "text/x-rust",
-        "parquet" => "application/vnd.apache.parquet",
-        _ => "application/octet-stream",
-    }
 }
 
 /// One room's files.

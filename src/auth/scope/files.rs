@@ -7,6 +7,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::is_false;
+pub use crate::protocol::files::{InvalidFilePath, storage_request_path, validate_file_path};
 
 /// How many rules / excluded paths one policy may hold (pydantic `max_length`).
 const MAX_RULES: usize = 1000;
@@ -32,36 +33,6 @@ impl FileAction {
             FileAction::Presign => "presign",
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a canonical relative path")]
-pub struct InvalidFilePath(pub String);
-
-/// `validate_file_path`: relative, no `\`, no control characters, no empty, `.` or `..`
-/// segments, nothing that looks like the store's own bookkeeping files.
-pub fn validate_file_path(value: &str) -> Result<&str, InvalidFilePath> {
-    let bad_char = |c: char| c == '\\' || (c as u32) < 32 || (127..160).contains(&(c as u32));
-    let bad_part = |p: &str| {
-        matches!(p, "" | "." | ".." | ".meshagent-directory") || p.starts_with(".meshagent-upload-")
-    };
-    if value.starts_with('/')
-        || value.chars().any(bad_char)
-        || (!value.is_empty() && value.split('/').any(bad_part))
-    {
-        return Err(InvalidFilePath(value.to_string()));
-    }
-    Ok(value)
-}
-
-/// `storage_request_path`: accept the legacy `./x`, `/x` and `x/` spellings, then validate.
-pub fn storage_request_path(path: &str) -> Result<&str, InvalidFilePath> {
-    let mut p = path;
-    while let Some(rest) = p.strip_prefix("./") {
-        p = rest;
-    }
-    let p = p.trim_matches('/');
-    validate_file_path(if p == "." { "" } else { p })
 }
 
 fn descendant(parent: &str, path: &str) -> bool {

@@ -16,19 +16,17 @@ pub(crate) mod convert;
 pub(crate) mod cursor;
 
 use std::collections::HashMap;
-use std::io::Cursor as IoCursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::{Array, RecordBatch};
-use arrow_ipc::reader::StreamReader;
-use arrow_ipc::writer::StreamWriter;
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
+pub use crate::protocol::arrow::{batch_to_ipc, read_ipc, schema_to_ipc};
 pub use cursor::{BatchResult, Cursor, InterruptSlot, Mode, Opened, QuerySpec, run_batch};
 
 /// What went wrong, as a sentence for the caller.
@@ -69,6 +67,12 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<crate::protocol::arrow::ArrowDataError> for StoreError {
+    fn from(e: crate::protocol::arrow::ArrowDataError) -> StoreError {
+        StoreError::Invalid(e.0)
+    }
+}
+
 /// What a statement does to a table, for the caller's grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -100,50 +104,6 @@ pub const RESERVED_PREFIX: &str = "_roomdeck_";
 /// `"name"` with quotes doubled: a safe SQL identifier.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-pub fn schema_to_ipc(schema: &Schema) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::new();
-    let mut w = StreamWriter::try_new(&mut out, schema).map_err(convert::arrow_err)?;
-    w.finish().map_err(convert::arrow_err)?;
-    drop(w);
-    Ok(out)
-}
-
-pub fn batch_to_ipc(batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::new();
-    let mut w = StreamWriter::try_new(&mut out, &batch.schema()).map_err(convert::arrow_err)?;
-    w.write(batch).map_err(convert::arrow_err)?;
-    w.finish().map_err(convert::arrow_err)?;
-    drop(w);
-    Ok(out)
-}
-
-/// Reads one Arrow IPC stream: its schema and every batch in it.
-///
-/// arrow-ipc trusts the buffer offsets a message declares and panics on some that point
-/// outside it (found by fuzz/run arrow); input comes from clients, so a panic inside the
-/// decoder becomes an error for that call.
-pub fn read_ipc(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), StoreError> {
-    std::panic::catch_unwind(|| decode_ipc(bytes)).unwrap_or_else(|_| {
-        Err(StoreError::Invalid(
-            "the Arrow IPC stream is malformed (a buffer lies outside its message)".into(),
-        ))
-    })
-}
-
-fn decode_ipc(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), StoreError> {
-    let reader = StreamReader::try_new(IoCursor::new(bytes), None).map_err(|e| {
-        StoreError::Invalid(format!(
-            "the payload is not an Arrow IPC stream (application/vnd.apache.arrow.stream): {e}"
-        ))
-    })?;
-    let schema = reader.schema();
-    let mut batches = Vec::new();
-    for b in reader {
-        batches.push(b.map_err(convert::arrow_err)?);
-    }
-    Ok((schema, batches))
 }
 
 /// How `create_table` treats an existing table.

@@ -459,6 +459,7 @@ pub(crate) async fn serve_cursor(
             c.next()?
                 .map(|b| crate::store::tables::batch_to_ipc(&b))
                 .transpose()
+                .map_err(StoreError::from)
         })
         .await?;
         match batch {
