@@ -29,8 +29,8 @@ use serde_json::{Value, json};
 
 use super::ServerState;
 use super::room::Room;
-use super::toolkits::storage::{
-    announce_deleted, announce_moved, announce_updated, blocking, entry_json,
+use super::room_files::{
+    announce_deleted, announce_moved, announce_updated, blocking, entry_json, iso,
 };
 use crate::auth::scope::StorageGrant;
 use crate::auth::{ApiScope, ParticipantToken};
@@ -487,7 +487,7 @@ async fn serve_file(room: &Arc<Room>, path: &str, head: bool, attachment: bool) 
         if let Ok(v) = HeaderValue::from_str(&format!("\"{:x}-{secs:x}\"", entry.size)) {
             headers.insert(header::ETAG, v);
         }
-        if let Ok(v) = HeaderValue::from_str(&super::toolkits::storage::iso(t)) {
+        if let Ok(v) = HeaderValue::from_str(&iso(t)) {
             headers.insert(header::LAST_MODIFIED, v);
         }
     }
@@ -745,7 +745,7 @@ async fn presign(
             quote_path(&room.name),
             quote_path(&path)
         );
-        let expires_at = super::toolkits::storage::iso(UNIX_EPOCH + Duration::from_secs(exp));
+        let expires_at = iso(UNIX_EPOCH + Duration::from_secs(exp));
         Ok(axum::Json(json!({"url": url, "method": req.method, "headers": {}, "expires_at": expires_at}))
             .into_response())
     }

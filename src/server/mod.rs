@@ -12,6 +12,7 @@ mod hosted;
 mod http;
 mod rest;
 mod room;
+mod room_files;
 pub mod services;
 mod session;
 mod toolkits;
