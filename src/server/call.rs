@@ -196,6 +196,21 @@ pub(crate) fn arg_str<'a>(args: &'a Value, key: &str) -> Result<&'a str, ToolErr
         .ok_or_else(|| ToolError::invalid(format!("argument `{key}` (a string) is required")))
 }
 
+/// The items of list argument `key` (none when it is absent or not a list).
+pub(crate) fn arg_items<'a>(args: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    args.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// String field `key` of one item of a list argument; `what` names the item in the error.
+pub(crate) fn item_str<'a>(item: &'a Value, key: &str, what: &str) -> Result<&'a str, ToolError> {
+    item.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ToolError::invalid(format!("each {what} needs a `{key}`")))
+}
+
 pub(crate) fn arg_bool(args: &Value, key: &str, default: bool) -> Result<bool, ToolError> {
     match args.get(key) {
         None | Some(Value::Null) => Ok(default),

@@ -14,14 +14,15 @@ use super::dataset::search::{Search, where_arg};
 use super::dataset::shared::{
     blocking, check_name, namespace, opt_str, opt_strings, pull_chunk, start_chunk,
 };
-use super::dataset::{cancel, read_sql_query, set_values};
+use super::dataset::{cancel, grant_guard, read_sql_query, set_values, sql_answer, sql_mode};
 use crate::protocol::Content;
 use crate::protocol::error_codes::{ALREADY_EXISTS, NOT_FOUND};
 use crate::server::call::{
-    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
+    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_items, arg_str, empty, item_str,
+    json_reply,
 };
 use crate::store::tables::{
-    Access, BatchResult, CreateMode, Guard, Mode, Opened, Params, QuerySpec, TableStore,
+    Access, BatchResult, CreateMode, Guard, Opened, Params, QuerySpec, TableStore,
     cursor::BATCH_ROWS, read_ipc, run_batch, schema_to_ipc,
 };
 
@@ -72,30 +73,26 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
 /// Checks the tables a statement touches against the caller's `sqlite` grant for `database`.
 fn guard(call: &ToolCall, database: &str, ns: &[String]) -> Guard {
     let grant = call.caller.scope.as_ref().and_then(|s| s.sqlite.clone());
-    let (database, ns) = (database.to_string(), ns.to_vec());
-    Arc::new(move |access, table| {
-        let Some(g) = &grant else {
-            return Err("the token's api scope has no `sqlite` grant".into());
-        };
-        let nsr = if ns.is_empty() {
-            None
-        } else {
-            Some(ns.as_slice())
-        };
-        let ok = match access {
-            Access::Read => g.can_read(&database, table, nsr),
-            Access::Write => g.can_write(&database, table, nsr),
-            Access::Alter => g.can_alter(&database, table, nsr),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
+    let (db, ns) = (database.to_string(), ns.to_vec());
+    let database = database.to_string();
+    grant_guard(
+        grant,
+        "sqlite",
+        move |g, access, table| {
+            let ns = (!ns.is_empty()).then_some(ns.as_slice());
+            match access {
+                Access::Read => g.can_read(&db, table, ns),
+                Access::Write => g.can_write(&db, table, ns),
+                Access::Alter => g.can_alter(&db, table, ns),
+            }
+        },
+        move |access, table| {
+            format!(
                 "the token may not {} table `{table}` of sqlite database `{database}`",
                 access.verb()
-            ))
-        }
-    })
+            )
+        },
+    )
 }
 
 pub(super) fn database_arg(args: &Value, key: &str) -> Result<(Vec<String>, String), ToolError> {
@@ -305,16 +302,8 @@ async fn unary(call: &mut ToolCall) -> ToolResult {
             let (ns, db) = database_arg(&args, "database")?;
             let store = rooms.sqlite(&ns, &db)?;
             let mut commands = Vec::new();
-            for c in args
-                .get("commands")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let q = c
-                    .get("query")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ToolError::invalid("each command needs a `query`"))?;
+            for c in arg_items(&args, "commands") {
+                let q = item_str(c, "query", "command")?;
                 commands.push((
                     q.to_string(),
                     Params::from_json(c.get("params").unwrap_or(&Value::Null))?,
@@ -490,11 +479,7 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
     let (ns, db) = database_arg(&args, "database")?;
     let query = arg_str(&args, "query")?.to_string();
     let params = user_params(&args)?;
-    let mode = match call.tool.as_str() {
-        "open_sql_query" => Mode::RowsOnly,
-        "execute_sql_statement" => Mode::StatementOnly,
-        _ => Mode::Any,
-    };
+    let mode = sql_mode(&call.tool);
     let store = call.room.database.sqlite(&ns, &db)?;
     let g = guard(call, &db, &ns);
     let spec = QuerySpec {
@@ -507,18 +492,5 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
         interrupt: None,
     };
     let opened = super::dataset::shared::open_query(call, store, spec, |_| Ok(Vec::new())).await?;
-    match opened {
-        Opened::Statement(n) if call.tool == "execute_sql_statement" => {
-            json_reply(json!({ "rows_affected": n }))
-        }
-        Opened::Statement(n) => json_reply(json!({"kind": "statement", "rows_affected": n})),
-        Opened::Rows(cursor) => {
-            let ipc = schema_to_ipc(&cursor.schema)?;
-            let id = call.room.database.register(call, "sqlite", cursor)?;
-            Ok(Reply::Content(Content::binary(
-                json!({"kind": "query", "query_id": id}),
-                ipc,
-            )))
-        }
-    }
+    sql_answer(call, "sqlite", opened, None)
 }

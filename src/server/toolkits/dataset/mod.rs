@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 use crate::protocol::Content;
 use crate::protocol::error_codes::{INVALID_REQUEST, NOT_FOUND};
 use crate::server::call::{
-    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
+    Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_items, arg_str, empty, item_str,
+    json_reply,
 };
 use crate::store::tables::{
     Access, CreateMode, Guard, Mode, Opened, Params, QuerySpec, SetValue, StoreError, TableStore,
@@ -108,29 +109,34 @@ pub(crate) fn split_physical(table: &str) -> (Vec<String>, &str) {
 /// Checks every table a statement touches against the caller's `dataset` grant.
 fn guard(call: &ToolCall) -> Guard {
     let grant = call.caller.scope.as_ref().and_then(|s| s.dataset.clone());
-    Arc::new(move |access, table| {
-        let Some(g) = &grant else {
-            return Err("the token's api scope has no `dataset` grant".into());
-        };
-        let (ns, name) = split_physical(table);
-        let ns = if ns.is_empty() {
-            None
-        } else {
-            Some(ns.as_slice())
-        };
-        let ok = match access {
-            Access::Read => g.can_read(name, ns),
-            Access::Write => g.can_write(name, ns),
-            Access::Alter => g.can_alter(name, ns),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
-                "the token may not {} table `{table}`",
-                access.verb()
-            ))
-        }
+    grant_guard(
+        grant,
+        "dataset",
+        |g, access, table| {
+            let (ns, name) = split_physical(table);
+            let ns = (!ns.is_empty()).then_some(ns.as_slice());
+            match access {
+                Access::Read => g.can_read(name, ns),
+                Access::Write => g.can_write(name, ns),
+                Access::Alter => g.can_alter(name, ns),
+            }
+        },
+        |access, table| format!("the token may not {} table `{table}`", access.verb()),
+    )
+}
+
+/// A guard that asks the caller's `toolkit` grant (`allowed`) about each table a statement
+/// touches; `refusal` is the sentence for a table it may not touch.
+pub(crate) fn grant_guard<G: Send + Sync + 'static>(
+    grant: Option<G>,
+    toolkit: &'static str,
+    allowed: impl Fn(&G, Access, &str) -> bool + Send + Sync + 'static,
+    refusal: impl Fn(Access, &str) -> String + Send + Sync + 'static,
+) -> Guard {
+    Arc::new(move |access, table| match &grant {
+        None => Err(format!("the token's api scope has no `{toolkit}` grant")),
+        Some(g) if allowed(g, access, table) => Ok(()),
+        Some(_) => Err(refusal(access, table)),
     })
 }
 
@@ -414,10 +420,7 @@ pub(crate) fn set_values(args: &Value) -> Result<Vec<(String, SetValue)>, ToolEr
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
             for item in items {
-                let column = item
-                    .get("column")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ToolError::invalid("each of `values` needs a `column`"))?;
+                let column = item_str(item, "column", "of `values`")?;
                 let value = match item.get("value_json") {
                     Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
                         ToolError::invalid(format!(
@@ -474,16 +477,8 @@ async fn add_columns(call: &mut ToolCall) -> ToolResult {
             no_branch(&args)?;
             let (_, _, table) = table_arg(&args, "table")?;
             let mut columns = Vec::new();
-            for c in args
-                .get("columns")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let name = c
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ToolError::invalid("each column needs a `name`"))?;
+            for c in arg_items(&args, "columns") {
+                let name = item_str(c, "name", "column")?;
                 check_name("column", name)?;
                 let sql = c.get("value_sql").and_then(Value::as_str).unwrap_or("NULL");
                 columns.push((name.to_string(), sql.to_string()));
@@ -603,10 +598,7 @@ async fn write_stream(call: &mut ToolCall, kind: Write) -> ToolResult {
 }
 
 fn metadata_arg(args: &Value) -> Vec<(String, String)> {
-    args.get("metadata")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    arg_items(args, "metadata")
         .filter_map(|e| {
             Some((
                 e.get("key")?.as_str()?.to_string(),
@@ -627,23 +619,10 @@ fn with_metadata(schema: &Schema, extra: &[(String, String)]) -> Schema {
 /// `{"kind":"rows","rows":[{"columns":[{"name","value"}]}]}` as plain JSON objects.
 fn json_rows(v: &Value) -> Result<Vec<Map<String, Value>>, ToolError> {
     let mut out = Vec::new();
-    for row in v
-        .get("rows")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for row in arg_items(v, "rows") {
         let mut m = Map::new();
-        for col in row
-            .get("columns")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = col
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ToolError::invalid("each row column needs a `name`"))?;
+        for col in arg_items(row, "columns") {
+            let name = item_str(col, "name", "row column")?;
             m.insert(
                 name.to_string(),
                 col.get("value").cloned().unwrap_or(Value::Null),
@@ -746,12 +725,7 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
     let query = arg_str(&headers, "query")?.to_string();
     let ns = namespace(&headers)?;
     let mut refs = Vec::new();
-    for t in headers
-        .get("tables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for t in arg_items(&headers, "tables") {
         let t = match t {
             Value::String(s) => json!({"name": s}),
             other => other.clone(),
@@ -766,11 +740,7 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
         refs.push((alias, physical(&tns, &name)));
     }
     let params = arrow_params(&data)?;
-    let mode = match call.tool.as_str() {
-        "open_sql_query" => Mode::RowsOnly,
-        "execute_sql_statement" => Mode::StatementOnly,
-        _ => Mode::Any,
-    };
+    let mode = sql_mode(&call.tool);
     let db = call.room.database.dataset()?;
     let g = guard(call);
     let spec = QuerySpec {
@@ -796,6 +766,27 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
         Ok(views)
     })
     .await?;
+    sql_answer(call, "dataset", opened, Some(ARROW_STREAM))
+}
+
+/// How `execute_sql`, `open_sql_query` and `execute_sql_statement` run their statement.
+pub(crate) fn sql_mode(tool: &str) -> Mode {
+    match tool {
+        "open_sql_query" => Mode::RowsOnly,
+        "execute_sql_statement" => Mode::StatementOnly,
+        _ => Mode::Any,
+    }
+}
+
+/// What those three tools answer: the rows a statement changed, or the handle of the open
+/// query with its result's schema (sqlite's handle header is exactly `{kind, query_id}`;
+/// dataset's also names the `content_type`).
+pub(crate) fn sql_answer(
+    call: &ToolCall,
+    toolkit: &'static str,
+    opened: Opened,
+    content_type: Option<&str>,
+) -> ToolResult {
     match opened {
         Opened::Statement(n) if call.tool == "execute_sql_statement" => {
             json_reply(json!({ "rows_affected": n }))
@@ -803,11 +794,12 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
         Opened::Statement(n) => json_reply(json!({"kind": "statement", "rows_affected": n})),
         Opened::Rows(cursor) => {
             let ipc = schema_to_ipc(&cursor.schema)?;
-            let id = call.room.database.register(call, "dataset", cursor)?;
-            Ok(Reply::Content(Content::binary(
-                json!({"kind": "query", "query_id": id, "content_type": ARROW_STREAM}),
-                ipc,
-            )))
+            let id = call.room.database.register(call, toolkit, cursor)?;
+            let mut header = json!({"kind": "query", "query_id": id});
+            if let Some(t) = content_type {
+                header["content_type"] = json!(t);
+            }
+            Ok(Reply::Content(Content::binary(header, ipc)))
         }
     }
 }
