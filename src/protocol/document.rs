@@ -199,15 +199,7 @@ pub fn uuid4() -> String {
     getrandom::fill(&mut b).expect("the OS random source is available");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    super::arrow::format_uuid(&b)
 }
 
 fn to_any(v: &Value) -> Any {

@@ -152,6 +152,20 @@ impl TableStore {
         self.write.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` in one write transaction, in turn with the store's other writers: committed
+    /// when `f` succeeds, rolled back (nothing changed) when it fails.
+    fn write_tx<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _turn = self.write_turn();
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// User tables, sorted.
     pub fn list_tables(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn()?;
@@ -215,9 +229,7 @@ impl TableStore {
             let not_null = if f.is_nullable() { "" } else { " NOT NULL" };
             cols.push(format!("{} {decl}{not_null}", quote(f.name())));
         }
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        self.write_tx(|tx| {
         if table_exists(&tx, table)? {
             match mode {
                 CreateMode::Create => {
@@ -239,90 +251,84 @@ impl TableStore {
         ))?;
         tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [table])?;
         save_schema(&tx, table, schema, false)?;
-        tx.commit()?;
         Ok(true)
+        })
     }
 
     /// Drops a table; false when it was missing.
     pub fn drop_table(&self, table: &str) -> Result<bool, StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        if !table_exists(&tx, table)? {
-            return Ok(false);
-        }
-        drop_fts(&tx, table)?;
-        tx.execute_batch(&format!("DROP TABLE {}", quote(table)))?;
-        tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [table])?;
-        tx.execute(
-            "DELETE FROM _roomdeck_indexes WHERE table_name = ?1",
-            [table],
-        )?;
-        tx.commit()?;
-        Ok(true)
+        self.write_tx(|tx| {
+            if !table_exists(&tx, table)? {
+                return Ok(false);
+            }
+            drop_fts(&tx, table)?;
+            tx.execute_batch(&format!("DROP TABLE {}", quote(table)))?;
+            tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [table])?;
+            tx.execute(
+                "DELETE FROM _roomdeck_indexes WHERE table_name = ?1",
+                [table],
+            )?;
+            Ok(true)
+        })
     }
 
     pub fn rename_table(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        if !table_exists(&tx, from)? {
-            return Err(not_found(from));
-        }
-        if table_exists(&tx, to)? {
-            return Err(StoreError::Exists(format!("table `{to}` already exists")));
-        }
-        drop_fts(&tx, from)?;
-        tx.execute_batch(&format!(
-            "ALTER TABLE {} RENAME TO {}",
-            quote(from),
-            quote(to)
-        ))?;
-        tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [to])?;
-        tx.execute(
-            "UPDATE _roomdeck_tables SET name = ?2 WHERE name = ?1",
-            [from, to],
-        )?;
-        tx.execute(
-            "UPDATE _roomdeck_indexes SET table_name = ?2 WHERE table_name = ?1",
-            [from, to],
-        )?;
-        bump_version(&tx, to)?;
-        tx.commit()?;
-        Ok(())
+        self.write_tx(|tx| {
+            if !table_exists(&tx, from)? {
+                return Err(not_found(from));
+            }
+            if table_exists(&tx, to)? {
+                return Err(StoreError::Exists(format!("table `{to}` already exists")));
+            }
+            drop_fts(&tx, from)?;
+            tx.execute_batch(&format!(
+                "ALTER TABLE {} RENAME TO {}",
+                quote(from),
+                quote(to)
+            ))?;
+            tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [to])?;
+            tx.execute(
+                "UPDATE _roomdeck_tables SET name = ?2 WHERE name = ?1",
+                [from, to],
+            )?;
+            tx.execute(
+                "UPDATE _roomdeck_indexes SET table_name = ?2 WHERE table_name = ?1",
+                [from, to],
+            )?;
+            bump_version(&tx, to)?;
+            Ok(())
+        })
     }
 
     /// Adds nullable columns of the given Arrow types, NULL in every row.
     pub fn add_columns(&self, table: &str, fields: &[Field]) -> Result<(), StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let schema = table_schema(&tx, table)?;
-        let mut all: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        for f in fields {
-            if schema.field_with_name(f.name()).is_ok() {
-                return Err(StoreError::Exists(format!(
-                    "table `{table}` already has a column `{}`",
-                    f.name()
-                )));
+        self.write_tx(|tx| {
+            let schema = table_schema(&tx, table)?;
+            let mut all: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            for f in fields {
+                if schema.field_with_name(f.name()).is_ok() {
+                    return Err(StoreError::Exists(format!(
+                        "table `{table}` already has a column `{}`",
+                        f.name()
+                    )));
+                }
+                let decl = convert::decltype(f.data_type())?;
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {decl}",
+                    quote(table),
+                    quote(f.name())
+                ))?;
+                all.push(f.clone().with_nullable(true));
             }
-            let decl = convert::decltype(f.data_type())?;
-            tx.execute_batch(&format!(
-                "ALTER TABLE {} ADD COLUMN {} {decl}",
-                quote(table),
-                quote(f.name())
-            ))?;
-            all.push(f.clone().with_nullable(true));
-        }
-        drop_fts(&tx, table)?;
-        save_schema(
-            &tx,
-            table,
-            &Schema::new_with_metadata(all, schema.metadata),
-            true,
-        )?;
-        tx.commit()?;
-        Ok(())
+            drop_fts(&tx, table)?;
+            save_schema(
+                &tx,
+                table,
+                &Schema::new_with_metadata(all, schema.metadata),
+                true,
+            )?;
+            Ok(())
+        })
     }
 
     /// Adds columns computed by SQL expressions over each row.
@@ -332,91 +338,87 @@ impl TableStore {
         columns: &[(String, String)],
         guard: Guard,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let schema = table_schema(&tx, table)?;
-        let mut all: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        for (name, _) in columns {
-            if schema.field_with_name(name).is_ok() {
-                return Err(StoreError::Exists(format!(
-                    "table `{table}` already has a column `{name}`"
-                )));
+        self.write_tx(|tx| {
+            let schema = table_schema(&tx, table)?;
+            let mut all: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            for (name, _) in columns {
+                if schema.field_with_name(name).is_ok() {
+                    return Err(StoreError::Exists(format!(
+                        "table `{table}` already has a column `{name}`"
+                    )));
+                }
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {}",
+                    quote(table),
+                    quote(name)
+                ))?;
             }
-            tx.execute_batch(&format!(
-                "ALTER TABLE {} ADD COLUMN {}",
-                quote(table),
-                quote(name)
-            ))?;
-        }
-        let why = install_guard(&tx, guard)?;
-        for (name, expr) in columns {
-            let sql = format!("UPDATE {} SET {} = ({expr})", quote(table), quote(name));
-            let mut stmt = prepare_guarded(&tx, &sql, &why)?;
-            stmt.raw_execute().map_err(|e| denied_or(e, &why))?;
-        }
-        remove_guard(&tx)?;
-        for (name, _) in columns {
-            // The type the expression produced, from its first value.
-            let sample: Option<Value> = tx
-                .query_row(
-                    &format!(
-                        "SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 1",
-                        c = quote(name),
-                        t = quote(table)
-                    ),
-                    [],
-                    |r| r.get(0),
-                )
-                .ok();
-            let dt = convert::infer_type(&sample.into_iter().collect::<Vec<_>>(), false);
-            all.push(Field::new(name, dt, true));
-        }
-        drop_fts(&tx, table)?;
-        save_schema(
-            &tx,
-            table,
-            &Schema::new_with_metadata(all, schema.metadata),
-            true,
-        )?;
-        tx.commit()?;
-        Ok(())
+            let why = install_guard(&tx, guard)?;
+            for (name, expr) in columns {
+                let sql = format!("UPDATE {} SET {} = ({expr})", quote(table), quote(name));
+                let mut stmt = prepare_guarded(&tx, &sql, &why)?;
+                stmt.raw_execute().map_err(|e| denied_or(e, &why))?;
+            }
+            remove_guard(&tx)?;
+            for (name, _) in columns {
+                // The type the expression produced, from its first value.
+                let sample: Option<Value> = tx
+                    .query_row(
+                        &format!(
+                            "SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 1",
+                            c = quote(name),
+                            t = quote(table)
+                        ),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                let dt = convert::infer_type(&sample.into_iter().collect::<Vec<_>>(), false);
+                all.push(Field::new(name, dt, true));
+            }
+            drop_fts(&tx, table)?;
+            save_schema(
+                &tx,
+                table,
+                &Schema::new_with_metadata(all, schema.metadata),
+                true,
+            )?;
+            Ok(())
+        })
     }
 
     pub fn drop_columns(&self, table: &str, columns: &[String]) -> Result<(), StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let schema = table_schema(&tx, table)?;
-        for c in columns {
-            if schema.field_with_name(c).is_err() {
-                return Err(StoreError::NotFound(format!(
-                    "table `{table}` has no column `{c}`"
-                )));
+        self.write_tx(|tx| {
+            let schema = table_schema(&tx, table)?;
+            for c in columns {
+                if schema.field_with_name(c).is_err() {
+                    return Err(StoreError::NotFound(format!(
+                        "table `{table}` has no column `{c}`"
+                    )));
+                }
             }
-        }
-        drop_fts(&tx, table)?;
-        for c in columns {
-            tx.execute_batch(&format!(
-                "ALTER TABLE {} DROP COLUMN {}",
-                quote(table),
-                quote(c)
-            ))?;
-        }
-        let kept: Vec<Field> = schema
-            .fields()
-            .iter()
-            .filter(|f| !columns.contains(f.name()))
-            .map(|f| f.as_ref().clone())
-            .collect();
-        save_schema(
-            &tx,
-            table,
-            &Schema::new_with_metadata(kept, schema.metadata),
-            true,
-        )?;
-        tx.commit()?;
-        Ok(())
+            drop_fts(&tx, table)?;
+            for c in columns {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    quote(table),
+                    quote(c)
+                ))?;
+            }
+            let kept: Vec<Field> = schema
+                .fields()
+                .iter()
+                .filter(|f| !columns.contains(f.name()))
+                .map(|f| f.as_ref().clone())
+                .collect();
+            save_schema(
+                &tx,
+                table,
+                &Schema::new_with_metadata(kept, schema.metadata),
+                true,
+            )?;
+            Ok(())
+        })
     }
 
     /// Matches a batch's columns to the table's; every batch column must exist in the table.
@@ -463,9 +465,7 @@ impl TableStore {
         batch: &RecordBatch,
         on: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        self.write_tx(|tx| {
         let schema = table_schema(&tx, table)?;
         let cols = Self::batch_columns(&schema, batch, table)?;
         if cols.is_empty() {
@@ -555,8 +555,8 @@ impl TableStore {
             }
         }
         bump_version(&tx, table)?;
-        tx.commit()?;
         Ok(batch.num_rows())
+        })
     }
 
     /// Rows as plain JSON objects (wrappers removed) into a batch of the table's schema.
@@ -602,43 +602,41 @@ impl TableStore {
                 "give at least one column value to set".into(),
             ));
         }
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let schema = table_schema(&tx, table)?;
-        let mut sets = Vec::new();
-        let mut literals = Vec::new();
-        for (col, v) in values {
-            let field = schema.field_with_name(col).map_err(|_| {
-                StoreError::NotFound(format!("table `{table}` has no column `{col}`"))
-            })?;
-            match v {
-                SetValue::Expression(e) => sets.push(format!("{} = ({e})", quote(col))),
-                SetValue::Json(j) => {
-                    literals.push(convert::json_to_sqlite(field, j)?);
-                    sets.push(format!("{} = :__rd{}", quote(col), literals.len()));
+        self.write_tx(|tx| {
+            let schema = table_schema(&tx, table)?;
+            let mut sets = Vec::new();
+            let mut literals = Vec::new();
+            for (col, v) in values {
+                let field = schema.field_with_name(col).map_err(|_| {
+                    StoreError::NotFound(format!("table `{table}` has no column `{col}`"))
+                })?;
+                match v {
+                    SetValue::Expression(e) => sets.push(format!("{} = ({e})", quote(col))),
+                    SetValue::Json(j) => {
+                        literals.push(convert::json_to_sqlite(field, j)?);
+                        sets.push(format!("{} = :__rd{}", quote(col), literals.len()));
+                    }
                 }
             }
-        }
-        let sql = format!(
-            "UPDATE {} SET {}{}",
-            quote(table),
-            sets.join(", "),
-            where_clause(where_)
-        );
-        let why = install_guard(&tx, guard)?;
-        let n = {
-            let mut stmt = prepare_guarded(&tx, &sql, &why)?;
-            params.bind(&mut stmt)?;
-            for (i, v) in literals.iter().enumerate() {
-                stmt.raw_bind_parameter(&format!(":__rd{}", i + 1)[..], v)?;
-            }
-            stmt.raw_execute().map_err(|e| denied_or(e, &why))?
-        };
-        remove_guard(&tx)?;
-        bump_version(&tx, table)?;
-        tx.commit()?;
-        Ok(n)
+            let sql = format!(
+                "UPDATE {} SET {}{}",
+                quote(table),
+                sets.join(", "),
+                where_clause(where_)
+            );
+            let why = install_guard(&tx, guard)?;
+            let n = {
+                let mut stmt = prepare_guarded(&tx, &sql, &why)?;
+                params.bind(&mut stmt)?;
+                for (i, v) in literals.iter().enumerate() {
+                    stmt.raw_bind_parameter(&format!(":__rd{}", i + 1)[..], v)?;
+                }
+                stmt.raw_execute().map_err(|e| denied_or(e, &why))?
+            };
+            remove_guard(&tx)?;
+            bump_version(&tx, table)?;
+            Ok(n)
+        })
     }
 
     /// `DELETE FROM table WHERE …`; returns the rows removed.
@@ -649,23 +647,21 @@ impl TableStore {
         params: &Params,
         guard: Guard,
     ) -> Result<usize, StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        if !table_exists(&tx, table)? {
-            return Err(not_found(table));
-        }
-        let sql = format!("DELETE FROM {}{}", quote(table), where_clause(where_));
-        let why = install_guard(&tx, guard)?;
-        let n = {
-            let mut stmt = prepare_guarded(&tx, &sql, &why)?;
-            params.bind(&mut stmt)?;
-            stmt.raw_execute().map_err(|e| denied_or(e, &why))?
-        };
-        remove_guard(&tx)?;
-        bump_version(&tx, table)?;
-        tx.commit()?;
-        Ok(n)
+        self.write_tx(|tx| {
+            if !table_exists(&tx, table)? {
+                return Err(not_found(table));
+            }
+            let sql = format!("DELETE FROM {}{}", quote(table), where_clause(where_));
+            let why = install_guard(&tx, guard)?;
+            let n = {
+                let mut stmt = prepare_guarded(&tx, &sql, &why)?;
+                params.bind(&mut stmt)?;
+                stmt.raw_execute().map_err(|e| denied_or(e, &why))?
+            };
+            remove_guard(&tx)?;
+            bump_version(&tx, table)?;
+            Ok(n)
+        })
     }
 
     /// Rows matching `where` (and the full-text `text`, when given).
@@ -725,9 +721,7 @@ impl TableStore {
         table: &str,
         columns: Option<&[String]>,
     ) -> Result<String, StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        self.write_tx(|tx| {
         let schema = table_schema(&tx, table)?;
         let wanted: Vec<String> = match columns {
             Some(cols) if !cols.is_empty() => {
@@ -787,8 +781,8 @@ impl TableStore {
             "INSERT INTO _roomdeck_indexes (name, table_name, columns, kind, created_at) VALUES (?1, ?2, ?3, 'FTS', ?4)",
             rusqlite::params![fts, table, wanted_json, now()],
         )?;
-        tx.commit()?;
         Ok(fts)
+        })
     }
 
     /// Creates an index: FTS/INVERTED as a full-text index, anything else as a B-tree.
@@ -803,9 +797,7 @@ impl TableStore {
         if upper == "FTS" || upper == "INVERTED" {
             return self.ensure_fts(table, Some(columns));
         }
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        self.write_tx(|tx| {
         let schema = table_schema(&tx, table)?;
         for c in columns {
             schema.field_with_name(c).map_err(|_| {
@@ -832,32 +824,30 @@ impl TableStore {
             "INSERT OR REPLACE INTO _roomdeck_indexes (name, table_name, columns, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             rusqlite::params![full, table, serde_json::to_string(columns).unwrap_or_default(), upper, now()],
         )?;
-        tx.commit()?;
         Ok(name)
+        })
     }
 
     pub fn drop_index(&self, table: &str, name: &str) -> Result<(), StoreError> {
-        let _turn = self.write_turn();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let fts = fts_name(table);
-        if name == fts || name == "fts" {
-            drop_fts(&tx, table)?;
-        } else {
-            let full = format!("{table}:{name}");
-            let n = tx.execute(
-                "DELETE FROM _roomdeck_indexes WHERE name = ?1 AND table_name = ?2",
-                [&full, table],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "table `{table}` has no index `{name}`"
-                )));
+        self.write_tx(|tx| {
+            let fts = fts_name(table);
+            if name == fts || name == "fts" {
+                drop_fts(&tx, table)?;
+            } else {
+                let full = format!("{table}:{name}");
+                let n = tx.execute(
+                    "DELETE FROM _roomdeck_indexes WHERE name = ?1 AND table_name = ?2",
+                    [&full, table],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!(
+                        "table `{table}` has no index `{name}`"
+                    )));
+                }
+                tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", quote(&full)))?;
             }
-            tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", quote(&full)))?;
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// (name, columns, kind) of the indexes made through the tools.
