@@ -62,6 +62,24 @@ pub(super) fn install_guard(
     Ok(why)
 }
 
+/// Runs one caller's statement that changes rows, under `guard` (`bind` gives it its
+/// parameters), then takes the guard off again for the store's own bookkeeping after it.
+pub(super) fn execute_guarded(
+    conn: &Connection,
+    guard: Guard,
+    sql: &str,
+    bind: impl FnOnce(&mut rusqlite::Statement<'_>) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    let why = install_guard(conn, guard)?;
+    let n = {
+        let mut stmt = prepare_guarded(conn, sql, &why)?;
+        bind(&mut stmt)?;
+        stmt.raw_execute().map_err(|e| denied_or(e, &why))?
+    };
+    remove_guard(conn)?;
+    Ok(n)
+}
+
 /// Takes the guard off again, for the store's own statements after a caller's.
 pub(super) fn remove_guard(conn: &Connection) -> Result<(), StoreError> {
     conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>)?;

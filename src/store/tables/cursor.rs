@@ -13,6 +13,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, InterruptHandle};
 
+use super::authorizer::{denied_or, install_guard, prepare_guarded};
 use super::{Guard, Params, StoreError, convert, quote};
 
 /// Rows per batch at most.
@@ -249,7 +250,7 @@ fn run(path: PathBuf, spec: QuerySpec, opened: mpsc::Sender<Result<Opened, Store
         *slot.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(conn.get_interrupt_handle()));
     }
-    let mut stmt = match super::prepare_guarded(&conn, &spec.sql, &why) {
+    let mut stmt = match prepare_guarded(&conn, &spec.sql, &why) {
         Ok(s) => s,
         Err(e) => {
             let _ = opened.send(Err(e));
@@ -269,7 +270,7 @@ fn run(path: PathBuf, spec: QuerySpec, opened: mpsc::Sender<Result<Opened, Store
             )));
             return;
         }
-        let result = run_statement(&conn, &mut stmt).map_err(|e| super::denied_or(e, &why));
+        let result = run_statement(&conn, &mut stmt).map_err(|e| denied_or(e, &why));
         let _ = opened.send(result.map(Opened::Statement));
         return;
     }
@@ -394,18 +395,18 @@ pub fn run_batch(
 ) -> Result<Vec<BatchResult>, StoreError> {
     let conn = super::connect(path)?;
     let schemas = super::stored_schemas(&conn)?;
-    let why = super::install_guard(&conn, guard)?;
+    let why = install_guard(&conn, guard)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         let mut out = Vec::new();
         let mut kept = 0usize;
         for (sql, params) in &commands {
-            let mut stmt = super::prepare_guarded(&conn, sql, &why)?;
+            let mut stmt = prepare_guarded(&conn, sql, &why)?;
             params.bind(&mut stmt)?;
             let columns = stmt.column_count();
             if columns == 0 {
                 out.push(BatchResult::Statement(
-                    stmt.raw_execute().map_err(|e| super::denied_or(e, &why))?,
+                    stmt.raw_execute().map_err(|e| denied_or(e, &why))?,
                 ));
                 continue;
             }
@@ -464,6 +465,6 @@ fn prepare_conn(path: &std::path::Path, spec: &QuerySpec) -> Result<Prepared, St
             quote(table)
         ))?;
     }
-    let why = super::install_guard(&conn, spec.guard.clone())?;
+    let why = install_guard(&conn, spec.guard.clone())?;
     Ok((conn, schemas, why))
 }

@@ -30,8 +30,8 @@ use serde_json::Value as Json;
 
 pub use crate::protocol::arrow::{batch_to_ipc, read_ipc, schema_to_ipc};
 pub(crate) use authorizer::connect;
+use authorizer::{denied_or, execute_guarded, install_guard, prepare_guarded};
 pub use authorizer::{Access, Guard, allow_all};
-use authorizer::{denied_or, install_guard, prepare_guarded, remove_guard};
 pub(crate) use catalogue::stored_schemas;
 use catalogue::{
     META, bump_version, drop_fts, fts_name, not_found, now, save_schema, table_exists, table_schema,
@@ -353,13 +353,10 @@ impl TableStore {
                     quote(name)
                 ))?;
             }
-            let why = install_guard(&tx, guard)?;
             for (name, expr) in columns {
                 let sql = format!("UPDATE {} SET {} = ({expr})", quote(table), quote(name));
-                let mut stmt = prepare_guarded(&tx, &sql, &why)?;
-                stmt.raw_execute().map_err(|e| denied_or(e, &why))?;
+                execute_guarded(tx, guard.clone(), &sql, |_| Ok(()))?;
             }
-            remove_guard(&tx)?;
             for (name, _) in columns {
                 // The type the expression produced, from its first value.
                 let sample: Option<Value> = tx
@@ -624,16 +621,13 @@ impl TableStore {
                 sets.join(", "),
                 where_clause(where_)
             );
-            let why = install_guard(&tx, guard)?;
-            let n = {
-                let mut stmt = prepare_guarded(&tx, &sql, &why)?;
-                params.bind(&mut stmt)?;
+            let n = execute_guarded(tx, guard, &sql, |stmt| {
+                params.bind(stmt)?;
                 for (i, v) in literals.iter().enumerate() {
                     stmt.raw_bind_parameter(&format!(":__rd{}", i + 1)[..], v)?;
                 }
-                stmt.raw_execute().map_err(|e| denied_or(e, &why))?
-            };
-            remove_guard(&tx)?;
+                Ok(())
+            })?;
             bump_version(&tx, table)?;
             Ok(n)
         })
@@ -652,13 +646,7 @@ impl TableStore {
                 return Err(not_found(table));
             }
             let sql = format!("DELETE FROM {}{}", quote(table), where_clause(where_));
-            let why = install_guard(&tx, guard)?;
-            let n = {
-                let mut stmt = prepare_guarded(&tx, &sql, &why)?;
-                params.bind(&mut stmt)?;
-                stmt.raw_execute().map_err(|e| denied_or(e, &why))?
-            };
-            remove_guard(&tx)?;
+            let n = execute_guarded(tx, guard, &sql, |stmt| params.bind(stmt))?;
             bump_version(&tx, table)?;
             Ok(n)
         })
