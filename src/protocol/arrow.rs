@@ -11,7 +11,7 @@ use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, RecordBatch, cast::AsArray};
+use arrow_array::{Array, ArrayRef, RecordBatch, cast::AsArray};
 use arrow_ipc::reader::StreamReader;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
@@ -259,30 +259,9 @@ pub fn array_value_to_json(array: &dyn Array, i: usize) -> Json {
             };
             Json::from(format_time(v, *unit))
         }
-        DataType::List(_) => {
-            let values = array.as_list::<i32>().value(i);
-            Json::Array(
-                (0..values.len())
-                    .map(|j| array_value_to_json(&values, j))
-                    .collect(),
-            )
-        }
-        DataType::LargeList(_) => {
-            let values = array.as_list::<i64>().value(i);
-            Json::Array(
-                (0..values.len())
-                    .map(|j| array_value_to_json(&values, j))
-                    .collect(),
-            )
-        }
-        DataType::FixedSizeList(_, _) => {
-            let values = array.as_fixed_size_list().value(i);
-            Json::Array(
-                (0..values.len())
-                    .map(|j| array_value_to_json(&values, j))
-                    .collect(),
-            )
-        }
+        DataType::List(_) => list_json(&array.as_list::<i32>().value(i)),
+        DataType::LargeList(_) => list_json(&array.as_list::<i64>().value(i)),
+        DataType::FixedSizeList(_, _) => list_json(&array.as_fixed_size_list().value(i)),
         DataType::Struct(fields) => {
             let s = array.as_struct();
             let mut m = Map::new();
@@ -293,6 +272,15 @@ pub fn array_value_to_json(array: &dyn Array, i: usize) -> Json {
         }
         _ => Json::Null,
     }
+}
+
+/// The values of one list cell as a JSON array.
+fn list_json(values: &ArrayRef) -> Json {
+    Json::Array(
+        (0..values.len())
+            .map(|j| array_value_to_json(values, j))
+            .collect(),
+    )
 }
 
 /// A batch's rows as plain JSON objects (for printing and for JSON output).

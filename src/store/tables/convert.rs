@@ -46,14 +46,7 @@ pub(crate) use crate::protocol::arrow::{
 pub(crate) fn decltype(dt: &DataType) -> Result<&'static str, StoreError> {
     Ok(match dt {
         DataType::Boolean => "BOOLEAN",
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => "INTEGER",
+        t if t.is_integer() => "INTEGER",
         DataType::Float32 | DataType::Float64 => "REAL",
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "TEXT",
         DataType::Binary
@@ -532,14 +525,7 @@ pub(crate) fn json_to_sqlite(field: &Field, v: &Json) -> Result<Value, StoreErro
             Json::Number(n) => Value::Integer(i64::from(n.as_f64() != Some(0.0))),
             _ => return Err(json_bad(field, v, "true or false")),
         },
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => match v {
+        t if t.is_integer() => match v {
             Json::Number(n) => match n.as_i64() {
                 Some(i) => Value::Integer(i),
                 None => match n.as_f64() {

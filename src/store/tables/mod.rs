@@ -30,8 +30,8 @@ use serde_json::Value as Json;
 
 pub use crate::protocol::arrow::{batch_to_ipc, read_ipc, schema_to_ipc};
 pub(crate) use authorizer::connect;
-use authorizer::{denied_or, execute_guarded, install_guard, prepare_guarded};
 pub use authorizer::{Access, Guard, allow_all};
+use authorizer::{denied_or, execute_guarded, install_guard, prepare_guarded};
 pub(crate) use catalogue::stored_schemas;
 use catalogue::{
     META, bump_version, drop_fts, fts_name, not_found, now, save_schema, table_exists, table_schema,
