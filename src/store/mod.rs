@@ -55,6 +55,20 @@ pub fn open_sqlite(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     Ok(conn)
 }
 
+/// Deletes a SQLite database with its WAL and shared-memory files (those there are); Err
+/// names the file that could not be deleted.
+pub fn remove_sqlite(path: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err((p, e)),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

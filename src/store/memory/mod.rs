@@ -193,14 +193,7 @@ impl Memories {
         if !path.exists() {
             return Ok(false);
         }
-        for suffix in ["", "-wal", "-shm"] {
-            let p = PathBuf::from(format!("{}{suffix}", path.display()));
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        crate::store::remove_sqlite(&path).map_err(|(_, e)| e)?;
         Ok(true)
     }
 

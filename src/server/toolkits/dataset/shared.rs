@@ -222,17 +222,12 @@ impl RoomDatabase {
         if !path.exists() {
             return Ok(false);
         }
-        for suffix in ["", "-wal", "-shm"] {
-            let p = PathBuf::from(format!("{}{suffix}", path.display()));
-            if p.exists() {
-                std::fs::remove_file(&p).map_err(|e| {
-                    ToolError::new(
-                        OPERATION_FAILED,
-                        format!("cannot delete {}: {e}", p.display()),
-                    )
-                })?;
-            }
-        }
+        crate::store::remove_sqlite(&path).map_err(|(p, e)| {
+            ToolError::new(
+                OPERATION_FAILED,
+                format!("cannot delete {}: {e}", p.display()),
+            )
+        })?;
         Ok(true)
     }
 

@@ -51,6 +51,14 @@ fn denied(conn: &Connection, guard: Guard, sql: &str) -> String {
     }
 }
 
+/// Each of `sqls` is refused under `guard`, for a reason that says `why`.
+fn refuses_all(conn: &Connection, guard: &Guard, sqls: &[&str], why: &str) {
+    for sql in sqls {
+        let reason = denied(conn, guard.clone(), sql);
+        assert!(reason.contains(why), "{sql}: {reason}");
+    }
+}
+
 fn count(conn: &Connection, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
@@ -97,17 +105,15 @@ fn reads_writes_and_changes_ask_the_callers_grant() {
     assert_eq!(count(&conn, "logs"), 1);
 
     // Making, dropping and altering tables, indexes, triggers and views is `alter`.
-    for sql in [
+    let changes = [
         "CREATE TABLE extra (x)",
         "DROP TABLE notes",
         "ALTER TABLE notes ADD COLUMN y",
         "CREATE INDEX notes_body ON notes (body)",
         "CREATE VIEW v AS SELECT * FROM notes",
         "CREATE TRIGGER t AFTER INSERT ON notes BEGIN SELECT 1; END",
-    ] {
-        let why = denied(&conn, notes_writer(), sql);
-        assert!(why.starts_with("no alter on "), "{sql}: {why}");
-    }
+    ];
+    refuses_all(&conn, &notes_writer(), &changes, "no alter on ");
     assert_eq!(count(&conn, "notes"), 2);
     run(&conn, allow_all(), "CREATE TABLE extra (x)").unwrap();
 }
@@ -191,21 +197,28 @@ fn extensions_and_virtual_tables_are_refused() {
 #[test]
 fn roomdecks_bookkeeping_is_hidden_and_sqlites_tables_are_read_only() {
     let (_dir, conn) = db();
-    for sql in [
+    let bookkeeping = [
         "SELECT * FROM _roomdeck_tables",
         "DELETE FROM _roomdeck_tables",
         "DROP TABLE _roomdeck_indexes",
-    ] {
-        let why = denied(&conn, allow_all(), sql);
-        assert!(why.contains("roomdeck's own bookkeeping"), "{sql}: {why}");
-    }
+    ];
+    refuses_all(
+        &conn,
+        &allow_all(),
+        &bookkeeping,
+        "roomdeck's own bookkeeping",
+    );
     // SQLite's schema can be read even by a grant that allows nothing...
     run(&conn, nothing(), "SELECT name FROM sqlite_master").unwrap();
     // ...but not changed by a grant that allows everything.
     conn.execute_batch("CREATE TABLE counted (id INTEGER PRIMARY KEY AUTOINCREMENT)")
         .unwrap();
-    let why = denied(&conn, allow_all(), "DROP TABLE sqlite_sequence");
-    assert!(why.contains("belongs to SQLite"), "{why}");
+    refuses_all(
+        &conn,
+        &allow_all(),
+        &["DROP TABLE sqlite_sequence"],
+        "belongs to SQLite",
+    );
 }
 
 #[test]
