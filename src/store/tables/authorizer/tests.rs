@@ -51,6 +51,13 @@ fn denied(conn: &Connection, guard: Guard, sql: &str) -> String {
     }
 }
 
+/// Each of `sqls` runs under `guard`.
+fn allows_all(conn: &Connection, guard: &Guard, sqls: &[&str]) {
+    for sql in sqls {
+        run(conn, guard.clone(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
 /// Each of `sqls` is refused under `guard`, for a reason that says `why`.
 fn refuses_all(conn: &Connection, guard: &Guard, sqls: &[&str], why: &str) {
     for sql in sqls {
@@ -133,7 +140,7 @@ fn attach_is_refused_and_the_connection_cannot_attach_anyway() {
 #[test]
 fn only_pragmas_that_describe_tables_or_read_counters_are_allowed() {
     let (_dir, conn) = db();
-    for sql in [
+    let reports = [
         "PRAGMA table_info(notes)",
         "PRAGMA table_xinfo(notes)",
         "PRAGMA index_list(notes)",
@@ -141,9 +148,8 @@ fn only_pragmas_that_describe_tables_or_read_counters_are_allowed() {
         "PRAGMA integrity_check",
         "PRAGMA user_version",
         "PRAGMA page_count",
-    ] {
-        run(&conn, notes_writer(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    ];
+    allows_all(&conn, &notes_writer(), &reports);
     for (sql, name) in [
         ("PRAGMA user_version = 7", "user_version"),
         ("PRAGMA journal_mode = DELETE", "journal_mode"),
@@ -224,17 +230,15 @@ fn roomdecks_bookkeeping_is_hidden_and_sqlites_tables_are_read_only() {
 #[test]
 fn temp_objects_are_the_callers_own() {
     let (_dir, conn) = db();
-    run(&conn, nothing(), "CREATE TEMP TABLE scratch (x)").unwrap();
-    run(&conn, nothing(), "INSERT INTO temp.scratch VALUES (1)").unwrap();
-    run(&conn, nothing(), "SELECT x FROM scratch").unwrap();
-    run(&conn, nothing(), "DROP TABLE temp.scratch").unwrap();
-    // A temp view over a real table still reads that table under the grant.
-    run(
-        &conn,
-        nothing(),
+    let own = [
+        "CREATE TEMP TABLE scratch (x)",
+        "INSERT INTO temp.scratch VALUES (1)",
+        "SELECT x FROM scratch",
+        "DROP TABLE temp.scratch",
+        // A temp view over a real table still reads that table under the grant (below).
         "CREATE TEMP VIEW peek AS SELECT * FROM logs",
-    )
-    .unwrap();
+    ];
+    allows_all(&conn, &nothing(), &own);
     assert_eq!(
         denied(&conn, nothing(), "SELECT * FROM peek"),
         "no read on logs"
