@@ -1,7 +1,7 @@
 //! The room server: HTTP + WebSocket listener, rooms, connections and toolkits.
 //!
-//! `start` binds, serves in the background and returns a handle; the embedded mode of the TUI
-//! and `roomdeck serve` both use it.
+//! `start` binds, serves in the background and returns a handle; `roomdeck serve` and the
+//! server the CLI embeds for the console and one-shot commands (`cli::local`) both use it.
 
 mod call;
 mod connection;
