@@ -131,8 +131,17 @@ impl LocalRooms for ConsoleRooms {
 }
 
 /// The server this process embeds for the console (none when it joined a `roomdeck serve`),
-/// with its marker in the data dir.
+/// with its marker in the data dir. `close` stops it and waits; dropping it unclosed tells it
+/// to stop without waiting.
 struct EmbeddedServer(Option<(RunningServer, Option<ServerMarker>)>);
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        if let Some((server, _marker)) = &self.0 {
+            server.stop();
+        }
+    }
+}
 
 impl RoomGuard for EmbeddedServer {
     fn close(mut self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {

@@ -97,6 +97,12 @@ impl RunningServer {
         format!("ws://{}/rooms/{room}", self.addr)
     }
 
+    /// Tells the server to close every connection and stop listening, without waiting for it
+    /// (`shutdown` waits).
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
     /// Closes every connection and stops listening.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);

@@ -77,7 +77,8 @@ pub struct OpenedRoom {
 }
 
 /// Opaque to the console: keeps the room's server alive (the server the CLI embedded, if it
-/// did). The console closes it when it quits or opens another room, and waits for that.
+/// did). The console closes it when it quits or opens another room, and waits for that;
+/// dropping it lets the server go too, without waiting.
 pub trait RoomGuard: Send + Sync {
     fn close(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
