@@ -230,7 +230,7 @@ impl TableStore {
             cols.push(format!("{} {decl}{not_null}", quote(f.name())));
         }
         self.write_tx(|tx| {
-        if table_exists(&tx, table)? {
+        if table_exists(tx, table)? {
             match mode {
                 CreateMode::Create => {
                     return Err(StoreError::Exists(format!(
@@ -239,7 +239,7 @@ impl TableStore {
                 }
                 CreateMode::CreateIfNotExists => return Ok(false),
                 CreateMode::Overwrite => {
-                    drop_fts(&tx, table)?;
+                    drop_fts(tx, table)?;
                     tx.execute_batch(&format!("DROP TABLE {}", quote(table)))?;
                 }
             }
@@ -250,7 +250,7 @@ impl TableStore {
             cols.join(", ")
         ))?;
         tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [table])?;
-        save_schema(&tx, table, schema, false)?;
+        save_schema(tx, table, schema, false)?;
         Ok(true)
         })
     }
@@ -258,10 +258,10 @@ impl TableStore {
     /// Drops a table; false when it was missing.
     pub fn drop_table(&self, table: &str) -> Result<bool, StoreError> {
         self.write_tx(|tx| {
-            if !table_exists(&tx, table)? {
+            if !table_exists(tx, table)? {
                 return Ok(false);
             }
-            drop_fts(&tx, table)?;
+            drop_fts(tx, table)?;
             tx.execute_batch(&format!("DROP TABLE {}", quote(table)))?;
             tx.execute("DELETE FROM _roomdeck_tables WHERE name = ?1", [table])?;
             tx.execute(
@@ -274,13 +274,13 @@ impl TableStore {
 
     pub fn rename_table(&self, from: &str, to: &str) -> Result<(), StoreError> {
         self.write_tx(|tx| {
-            if !table_exists(&tx, from)? {
+            if !table_exists(tx, from)? {
                 return Err(not_found(from));
             }
-            if table_exists(&tx, to)? {
+            if table_exists(tx, to)? {
                 return Err(StoreError::Exists(format!("table `{to}` already exists")));
             }
-            drop_fts(&tx, from)?;
+            drop_fts(tx, from)?;
             tx.execute_batch(&format!(
                 "ALTER TABLE {} RENAME TO {}",
                 quote(from),
@@ -295,7 +295,7 @@ impl TableStore {
                 "UPDATE _roomdeck_indexes SET table_name = ?2 WHERE table_name = ?1",
                 [from, to],
             )?;
-            bump_version(&tx, to)?;
+            bump_version(tx, to)?;
             Ok(())
         })
     }
@@ -303,7 +303,7 @@ impl TableStore {
     /// Adds nullable columns of the given Arrow types, NULL in every row.
     pub fn add_columns(&self, table: &str, fields: &[Field]) -> Result<(), StoreError> {
         self.write_tx(|tx| {
-            let schema = table_schema(&tx, table)?;
+            let schema = table_schema(tx, table)?;
             let mut all: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
             for f in fields {
                 if schema.field_with_name(f.name()).is_ok() {
@@ -320,9 +320,9 @@ impl TableStore {
                 ))?;
                 all.push(f.clone().with_nullable(true));
             }
-            drop_fts(&tx, table)?;
+            drop_fts(tx, table)?;
             save_schema(
-                &tx,
+                tx,
                 table,
                 &Schema::new_with_metadata(all, schema.metadata),
                 true,
@@ -339,7 +339,7 @@ impl TableStore {
         guard: Guard,
     ) -> Result<(), StoreError> {
         self.write_tx(|tx| {
-            let schema = table_schema(&tx, table)?;
+            let schema = table_schema(tx, table)?;
             let mut all: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
             for (name, _) in columns {
                 if schema.field_with_name(name).is_ok() {
@@ -373,9 +373,9 @@ impl TableStore {
                 let dt = convert::infer_type(&sample.into_iter().collect::<Vec<_>>(), false);
                 all.push(Field::new(name, dt, true));
             }
-            drop_fts(&tx, table)?;
+            drop_fts(tx, table)?;
             save_schema(
-                &tx,
+                tx,
                 table,
                 &Schema::new_with_metadata(all, schema.metadata),
                 true,
@@ -386,7 +386,7 @@ impl TableStore {
 
     pub fn drop_columns(&self, table: &str, columns: &[String]) -> Result<(), StoreError> {
         self.write_tx(|tx| {
-            let schema = table_schema(&tx, table)?;
+            let schema = table_schema(tx, table)?;
             for c in columns {
                 if schema.field_with_name(c).is_err() {
                     return Err(StoreError::NotFound(format!(
@@ -394,7 +394,7 @@ impl TableStore {
                     )));
                 }
             }
-            drop_fts(&tx, table)?;
+            drop_fts(tx, table)?;
             for c in columns {
                 tx.execute_batch(&format!(
                     "ALTER TABLE {} DROP COLUMN {}",
@@ -409,7 +409,7 @@ impl TableStore {
                 .map(|f| f.as_ref().clone())
                 .collect();
             save_schema(
-                &tx,
+                tx,
                 table,
                 &Schema::new_with_metadata(kept, schema.metadata),
                 true,
@@ -463,7 +463,7 @@ impl TableStore {
         on: Option<&str>,
     ) -> Result<usize, StoreError> {
         self.write_tx(|tx| {
-        let schema = table_schema(&tx, table)?;
+        let schema = table_schema(tx, table)?;
         let cols = Self::batch_columns(&schema, batch, table)?;
         if cols.is_empty() {
             return Ok(0);
@@ -551,7 +551,7 @@ impl TableStore {
                 insert.execute(params_from_iter(row_values.iter()))?;
             }
         }
-        bump_version(&tx, table)?;
+        bump_version(tx, table)?;
         Ok(batch.num_rows())
         })
     }
@@ -600,7 +600,7 @@ impl TableStore {
             ));
         }
         self.write_tx(|tx| {
-            let schema = table_schema(&tx, table)?;
+            let schema = table_schema(tx, table)?;
             let mut sets = Vec::new();
             let mut literals = Vec::new();
             for (col, v) in values {
@@ -628,7 +628,7 @@ impl TableStore {
                 }
                 Ok(())
             })?;
-            bump_version(&tx, table)?;
+            bump_version(tx, table)?;
             Ok(n)
         })
     }
@@ -642,12 +642,12 @@ impl TableStore {
         guard: Guard,
     ) -> Result<usize, StoreError> {
         self.write_tx(|tx| {
-            if !table_exists(&tx, table)? {
+            if !table_exists(tx, table)? {
                 return Err(not_found(table));
             }
             let sql = format!("DELETE FROM {}{}", quote(table), where_clause(where_));
             let n = execute_guarded(tx, guard, &sql, |stmt| params.bind(stmt))?;
-            bump_version(&tx, table)?;
+            bump_version(tx, table)?;
             Ok(n)
         })
     }
@@ -710,7 +710,7 @@ impl TableStore {
         columns: Option<&[String]>,
     ) -> Result<String, StoreError> {
         self.write_tx(|tx| {
-        let schema = table_schema(&tx, table)?;
+        let schema = table_schema(tx, table)?;
         let wanted: Vec<String> = match columns {
             Some(cols) if !cols.is_empty() => {
                 for c in cols {
@@ -746,10 +746,10 @@ impl TableStore {
             )
             .ok();
         let wanted_json = serde_json::to_string(&wanted).unwrap_or_default();
-        if existing.as_deref() == Some(wanted_json.as_str()) && table_exists(&tx, &fts)? {
+        if existing.as_deref() == Some(wanted_json.as_str()) && table_exists(tx, &fts)? {
             return Ok(fts);
         }
-        drop_fts(&tx, table)?;
+        drop_fts(tx, table)?;
         let cols: Vec<String> = wanted.iter().map(|c| quote(c)).collect();
         let new: Vec<String> = wanted.iter().map(|c| format!("new.{}", quote(c))).collect();
         let (q, t) = (quote(&fts), quote(table));
@@ -786,7 +786,7 @@ impl TableStore {
             return self.ensure_fts(table, Some(columns));
         }
         self.write_tx(|tx| {
-        let schema = table_schema(&tx, table)?;
+        let schema = table_schema(tx, table)?;
         for c in columns {
             schema.field_with_name(c).map_err(|_| {
                 StoreError::NotFound(format!("table `{table}` has no column `{c}`"))
@@ -820,7 +820,7 @@ impl TableStore {
         self.write_tx(|tx| {
             let fts = fts_name(table);
             if name == fts || name == "fts" {
-                drop_fts(&tx, table)?;
+                drop_fts(tx, table)?;
             } else {
                 let full = format!("{table}:{name}");
                 let n = tx.execute(
