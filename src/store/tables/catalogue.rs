@@ -125,6 +125,23 @@ pub(super) fn save_schema(
     Ok(())
 }
 
+/// After columns were added: the stored schema becomes `fields` with the `old` schema's
+/// metadata (a new version), and the full-text index, made for the old columns, goes.
+pub(super) fn columns_changed(
+    conn: &Connection,
+    table: &str,
+    fields: Vec<Field>,
+    old: Schema,
+) -> Result<(), StoreError> {
+    drop_fts(conn, table)?;
+    save_schema(
+        conn,
+        table,
+        &Schema::new_with_metadata(fields, old.metadata),
+        true,
+    )
+}
+
 /// Records a change to a table's rows: its version goes up by one.
 pub(super) fn bump_version(conn: &Connection, table: &str) -> Result<(), StoreError> {
     let n = conn.execute(

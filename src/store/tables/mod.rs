@@ -34,7 +34,8 @@ pub use authorizer::{Access, Guard, allow_all};
 use authorizer::{denied_or, execute_guarded, install_guard, prepare_guarded};
 pub(crate) use catalogue::stored_schemas;
 use catalogue::{
-    META, bump_version, drop_fts, fts_name, not_found, now, save_schema, table_exists, table_schema,
+    META, bump_version, columns_changed, drop_fts, fts_name, not_found, now, save_schema,
+    table_exists, table_schema,
 };
 pub use cursor::{BatchResult, Cursor, InterruptSlot, Mode, Opened, QuerySpec, run_batch};
 pub use params::Params;
@@ -320,14 +321,7 @@ impl TableStore {
                 ))?;
                 all.push(f.clone().with_nullable(true));
             }
-            drop_fts(tx, table)?;
-            save_schema(
-                tx,
-                table,
-                &Schema::new_with_metadata(all, schema.metadata),
-                true,
-            )?;
-            Ok(())
+            columns_changed(tx, table, all, schema)
         })
     }
 
@@ -373,14 +367,7 @@ impl TableStore {
                 let dt = convert::infer_type(&sample.into_iter().collect::<Vec<_>>(), false);
                 all.push(Field::new(name, dt, true));
             }
-            drop_fts(tx, table)?;
-            save_schema(
-                tx,
-                table,
-                &Schema::new_with_metadata(all, schema.metadata),
-                true,
-            )?;
-            Ok(())
+            columns_changed(tx, table, all, schema)
         })
     }
 
