@@ -14,7 +14,7 @@ mod rest;
 mod room;
 pub mod services;
 mod session;
-mod toolkits;
+pub(crate) mod toolkits;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
