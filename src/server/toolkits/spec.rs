@@ -26,6 +26,8 @@ pub(crate) enum Ty {
     OneOf(&'static [&'static str]),
     /// An object whose values are strings.
     StrMap,
+    /// A list of objects, or one object.
+    ObjListOrObject,
     /// Any JSON value.
     Any,
 }
@@ -45,6 +47,7 @@ impl Ty {
             Ty::StrMap => {
                 json!({"type": "object", "additionalProperties": {"type": "string"}})
             }
+            Ty::ObjListOrObject => json!({"type": ["array", "object"]}),
             Ty::Any => json!({}),
         };
         match v {
@@ -100,8 +103,10 @@ impl Arg {
         let mut s = self.ty.schema();
         if !self.required {
             // `{"type": T}` becomes `{"type": [T, "null"]}`; a typeless schema takes null already.
-            if let Some(t) = s.get("type").cloned() {
-                s.insert("type".into(), json!([t, "null"]));
+            match s.get_mut("type") {
+                Some(Value::Array(types)) => types.push(json!("null")),
+                Some(t) => *t = json!([t.clone(), "null"]),
+                None => {}
             }
             if let Some(values) = s.get_mut("enum").and_then(Value::as_array_mut) {
                 values.push(Value::Null);
@@ -240,6 +245,12 @@ impl Tool {
 }
 
 /// Arguments many tools share.
+pub(crate) const VALUES: Arg = req(
+    "values",
+    Ty::ObjListOrObject,
+    "the new values: a list of {`column`, `value_json`} (the value JSON-encoded), \
+     or an object of column -> value",
+);
 pub(crate) const NAMESPACE: Arg = opt(
     "namespace",
     Ty::StrList,

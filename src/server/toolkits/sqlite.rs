@@ -27,7 +27,7 @@ use crate::store::tables::{
 
 use super::spec::{
     ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, BINARY, JSON_OR_BINARY, NAMESPACE, STREAM,
-    Tool, Ty, opt, req, tool,
+    Tool, Ty, VALUES, opt, req, tool,
 };
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
@@ -186,14 +186,7 @@ const TOOLS: &[Tool] = &[
     tool(
         "update",
         "Set columns where a condition holds",
-        &[
-            DATABASE,
-            TABLE,
-            WHERE,
-            req("values", Ty::Object, "the new values: column -> value"),
-            PARAMS,
-            NAMESPACE,
-        ],
+        &[DATABASE, TABLE, WHERE, VALUES, PARAMS, NAMESPACE],
     ),
     tool(
         "delete",

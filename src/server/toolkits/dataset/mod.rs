@@ -30,7 +30,7 @@ use shared::{
 
 use super::spec::{
     ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, JSON_OR_BINARY, NAMESPACE, STREAM, Tool,
-    Ty, opt, req, tool,
+    Ty, VALUES, opt, req, tool,
 };
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
@@ -122,13 +122,7 @@ const TOOLS: &[Tool] = &[
     tool(
         "update",
         "Set columns of the rows matching a where clause",
-        &[
-            TABLE,
-            WHERE,
-            req("values", Ty::Object, "the new values: column -> value"),
-            NAMESPACE,
-            BRANCH,
-        ],
+        &[TABLE, WHERE, VALUES, NAMESPACE, BRANCH],
     ),
     tool(
         "delete",
