@@ -1,4 +1,4 @@
-//! Which grant guards which tool: `authorize` is called before every toolkit call.
+//! Which grant guards which tool: a toolkit's `Guard` is checked before every call of it.
 //!
 //! The SDK defines the grants but not this mapping (it lives in the hosted server); the
 //! rules here are the obvious ones. Anything without a rule is denied, so a new tool has to
@@ -16,71 +16,142 @@ use super::scope::{
 #[error("{0}")]
 pub struct Denied(pub String);
 
-/// Whether a participant holding `scope` may call `toolkit.tool` with these arguments: the
-/// JSON of the call's Content, or for streams the start chunk's headers (the server checks
-/// when the start chunk arrives). `Value::Null` = no arguments: tools that act on a named
-/// queue, path, table, … are then denied, since there is nothing to check the grant against.
-/// A toolkit no rule knows is taken for a participant-hosted one (guarded by `agents`).
-pub fn authorize(
-    scope: Option<&ApiScope>,
-    toolkit: &str,
-    tool: &str,
-    arguments: &Value,
-) -> Result<(), Denied> {
-    let Some(scope) = scope else {
-        return Err(no_api_grant());
-    };
-    let call = Call {
-        toolkit,
-        tool,
-        args: arguments,
-    };
-    match toolkit {
-        "messaging" => messaging(need(&scope.messaging, "messaging")?, &call),
-        "queues" => queues(need(&scope.queues, "queues")?, &call),
-        "storage" => storage(need(&scope.storage, "storage")?, &call),
-        "dataset" => dataset(need(&scope.dataset, "dataset")?, &call),
-        "sqlite" => sqlite(need(&scope.sqlite, "sqlite")?, &call),
-        "memory" => memory(need(&scope.memory, "memory")?, scope, &call),
-        "sync" => sync(need(&scope.sync, "sync")?, &call),
-        "developer" => developer(need(&scope.developer, "developer")?, &call),
-        "services" => services(need(&scope.services, "services")?, &call),
-        "containers" => containers(need(&scope.containers, "containers")?, &call),
-        // Mounts are the volumes containers use.
-        "mounts" => mounts(need(&scope.containers, "containers")?, &call),
-        "livekit" => livekit(need(&scope.livekit, "livekit")?, &call),
-        "secrets" => need(&scope.secrets, "secrets").map(|_| ()),
-        "agents" => agents(scope, &call),
-        _ => hosted_toolkit(scope, &call),
+/// How one toolkit's calls are checked: the API grant that guards the whole toolkit, and
+/// the rule that decides each call from its tool and arguments. The server's toolkit
+/// registry gives every toolkit one of these; a tool no rule knows is denied, so a new tool
+/// has to be added to its rule on purpose.
+pub struct Guard {
+    /// The `ApiScope` key of the grant (named in refusals).
+    pub grant: &'static str,
+    /// Whether the scope holds that grant at all.
+    pub present: fn(&ApiScope) -> bool,
+    /// The per-call rule, given a scope that holds the grant.
+    pub rule: fn(&ApiScope, &Call) -> Result<(), Denied>,
+}
+
+impl Guard {
+    /// Whether a participant holding `scope` may call `toolkit.tool` with these arguments:
+    /// the JSON of the call's Content, or for streams the start chunk's headers (the server
+    /// checks when the start chunk arrives). `Value::Null` = no arguments: tools that act on
+    /// a named queue, path, table, … are then denied, since there is nothing to check the
+    /// grant against.
+    pub fn authorize(
+        &self,
+        scope: Option<&ApiScope>,
+        toolkit: &str,
+        tool: &str,
+        args: &Value,
+    ) -> Result<(), Denied> {
+        self.authorize_api(scope)?;
+        let scope = scope.ok_or_else(no_api_grant)?;
+        (self.rule)(
+            scope,
+            &Call {
+                toolkit,
+                tool,
+                args,
+            },
+        )
+    }
+
+    /// Whether the token holds the grant at all: the first step of `authorize`, taken for
+    /// streaming calls before their start chunk arrives, so a stream is never opened for a
+    /// token that could not make any call of the toolkit.
+    pub fn authorize_api(&self, scope: Option<&ApiScope>) -> Result<(), Denied> {
+        let scope = scope.ok_or_else(no_api_grant)?;
+        ensure((self.present)(scope), || {
+            format!("the token's api scope has no `{}` grant", self.grant)
+        })
     }
 }
 
-/// Whether the token holds the API grant that guards `toolkit` at all: the first step of
-/// `authorize`, taken for streaming calls before their start chunk arrives, so a stream is
-/// never opened for a token that could not make any call of that toolkit.
-pub fn authorize_api(scope: Option<&ApiScope>, toolkit: &str) -> Result<(), Denied> {
-    let scope = scope.ok_or_else(no_api_grant)?;
-    let present = |granted: bool, key: &str| {
-        ensure(granted, || {
-            format!("the token's api scope has no `{key}` grant")
-        })
-    };
+pub const MESSAGING: Guard = Guard {
+    grant: "messaging",
+    present: |s| s.messaging.is_some(),
+    rule: |s, c| messaging(need(&s.messaging, "messaging")?, c),
+};
+pub const QUEUES: Guard = Guard {
+    grant: "queues",
+    present: |s| s.queues.is_some(),
+    rule: |s, c| queues(need(&s.queues, "queues")?, c),
+};
+pub const STORAGE: Guard = Guard {
+    grant: "storage",
+    present: |s| s.storage.is_some(),
+    rule: |s, c| storage(need(&s.storage, "storage")?, c),
+};
+pub const DATASET: Guard = Guard {
+    grant: "dataset",
+    present: |s| s.dataset.is_some(),
+    rule: |s, c| dataset(need(&s.dataset, "dataset")?, c),
+};
+pub const SQLITE: Guard = Guard {
+    grant: "sqlite",
+    present: |s| s.sqlite.is_some(),
+    rule: |s, c| sqlite(need(&s.sqlite, "sqlite")?, c),
+};
+pub const MEMORY: Guard = Guard {
+    grant: "memory",
+    present: |s| s.memory.is_some(),
+    rule: |s, c| memory(need(&s.memory, "memory")?, s, c),
+};
+pub const SYNC: Guard = Guard {
+    grant: "sync",
+    present: |s| s.sync.is_some(),
+    rule: |s, c| sync(need(&s.sync, "sync")?, c),
+};
+pub const DEVELOPER: Guard = Guard {
+    grant: "developer",
+    present: |s| s.developer.is_some(),
+    rule: |s, c| developer(need(&s.developer, "developer")?, c),
+};
+pub const SERVICES: Guard = Guard {
+    grant: "services",
+    present: |s| s.services.is_some(),
+    rule: |s, c| services(need(&s.services, "services")?, c),
+};
+pub const CONTAINERS: Guard = Guard {
+    grant: "containers",
+    present: |s| s.containers.is_some(),
+    rule: |s, c| containers(need(&s.containers, "containers")?, c),
+};
+/// Mounts are the volumes containers use.
+pub const MOUNTS: Guard = Guard {
+    grant: "containers",
+    present: |s| s.containers.is_some(),
+    rule: |s, c| mounts(need(&s.containers, "containers")?, c),
+};
+pub const LIVEKIT: Guard = Guard {
+    grant: "livekit",
+    present: |s| s.livekit.is_some(),
+    rule: |s, c| livekit(need(&s.livekit, "livekit")?, c),
+};
+pub const SECRETS: Guard = Guard {
+    grant: "secrets",
+    present: |s| s.secrets.is_some(),
+    rule: |s, _| need(&s.secrets, "secrets").map(|_| ()),
+};
+pub const AGENTS: Guard = Guard {
+    grant: "agents",
+    present: |s| s.agents.is_some(),
+    rule: agents,
+};
+/// The guard of a toolkit the room does not build in: LiveKit and agents keep their own
+/// rules (by name, whoever hosts them); any other is a participant's.
+pub fn guard_of_hosted(toolkit: &str) -> &'static Guard {
     match toolkit {
-        "messaging" => present(scope.messaging.is_some(), "messaging"),
-        "queues" => present(scope.queues.is_some(), "queues"),
-        "storage" => present(scope.storage.is_some(), "storage"),
-        "dataset" => present(scope.dataset.is_some(), "dataset"),
-        "sqlite" => present(scope.sqlite.is_some(), "sqlite"),
-        "memory" => present(scope.memory.is_some(), "memory"),
-        "sync" => present(scope.sync.is_some(), "sync"),
-        "developer" => present(scope.developer.is_some(), "developer"),
-        "services" => present(scope.services.is_some(), "services"),
-        "containers" | "mounts" => present(scope.containers.is_some(), "containers"),
-        "livekit" => present(scope.livekit.is_some(), "livekit"),
-        "secrets" => present(scope.secrets.is_some(), "secrets"),
-        _ => present(scope.agents.is_some(), "agents"),
+        "livekit" => &LIVEKIT,
+        "agents" => &AGENTS,
+        _ => &HOSTED,
     }
 }
+
+/// A toolkit another participant registered.
+pub const HOSTED: Guard = Guard {
+    grant: "agents",
+    present: |s| s.agents.is_some(),
+    rule: hosted_toolkit,
+};
 
 /// Registering a toolkit (`room.register_toolkit`) needs the matching `agents` flag.
 pub fn authorize_register_toolkit(scope: Option<&ApiScope>, public: bool) -> Result<(), Denied> {
@@ -118,7 +189,8 @@ fn flag(allowed: bool, key: &str, flag: &str) -> Result<(), Denied> {
     })
 }
 
-struct Call<'a> {
+/// One call as a rule sees it.
+pub struct Call<'a> {
     toolkit: &'a str,
     tool: &'a str,
     args: &'a Value,

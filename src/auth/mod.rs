@@ -6,6 +6,6 @@ pub mod scope;
 pub mod secret;
 pub mod token;
 
-pub use check::{Denied, authorize, authorize_api};
+pub use check::{Denied, Guard};
 pub use scope::ApiScope;
 pub use token::{ApiKey, AuthError, ParticipantToken, signing_key_from_env};

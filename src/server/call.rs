@@ -101,14 +101,16 @@ impl ToolCall {
 
     /// Checks the caller's grants for this tool with these arguments.
     pub fn authorize(&self, args: &Value) -> Result<(), ToolError> {
-        crate::auth::authorize(self.caller.scope.as_ref(), &self.toolkit, &self.tool, args)
+        super::toolkits::guard_of(&self.toolkit)
+            .authorize(self.caller.scope.as_ref(), &self.toolkit, &self.tool, args)
             .map_err(|denied| self.denied(denied))
     }
 
     /// Checks that the caller holds this toolkit's API grant at all (for streams, before
     /// their start chunk is read).
     pub fn authorize_api(&self) -> Result<(), ToolError> {
-        crate::auth::authorize_api(self.caller.scope.as_ref(), &self.toolkit)
+        super::toolkits::guard_of(&self.toolkit)
+            .authorize_api(self.caller.scope.as_ref())
             .map_err(|denied| self.denied(denied))
     }
 

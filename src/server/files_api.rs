@@ -264,12 +264,14 @@ struct Caller {
 
 impl Caller {
     fn check(&self, tool: &str, args: Value) -> Result<(), Response> {
-        crate::auth::authorize(self.scope.as_ref(), "storage", tool, &args).map_err(|d| {
-            error(
-                StatusCode::FORBIDDEN,
-                format!("storage {tool} denied: {}", d.0),
-            )
-        })
+        crate::auth::check::STORAGE
+            .authorize(self.scope.as_ref(), "storage", tool, &args)
+            .map_err(|d| {
+                error(
+                    StatusCode::FORBIDDEN,
+                    format!("storage {tool} denied: {}", d.0),
+                )
+            })
     }
 
     fn grant(&self) -> Option<&StorageGrant> {

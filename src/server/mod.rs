@@ -15,7 +15,7 @@ mod room;
 mod room_files;
 pub mod services;
 mod session;
-mod toolkits;
+pub(crate) mod toolkits;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -237,9 +237,7 @@ impl Room {
             .remove(id);
         if let Some(p) = gone {
             self.hosted.host_left(&p.id);
-            if p.messaging_enabled.load(Ordering::SeqCst) {
-                super::toolkits::messaging::announce_disabled(self, &p);
-            }
+            super::toolkits::participant_left(self, &p);
             self.log(Severity::Info, format!("participant {} left", p.name));
         }
     }
@@ -377,7 +375,7 @@ impl Rooms {
     pub(crate) async fn close_all(&self) {
         let all: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
         for room in all {
-            super::toolkits::sync::flush(&room).await;
+            super::toolkits::room_closing(&room).await;
             room.session.end(&room).await;
         }
     }
@@ -410,7 +408,7 @@ async fn watch_idle(
         }
         map.remove(&room.name);
         drop(map);
-        super::toolkits::sync::flush(&room).await;
+        super::toolkits::room_closing(&room).await;
         room.session.end(&room).await;
         return;
     }

@@ -16,4 +16,5 @@ mod sessions;
 mod sqlite_transfer;
 mod storage;
 mod sync;
+mod tool_schemas;
 mod wire;

@@ -2,6 +2,16 @@ use serde_json::{Value, json};
 
 use super::*;
 
+/// A call checked as the server checks it: with the guard its toolkit's registry row names.
+fn authorize(
+    scope: Option<&ApiScope>,
+    toolkit: &str,
+    tool: &str,
+    args: &Value,
+) -> Result<(), Denied> {
+    crate::server::toolkits::guard_of(toolkit).authorize(scope, toolkit, tool, args)
+}
+
 fn scope(v: Value) -> ApiScope {
     serde_json::from_value(v).unwrap()
 }

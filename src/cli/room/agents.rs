@@ -75,9 +75,62 @@ fn print_toolkits(kits: &Value) {
         }
         for (tool, t) in tools {
             let description = t["description"].as_str().unwrap_or_default();
-            println!("{kit:<14} {tool:<22} {description}{host}");
+            let stream = if t["input_spec"]["stream"] == true {
+                " (streamed)"
+            } else {
+                ""
+            };
+            println!("{kit:<14} {tool:<22} {description}{stream}{host}");
+            let schema = t
+                .pointer("/input_spec/schema")
+                .or_else(|| t.get("input_schema"));
+            for line in argument_lines(schema) {
+                println!("{:<37} {line}", "");
+            }
         }
     }
+}
+
+/// One line per argument of a tool's JSON Schema: `name: type, required` and what it means.
+/// (`kind`, the marker of a stream's start chunk, is left out.)
+fn argument_lines(schema: Option<&Value>) -> Vec<String> {
+    let Some(props) = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+    else {
+        return vec!["arguments: not described".into()];
+    };
+    let required: Vec<&str> = schema
+        .and_then(|s| s.get("required"))
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut props: Vec<_> = props.iter().collect();
+    // Required arguments first, each group by name.
+    props.sort_by_key(|(name, _)| !required.contains(&name.as_str()));
+    props
+        .into_iter()
+        .filter(|(name, _)| name.as_str() != "kind")
+        .map(|(name, p)| {
+            let ty = match p.get("type") {
+                Some(Value::String(t)) => t.clone(),
+                Some(Value::Array(ts)) => ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|t| *t != "null")
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                _ => "any".into(),
+            };
+            let need = if required.contains(&name.as_str()) {
+                "required"
+            } else {
+                "optional"
+            };
+            let doc = p["description"].as_str().unwrap_or_default();
+            format!("{name}: {ty}, {need}  {doc}")
+        })
+        .collect()
 }
 
 fn print_answer(answer: Content) {
@@ -86,5 +139,29 @@ fn print_answer(answer: Content) {
         Content::Text(t) => println!("{t}"),
         Content::Empty => {}
         other => println!("({} answer, {} bytes)", other.kind(), other.data().len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arguments_show_name_type_and_whether_required() {
+        let schema = json!({"type": "object", "required": ["name"], "properties": {
+            "kind": {"type": ["string", "null"], "description": "start"},
+            "name": {"type": "string", "description": "the queue"},
+            "wait": {"type": ["boolean", "null"], "description": "block"},
+            "x": {"description": "anything"}}});
+        assert_eq!(
+            argument_lines(Some(&schema)),
+            [
+                "name: string, required  the queue",
+                "wait: boolean, optional  block",
+                "x: any, optional  anything",
+            ]
+        );
+        assert_eq!(argument_lines(None), ["arguments: not described"]);
     }
 }

@@ -14,33 +14,197 @@ use crate::server::call::{
 };
 use crate::server::container_engine::{Engine, EngineError, RunSpec, detect};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "containers",
-    description: "Containers of the room, run by the local podman or docker engine",
-    tools: &[
-        ("list_images", "Images the engine has"),
-        ("inspect_image", "Not supported locally"),
-        ("delete_image", "Remove an image"),
-        ("pull_image", "Pull an image by tag"),
-        ("push_image", "Not supported locally (no registry)"),
-        ("load", "Not supported locally"),
-        ("load_image", "Not supported locally"),
-        ("save_image", "Not supported locally"),
-        ("run", "Run a container from an image"),
-        ("build", "Not supported locally"),
-        ("list_builds", "Builds (none locally)"),
-        ("cancel_build", "Not supported locally"),
-        ("delete_build", "Not supported locally"),
-        ("run_service", "Not supported locally"),
-        ("exec", "Not supported locally"),
-        ("logs", "A container's output, optionally followed"),
-        ("get_build_logs", "Not supported locally"),
-        ("stop_container", "Stop (or kill) a container"),
-        ("wait_for_exit", "Wait for a container to exit"),
-        ("delete_container", "Remove a container"),
-        ("list_containers", "The room's containers"),
-    ],
-};
+use super::spec::{ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "containers",
+    "Containers of the room, run by the local podman or docker engine",
+    &crate::auth::check::CONTAINERS,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const CONTAINER: Arg = req("container_id", Ty::Str, "the container's id");
+const BUILD: Arg = req("build_id", Ty::Str, "the build's id");
+const TAG: Arg = req("tag", Ty::Str, "the image reference, e.g. `busybox:latest`");
+const CREDENTIALS: Arg = opt(
+    "credentials",
+    Ty::ObjList,
+    "registry logins: objects with `registry`, `username`, `password`",
+);
+const PRIVATE: Arg = opt("private", Ty::Bool, "keep the image to this participant");
+const ARCHIVE: Arg = req("archive_path", Ty::Str, "the image archive's path");
+const MOUNTS: Arg = opt(
+    "mounts",
+    Ty::ObjList,
+    "volumes to mount (a local room has none)",
+);
+const REQUEST: Arg = opt("request_id", Ty::Str, "the caller's id for this stream");
+const FOLLOW: Arg = opt("follow", Ty::Bool, "keep streaming new output until closed").or("false");
+const ENV: Arg = opt(
+    "env",
+    Ty::ObjList,
+    "environment variables: objects with `key` and `value`",
+);
+
+const TOOLS: &[Tool] = &[
+    tool("list_images", "Images the engine has", &[]),
+    tool(
+        "inspect_image",
+        "Not supported locally",
+        &[req("image_id", Ty::Str, "the image's id")],
+    ),
+    tool(
+        "delete_image",
+        "Remove an image",
+        &[req("image", Ty::Str, "the image's reference or id")],
+    ),
+    tool("pull_image", "Pull an image by tag", &[TAG, CREDENTIALS]),
+    tool(
+        "push_image",
+        "Not supported locally (no registry)",
+        &[TAG, CREDENTIALS, PRIVATE],
+    ),
+    tool("load", "Not supported locally", &[ARCHIVE]),
+    tool(
+        "load_image",
+        "Not supported locally",
+        &[MOUNTS, ARCHIVE, PRIVATE],
+    ),
+    tool(
+        "save_image",
+        "Not supported locally",
+        &[TAG, MOUNTS, ARCHIVE, PRIVATE],
+    ),
+    tool(
+        "run",
+        "Run a container from an image",
+        &[
+            req("image", Ty::Str, "the image to run"),
+            opt(
+                "command",
+                Ty::Str,
+                "the command line (absent: the image's own)",
+            ),
+            opt(
+                "working_dir",
+                Ty::Str,
+                "the working directory inside the container",
+            ),
+            ENV,
+            opt(
+                "ports",
+                Ty::ObjList,
+                "published ports: objects with `container_port` and `host_port`",
+            ),
+            opt("name", Ty::Str, "the container's name"),
+            opt("mount_path", Ty::Str, "where the room's storage is mounted"),
+            opt(
+                "mount_subpath",
+                Ty::Str,
+                "the folder of the storage to mount",
+            ),
+            opt(
+                "role",
+                Ty::Str,
+                "the role the container joins the room with",
+            ),
+            opt(
+                "participant_name",
+                Ty::Str,
+                "the name the container joins the room with",
+            ),
+            CREDENTIALS,
+            opt("annotations", Ty::StrMap, "labels kept with the container"),
+            opt(
+                "mounts",
+                Ty::Object,
+                "volumes to mount (a local room has none)",
+            ),
+            opt("template", Ty::Any, "a container template (`none` locally)"),
+            opt(
+                "writable_root_fs",
+                Ty::Bool,
+                "let the container write its root filesystem",
+            ),
+            PRIVATE,
+        ],
+    ),
+    tool(
+        "build",
+        "Not supported locally",
+        &[
+            opt("tags", Ty::StrList, "tags for the built image"),
+            opt("mount_path", Ty::Str, "where the build context is mounted"),
+            opt("context_path", Ty::Str, "the build context's folder"),
+            opt("dockerfile_path", Ty::Str, "the Dockerfile's path"),
+            opt("optimize_image", Ty::Bool, "optimise the built image"),
+            PRIVATE,
+            CREDENTIALS,
+            opt("builder_name", Ty::Str, "the builder to use"),
+            opt("size", Ty::Int, "the size of the uploaded context in bytes"),
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool("list_builds", "Builds (none locally)", &[]),
+    tool("cancel_build", "Not supported locally", &[BUILD]),
+    tool("delete_build", "Not supported locally", &[BUILD]),
+    tool(
+        "run_service",
+        "Not supported locally",
+        &[req("service_id", Ty::Str, "the service to run"), ENV],
+    ),
+    tool(
+        "exec",
+        "Not supported locally",
+        &[
+            REQUEST,
+            CONTAINER,
+            opt(
+                "command",
+                Ty::Any,
+                "the command: a line, or a list of arguments",
+            ),
+            opt("tty", Ty::Bool, "run it in a terminal"),
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "logs",
+        "A container's output, optionally followed",
+        &[REQUEST, CONTAINER, FOLLOW],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "get_build_logs",
+        "Not supported locally",
+        &[REQUEST, BUILD, FOLLOW],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "stop_container",
+        "Stop (or kill) a container",
+        &[
+            CONTAINER,
+            opt("force", Ty::Bool, "kill it rather than ask it to stop").or("false"),
+        ],
+    ),
+    tool(
+        "wait_for_exit",
+        "Wait for a container to exit",
+        &[CONTAINER],
+    ),
+    tool("delete_container", "Remove a container", &[CONTAINER]),
+    tool(
+        "list_containers",
+        "The room's containers",
+        &[opt("all", Ty::Bool, "include stopped containers").or("false")],
+    ),
+];
 
 /// Bytes of container output sent per `logs` chunk.
 const LOG_CHUNK: usize = 16 * 1024;

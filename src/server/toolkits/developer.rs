@@ -7,17 +7,41 @@ use crate::protocol::Content;
 use crate::server::call::{Reply, ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::devlog::{DevEvent, Severity};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "developer",
-    description: "Developer logs of the room",
-    tools: &[
-        ("log", "Publish a typed log event"),
-        ("info", "Log a message"),
-        ("warning", "Log a warning"),
-        ("error", "Log an error"),
-        ("logs", "Follow the room's log events"),
-    ],
-};
+use super::spec::{ANSWERS_EMPTY, ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "developer",
+    "Developer logs of the room",
+    &crate::auth::check::DEVELOPER,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const MESSAGE: Arg = req("message", Ty::Str, "the text of the log line");
+const EXTRA: Arg = opt(
+    "extra",
+    Ty::Object,
+    "attributes logged with the message (a JSON object)",
+);
+
+const TOOLS: &[Tool] = &[
+    tool(
+        "log",
+        "Publish a typed log event",
+        &[
+            req("type", Ty::Str, "the event's type, e.g. `otel.log`"),
+            opt("data", Ty::Object, "the event's payload (a JSON object)"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool("info", "Log a message", &[MESSAGE, EXTRA]).answers(ANSWERS_EMPTY),
+    tool("warning", "Log a warning", &[MESSAGE, EXTRA]).answers(ANSWERS_EMPTY),
+    tool("error", "Log an error", &[MESSAGE, EXTRA]).answers(ANSWERS_EMPTY),
+    // The request stream carries nothing: closing it ends the follow.
+    tool("logs", "Follow the room's log events", &[])
+        .takes(STREAM)
+        .answers(ANSWERS_STREAM),
+];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     if call.tool == "logs" {

@@ -18,38 +18,251 @@ use crate::store::memory::{
     RelationshipSelector, cypher, parse_records,
 };
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "memory",
-    description: "Room memories: knowledge graphs with full-text recall",
-    tools: &[
-        ("list", "Memories in a namespace"),
-        ("create", "Create a memory"),
-        ("drop", "Delete a memory"),
-        ("inspect", "A memory's datasets and their sizes"),
-        ("query", "Run a statement of roomdeck's Cypher subset"),
-        (
-            "upsert_table",
-            "Write rows to a free-form table of a memory",
-        ),
-        ("upsert_nodes", "Write entity nodes"),
-        ("upsert_relationships", "Write relationship edges"),
-        ("ingest_text", "Store text as chunks, names and links"),
-        ("ingest_image", "Store an image's caption as text"),
-        (
-            "ingest_file",
-            "Store a text file of the room (or given text)",
-        ),
-        ("ingest_from_table", "Not available in roomdeck"),
-        (
-            "ingest_from_storage",
-            "Store text files of the room's storage",
-        ),
-        ("recall", "Entities ranked by full-text relevance (BM25)"),
-        ("delete_entities", "Delete entities and their relationships"),
-        ("delete_relationships", "Delete relationship edges"),
-        ("optimize", "Compact a memory's database"),
-    ],
-};
+use super::spec::{ANSWERS_EMPTY, Arg, NAMESPACE, Tool, Ty, opt, req, tool};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "memory",
+    "Room memories: knowledge graphs with full-text recall",
+    &crate::auth::check::MEMORY,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const NAME: Arg = req("name", Ty::Str, "the memory's name");
+const MERGE: Arg = opt(
+    "merge",
+    Ty::Bool,
+    "merge with records of the same id (else replace them)",
+)
+.or("true");
+const RECORDS: Arg = req(
+    "records_json",
+    Ty::Str,
+    "the records: a JSON list of objects, encoded as a string",
+);
+const STRATEGY: Arg = opt(
+    "strategy",
+    Ty::Str,
+    "how text becomes entities (`heuristic`; LLM strategies are not available locally)",
+)
+.or("\"heuristic\"");
+const LLM_MODEL: Arg = opt(
+    "llm_model",
+    Ty::Str,
+    "the model of an LLM strategy (unused locally)",
+);
+const LLM_TEMPERATURE: Arg = opt(
+    "llm_temperature",
+    Ty::Num,
+    "the temperature of an LLM strategy (unused locally)",
+);
+const MIME_TYPE: Arg = opt("mime_type", Ty::Str, "the content's MIME type");
+
+const TOOLS: &[Tool] = &[
+    tool("list", "Memories in a namespace", &[NAMESPACE]),
+    tool(
+        "create",
+        "Create a memory",
+        &[
+            NAME,
+            NAMESPACE,
+            opt("overwrite", Ty::Bool, "replace a memory of that name").or("false"),
+            opt("ignore_exists", Ty::Bool, "succeed if it already exists").or("false"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "drop",
+        "Delete a memory",
+        &[
+            NAME,
+            NAMESPACE,
+            opt(
+                "ignore_missing",
+                Ty::Bool,
+                "succeed if there is no such memory",
+            )
+            .or("false"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "inspect",
+        "A memory's datasets and their sizes",
+        &[NAME, NAMESPACE],
+    ),
+    tool(
+        "query",
+        "Run a statement of roomdeck's Cypher subset",
+        &[
+            NAME,
+            NAMESPACE,
+            req(
+                "statement",
+                Ty::Str,
+                "the Cypher statement, e.g. `MATCH (n) RETURN n`",
+            ),
+        ],
+    ),
+    tool(
+        "upsert_table",
+        "Write rows to a free-form table of a memory",
+        &[
+            NAME,
+            NAMESPACE,
+            req("table", Ty::Str, "the table's name"),
+            RECORDS,
+            MERGE,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "upsert_nodes",
+        "Write entity nodes",
+        &[NAME, NAMESPACE, RECORDS, MERGE],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "upsert_relationships",
+        "Write relationship edges",
+        &[NAME, NAMESPACE, RECORDS, MERGE],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "ingest_text",
+        "Store text as chunks, names and links",
+        &[
+            NAME,
+            NAMESPACE,
+            req("text", Ty::Str, "the text to ingest"),
+            STRATEGY,
+            LLM_MODEL,
+            LLM_TEMPERATURE,
+        ],
+    ),
+    tool(
+        "ingest_image",
+        "Store an image's caption as text",
+        &[
+            NAME,
+            NAMESPACE,
+            opt(
+                "caption",
+                Ty::Str,
+                "what the image shows: the text that is stored",
+            ),
+            opt("data_base64", Ty::Str, "the image's bytes, base64-encoded"),
+            MIME_TYPE,
+            opt("source", Ty::Str, "where the image came from"),
+            opt(
+                "annotations_json",
+                Ty::Str,
+                "labels for the image: a JSON object of strings, encoded as a string",
+            ),
+            STRATEGY,
+            LLM_MODEL,
+            LLM_TEMPERATURE,
+        ],
+    ),
+    tool(
+        "ingest_file",
+        "Store a text file of the room (or given text)",
+        &[
+            NAME,
+            NAMESPACE,
+            opt("path", Ty::Str, "a text file in the room's storage"),
+            opt(
+                "text",
+                Ty::Str,
+                "the file's text, when it is not read from storage",
+            ),
+            MIME_TYPE,
+            STRATEGY,
+            LLM_MODEL,
+            LLM_TEMPERATURE,
+        ],
+    ),
+    tool(
+        "ingest_from_table",
+        "Not available in roomdeck",
+        &[
+            NAME,
+            NAMESPACE,
+            req("table", Ty::Str, "the dataset table to read"),
+            opt("table_namespace", Ty::StrList, "the table's namespace"),
+            opt("text_columns", Ty::StrList, "the columns holding text"),
+            opt("limit", Ty::Int, "read at most this many rows"),
+            STRATEGY,
+            LLM_MODEL,
+            LLM_TEMPERATURE,
+        ],
+    ),
+    tool(
+        "ingest_from_storage",
+        "Store text files of the room's storage",
+        &[
+            NAME,
+            NAMESPACE,
+            req("paths", Ty::StrList, "text files in the room's storage"),
+            STRATEGY,
+            LLM_MODEL,
+            LLM_TEMPERATURE,
+        ],
+    ),
+    tool(
+        "recall",
+        "Entities ranked by full-text relevance (BM25)",
+        &[
+            NAME,
+            NAMESPACE,
+            req("query", Ty::Str, "the words to look for"),
+            opt("limit", Ty::Int, "at most this many entities").or("5"),
+            opt(
+                "include_relationships",
+                Ty::Bool,
+                "also answer the relationships between them",
+            )
+            .or("true"),
+        ],
+    ),
+    tool(
+        "delete_entities",
+        "Delete entities and their relationships",
+        &[
+            NAME,
+            NAMESPACE,
+            req(
+                "entity_ids",
+                Ty::StrList,
+                "the ids of the entities to delete",
+            ),
+        ],
+    ),
+    tool(
+        "delete_relationships",
+        "Delete relationship edges",
+        &[
+            NAME,
+            NAMESPACE,
+            req(
+                "relationships",
+                Ty::ObjList,
+                "objects with `source_entity_id`, `target_entity_id` and an optional \
+                 `relationship_type`",
+            ),
+        ],
+    ),
+    tool(
+        "optimize",
+        "Compact a memory's database",
+        &[
+            NAME,
+            NAMESPACE,
+            opt("compact", Ty::Bool, "compact the database file").or("true"),
+            opt("cleanup", Ty::Bool, "remove what old versions left behind").or("true"),
+        ],
+    ),
+];
 
 /// Files read by one `ingest_from_storage`.
 const MAX_STORAGE_FILES: usize = 100;

@@ -11,16 +11,61 @@ use crate::protocol::pack_message;
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::room::{Participant, Room};
 
+use super::spec::{ANSWERS_EMPTY, Arg, Tool, Ty, opt, req, tool};
+
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "messaging",
-    description: "Messages and presence between participants",
-    tools: &[
-        ("enable", "Join messaging and receive presence"),
-        ("disable", "Leave messaging"),
-        ("send", "Send a message to one participant"),
-        ("broadcast", "Send a message to every participant"),
-    ],
+    on_leave: Some(|room, who| {
+        if who.messaging_enabled.load(Ordering::SeqCst) {
+            announce_disabled(room, who);
+        }
+    }),
+    ..super::Toolkit::new(
+        "messaging",
+        "Messages and presence between participants",
+        &crate::auth::check::MESSAGING,
+        TOOLS,
+        |call| Box::pin(invoke(call)),
+    )
 };
+
+const TO: Arg = req(
+    "to_participant_id",
+    Ty::Str,
+    "the id of the participant to send to",
+);
+const TYPE: Arg = req(
+    "type",
+    Ty::Str,
+    "the message's type, chosen by the application",
+);
+const MESSAGE: Arg = opt(
+    "message_json",
+    Ty::Str,
+    "the message: a JSON object, encoded as a string",
+)
+.or("\"{}\"");
+const ATTACHMENT: Arg = opt(
+    "attachment_base64",
+    Ty::Str,
+    "bytes sent with the message, base64-encoded",
+);
+
+const TOOLS: &[Tool] = &[
+    tool("enable", "Join messaging and receive presence", &[]).answers(ANSWERS_EMPTY),
+    tool("disable", "Leave messaging", &[]).answers(ANSWERS_EMPTY),
+    tool(
+        "send",
+        "Send a message to one participant",
+        &[TO, TYPE, MESSAGE, ATTACHMENT],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "broadcast",
+        "Send a message to every participant",
+        &[TYPE, MESSAGE, ATTACHMENT],
+    )
+    .answers(ANSWERS_EMPTY),
+];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;

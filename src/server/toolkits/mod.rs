@@ -15,20 +15,65 @@ pub(crate) mod storage;
 mod stream;
 pub(crate) mod sync;
 
+mod spec;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::call::{ToolCall, ToolError, ToolResult};
+use super::room::{Participant, Room};
+use crate::auth::Guard;
 use crate::protocol::Content;
 use crate::protocol::error_codes::NOT_FOUND;
+pub(crate) use spec::Tool;
 
-/// A built-in toolkit: its name, what it is for, and its tools with a line each.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A built-in toolkit: one row of the registry. Each module declares its own `TOOLKIT`.
 pub(crate) struct Toolkit {
     pub name: &'static str,
     pub description: &'static str,
-    pub tools: &'static [(&'static str, &'static str)],
+    pub tools: &'static [Tool],
+    /// The grant that guards the toolkit and its rule per call.
+    pub guard: &'static Guard,
+    /// Answers one call (already found in `tools` and, for unary calls, authorised).
+    pub invoke: for<'a> fn(&'a mut ToolCall) -> BoxFuture<'a, ToolResult>,
+    /// Whether the toolkit authorises a unary call itself, after checking its arguments
+    /// (storage: a bad path is 3004, not a denial).
+    pub authorizes_itself: bool,
+    /// Told when a participant leaves the room.
+    pub on_leave: Option<fn(&Room, &Participant)>,
+    /// Told when the room's session ends, before its stores close.
+    pub on_close: Option<fn(Arc<Room>) -> BoxFuture<'static, ()>>,
 }
 
-/// Every built-in toolkit; each module declares its own `TOOLKIT`.
+impl Toolkit {
+    /// A row with no hooks; modules fill in the rest with struct update syntax.
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        guard: &'static Guard,
+        tools: &'static [Tool],
+        invoke: for<'a> fn(&'a mut ToolCall) -> BoxFuture<'a, ToolResult>,
+    ) -> Toolkit {
+        Toolkit {
+            name,
+            description,
+            tools,
+            guard,
+            invoke,
+            authorizes_itself: false,
+            on_leave: None,
+            on_close: None,
+        }
+    }
+}
+
+/// Every built-in toolkit, in the order `room.list_toolkits` lists them. Adding a toolkit
+/// is a module declaring its `TOOLKIT` and one line here.
 const TOOLKITS: &[Toolkit] = &[
     messaging::TOOLKIT,
     queues::TOOLKIT,
@@ -44,31 +89,54 @@ const TOOLKITS: &[Toolkit] = &[
     sync::TOOLKIT,
 ];
 
+fn find(name: &str) -> Option<&'static Toolkit> {
+    TOOLKITS.iter().find(|k| k.name == name)
+}
+
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
-    let mut tools = serde_json::Map::new();
+    let mut kits = serde_json::Map::new();
     for kit in TOOLKITS {
-        let (name, description) = (kit.name, kit.description);
-        let mut entries = serde_json::Map::new();
-        for (tool, desc) in kit.tools {
-            entries.insert((*tool).into(), json!({"title": tool, "description": desc, "input_spec": null, "output_spec": null}));
-        }
-        tools.insert(
-            (*name).into(),
-            json!({"title": name, "description": description, "annotations": {}, "tools": entries}),
+        let tools: serde_json::Map<String, Value> = kit
+            .tools
+            .iter()
+            .map(|t| (t.name.to_string(), t.describe()))
+            .collect();
+        kits.insert(
+            kit.name.into(),
+            json!({"title": kit.name, "description": kit.description, "annotations": {}, "tools": tools}),
         );
     }
-    json!({ "tools": tools })
+    json!({ "tools": kits })
 }
 
 pub(crate) fn is_builtin(name: &str) -> bool {
-    TOOLKITS.iter().any(|k| k.name == name)
+    find(name).is_some()
+}
+
+/// The guard of a toolkit: its own for a built-in one, else the one for hosted toolkits.
+pub(crate) fn guard_of(toolkit: &str) -> &'static Guard {
+    find(toolkit).map_or_else(|| crate::auth::check::guard_of_hosted(toolkit), |k| k.guard)
+}
+
+/// A participant left: every toolkit that cares is told.
+pub(crate) fn participant_left(room: &Room, who: &Participant) {
+    for hook in TOOLKITS.iter().filter_map(|k| k.on_leave) {
+        hook(room, who);
+    }
+}
+
+/// The room's session is ending: every toolkit that keeps state finishes with it.
+pub(crate) async fn room_closing(room: &Arc<Room>) {
+    for hook in TOOLKITS.iter().filter_map(|k| k.on_close) {
+        hook(room.clone()).await;
+    }
 }
 
 /// Routes a call to its toolkit. Unary calls are authorised here with their arguments;
 /// streaming tools authorise with their start chunk.
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
-    let Some(kit) = TOOLKITS.iter().find(|k| k.name == call.toolkit) else {
+    let Some(kit) = find(&call.toolkit) else {
         let Some(hosted) = call.room.hosted.get(&call.toolkit) else {
             return Err(ToolError::new(
                 NOT_FOUND,
@@ -78,7 +146,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         call.authorize(&Value::Null)?;
         return super::hosted::forward(call, hosted).await;
     };
-    if !kit.tools.iter().any(|(t, _)| *t == call.tool) {
+    if !kit.tools.iter().any(|t| t.name == call.tool) {
         return Err(ToolError::new(
             NOT_FOUND,
             format!(
@@ -92,8 +160,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
     if call.requests.is_some() {
         call.authorize_api()?;
     }
-    // Storage checks its paths first (a bad path is 3004, not a denial) and then authorises.
-    if call.requests.is_none() && call.toolkit != "storage" {
+    if call.requests.is_none() && !kit.authorizes_itself {
         let args = match &call.args {
             Content::Json(v) => v.clone(),
             Content::Binary { headers, .. } => Value::Object(headers.clone()),
@@ -101,19 +168,8 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         };
         call.authorize(&args)?;
     }
-    match call.toolkit.as_str() {
-        "messaging" => messaging::invoke(call).await,
-        "queues" => queues::invoke(call).await,
-        "developer" => developer::invoke(call).await,
-        "services" => services::invoke(call).await,
-        "storage" => storage::invoke(call).await,
-        "secrets" => secrets::invoke(call).await,
-        "dataset" => dataset::invoke(call).await,
-        "sqlite" => sqlite::invoke(call).await,
-        "containers" => containers::invoke(call).await,
-        "mounts" => mounts::invoke(call).await,
-        "memory" => memory::invoke(call).await,
-        "sync" => sync::invoke(call).await,
-        _ => unreachable!("checked against TOOLKITS above"),
-    }
+    (kit.invoke)(call).await
 }
+
+#[cfg(test)]
+mod tests;

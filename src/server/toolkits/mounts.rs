@@ -6,11 +6,15 @@ use serde_json::json;
 
 use crate::server::call::{ToolCall, ToolError, ToolResult, json_reply};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "mounts",
-    description: "Storage volumes mounted into the room (a local room has none)",
-    tools: &[("list", "Mounted volumes and who uses them")],
-};
+use super::spec::tool;
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "mounts",
+    "Storage volumes mounted into the room (a local room has none)",
+    &crate::auth::check::MOUNTS,
+    &[tool("list", "Mounted volumes and who uses them", &[])],
+    |call| Box::pin(invoke(call)),
+);
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     match call.tool.as_str() {

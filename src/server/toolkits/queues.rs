@@ -12,6 +12,8 @@ use crate::server::call::{
 use crate::server::room::Room;
 use crate::store::queues::{QueueError, QueueStore};
 
+use super::spec::{ANSWERS_EMPTY, ANSWERS_JSON_OR_EMPTY, Arg, Tool, Ty, opt, req, tool};
+
 impl From<QueueError> for ToolError {
     fn from(e: QueueError) -> ToolError {
         match e {
@@ -35,18 +37,53 @@ async fn store<T: Send + 'static>(
         .map_err(ToolError::from)
 }
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "queues",
-    description: "Durable named queues",
-    tools: &[
-        ("list", "Queues and their sizes"),
-        ("open", "Create a queue"),
-        ("send", "Append a message"),
-        ("receive", "Take the oldest message, optionally waiting"),
-        ("drain", "Remove every message"),
-        ("close", "Delete a queue"),
-    ],
-};
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "queues",
+    "Durable named queues",
+    &crate::auth::check::QUEUES,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const NAME: Arg = req("name", Ty::Str, "the queue's name (1 to 256 characters)");
+const CREATE: Arg = opt(
+    "create",
+    Ty::Bool,
+    "create the queue if it does not exist (else: error 3002)",
+)
+.or("true");
+
+const TOOLS: &[Tool] = &[
+    tool("list", "Queues and their sizes", &[]),
+    tool("open", "Create a queue", &[NAME]).answers(ANSWERS_EMPTY),
+    tool(
+        "send",
+        "Append a message",
+        &[
+            NAME,
+            CREATE,
+            req("message", Ty::Object, "the message: any JSON object"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "receive",
+        "Take the oldest message, optionally waiting",
+        &[
+            NAME,
+            CREATE,
+            opt(
+                "wait",
+                Ty::Bool,
+                "wait for a message when the queue is empty (else answer nothing)",
+            )
+            .or("true"),
+        ],
+    )
+    .answers(ANSWERS_JSON_OR_EMPTY),
+    tool("drain", "Remove every message", &[NAME]).answers(ANSWERS_EMPTY),
+    tool("close", "Delete a queue", &[NAME]).answers(ANSWERS_EMPTY),
+];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;

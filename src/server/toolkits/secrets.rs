@@ -8,23 +8,66 @@ use crate::protocol::error_codes::{NOT_FOUND, OPERATION_FAILED};
 use crate::server::call::{Reply, ToolCall, ToolError, ToolResult, empty, json_reply, random_id};
 use crate::store::secrets::{SecretError, SecretInfo};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "secrets",
-    description: "Secrets kept encrypted in the room",
-    tools: &[
-        (
-            "list_secrets",
-            "Secrets with their names and types (never their values)",
-        ),
-        (
-            "set_secret",
-            "Store a secret (binary content with its headers)",
-        ),
-        ("get_secret", "A secret's value, by id or name"),
-        ("exists", "Whether a secret exists"),
-        ("delete_secret", "Remove a secret"),
-    ],
-};
+use super::spec::{ANSWERS_EMPTY, ANSWERS_FILE_OR_EMPTY, Arg, BINARY, Tool, Ty, opt, tool};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "secrets",
+    "Secrets kept encrypted in the room",
+    &crate::auth::check::SECRETS,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const SECRET_ID: Arg = opt("secret_id", Ty::Str, "the secret's id");
+const NAME: Arg = opt("name", Ty::Str, "the secret's name");
+
+const TOOLS: &[Tool] = &[
+    tool(
+        "list_secrets",
+        "Secrets with their names and types (never their values)",
+        &[],
+    ),
+    tool(
+        "set_secret",
+        "Store a secret (binary content with its headers)",
+        &[
+            opt(
+                "secret_id",
+                Ty::Str,
+                "the id to store it under (absent: the secret of that name, or a new id)",
+            ),
+            NAME,
+            opt("type", Ty::Str, "the value's MIME type").or("\"application/octet-stream\""),
+            opt(
+                "delegated_to",
+                Ty::Str,
+                "the participant the secret is kept for",
+            ),
+        ],
+    )
+    .takes(BINARY)
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "get_secret",
+        "A secret's value, by id or name",
+        &[
+            SECRET_ID,
+            NAME,
+            opt("type", Ty::Str, "only a secret of this MIME type"),
+        ],
+    )
+    .answers(ANSWERS_FILE_OR_EMPTY),
+    tool("exists", "Whether a secret exists", &[SECRET_ID, NAME]),
+    tool(
+        "delete_secret",
+        "Remove a secret",
+        &[
+            opt("id", Ty::Str, "the secret's id (or give `secret_id`)"),
+            SECRET_ID,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+];
 
 impl From<SecretError> for ToolError {
     fn from(e: SecretError) -> ToolError {

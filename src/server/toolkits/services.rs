@@ -4,14 +4,29 @@ use crate::protocol::error_codes::{SERVICE_NOT_FOUND, SERVICE_RESTART_NOT_ALLOWE
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty, json_reply};
 use crate::server::services::RestartError;
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "services",
-    description: "The room's services and their runtime state",
-    tools: &[
-        ("list", "Service specs and runtime states"),
-        ("restart", "Restart a running service"),
-    ],
-};
+use super::spec::{ANSWERS_EMPTY, Tool, Ty, req, tool};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "services",
+    "The room's services and their runtime state",
+    &crate::auth::check::SERVICES,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const TOOLS: &[Tool] = &[
+    tool("list", "Service specs and runtime states", &[]),
+    tool(
+        "restart",
+        "Restart a running service",
+        &[req(
+            "service_id",
+            Ty::Str,
+            "the id of the service to restart",
+        )],
+    )
+    .answers(ANSWERS_EMPTY),
+];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;

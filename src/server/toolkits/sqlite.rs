@@ -26,49 +26,241 @@ use crate::store::tables::{
     cursor::BATCH_ROWS, read_ipc, run_batch, schema_to_ipc,
 };
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "sqlite",
-    description: "Named SQLite databases: tables, SQL with parameters, Arrow results",
-    tools: &[
-        ("list_databases", "Databases in a namespace"),
-        ("create_database", "Create a database"),
-        ("drop_database", "Delete a database"),
-        ("inspect_database", "A database's table count and size"),
-        ("get_database_settings", "Replication settings"),
-        ("update_database_settings", "Change replication settings"),
-        ("flush_database", "Make every write durable"),
-        ("list_tables", "Tables of a database"),
-        (
-            "create_table",
-            "Create a table from an Arrow schema or data (stream)",
-        ),
-        ("drop_table", "Delete a table"),
-        ("rename_table", "Rename a table"),
-        ("add_columns", "Add columns by Arrow schema"),
-        ("drop_columns", "Remove columns"),
-        ("inspect", "A table's Arrow schema"),
-        ("insert", "Append Arrow batches (stream)"),
-        ("update", "Set columns where a condition holds"),
-        ("delete", "Delete rows where a condition holds"),
-        ("count", "How many rows match"),
-        ("search", "Rows by where/select/limit (stream)"),
-        ("execute_sql", "Run SQL with parameters"),
-        ("open_sql_query", "Run a SQL query and keep its result open"),
-        ("execute_sql_statement", "Run a SQL statement"),
-        ("execute_sql_batch", "Run SQL commands atomically"),
-        ("read_sql_query", "Read an open query's rows (stream)"),
-        ("close_sql_query", "Close an open query"),
-        ("cancel_sql_query", "Interrupt an open query"),
-        (
-            "backup",
-            "A consistent copy of a database file, checked by size and SHA-256 (stream)",
-        ),
-        (
-            "restore",
-            "A SQLite file uploaded as a new database, checked before it is installed (stream)",
-        ),
-    ],
+use super::spec::{
+    ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, BINARY, JSON_OR_BINARY, NAMESPACE, STREAM,
+    Tool, Ty, VALUES, opt, req, tool,
 };
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "sqlite",
+    "Named SQLite databases: tables, SQL with parameters, Arrow results",
+    &crate::auth::check::SQLITE,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const NAME: Arg = req("name", Ty::Str, "the database's name");
+const DATABASE: Arg = req("database", Ty::Str, "the database's name");
+const TABLE: Arg = req("table", Ty::Str, "the table's name");
+const TABLE_NAME: Arg = req("name", Ty::Str, "the table's name");
+const MODE: Arg = opt(
+    "mode",
+    Ty::OneOf(&["create", "overwrite", "create_if_not_exists"]),
+    "what to do when it already exists",
+)
+.or("\"create\"");
+const WHERE: Arg = opt("where", Ty::Str, "a SQL condition, e.g. `id > ?`");
+const PARAMS: Arg = opt(
+    "params",
+    Ty::Any,
+    "values for the `?` (a list) or `:name` (an object) placeholders",
+);
+const QUERY: Arg = req("query", Ty::Str, "the SQL text");
+const QUERY_ID: Arg = req("query_id", Ty::Str, "the id `open_sql_query` answered");
+const IGNORE_MISSING: Arg =
+    opt("ignore_missing", Ty::Bool, "succeed if it does not exist").or("false");
+const SQL: &[Arg] = &[DATABASE, QUERY, PARAMS, NAMESPACE];
+const WHOLE_FILE: &[Arg] = &[DATABASE, NAMESPACE];
+
+const TOOLS: &[Tool] = &[
+    tool("list_databases", "Databases in a namespace", &[NAMESPACE]),
+    tool(
+        "create_database",
+        "Create a database",
+        &[
+            NAME,
+            NAMESPACE,
+            MODE,
+            opt(
+                "replication_mode",
+                Ty::OneOf(&["synchronous", "asynchronous"]),
+                "replication (a local room keeps one copy)",
+            ),
+            opt("flush_interval_ms", Ty::Int, "how often writes are flushed"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "drop_database",
+        "Delete a database",
+        &[NAME, NAMESPACE, IGNORE_MISSING],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "inspect_database",
+        "A database's table count and size",
+        &[NAME, NAMESPACE],
+    ),
+    tool(
+        "get_database_settings",
+        "Replication settings",
+        &[NAME, NAMESPACE],
+    ),
+    tool(
+        "update_database_settings",
+        "Change replication settings",
+        &[
+            NAME,
+            NAMESPACE,
+            opt(
+                "replication_mode",
+                Ty::OneOf(&["synchronous", "asynchronous"]),
+                "replication (a local room keeps one copy)",
+            ),
+            opt("flush_interval_ms", Ty::Int, "how often writes are flushed"),
+        ],
+    ),
+    tool(
+        "flush_database",
+        "Make every write durable",
+        &[NAME, NAMESPACE],
+    ),
+    tool(
+        "list_tables",
+        "Tables of a database",
+        &[DATABASE, NAMESPACE],
+    ),
+    tool(
+        "create_table",
+        "Create a table from an Arrow schema or data (stream)",
+        &[DATABASE, TABLE_NAME, MODE, NAMESPACE],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "drop_table",
+        "Delete a table",
+        &[DATABASE, TABLE_NAME, IGNORE_MISSING, NAMESPACE],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "rename_table",
+        "Rename a table",
+        &[
+            DATABASE,
+            TABLE_NAME,
+            req("new_name", Ty::Str, "the table's new name"),
+            NAMESPACE,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "add_columns",
+        "Add columns by Arrow schema",
+        &[
+            DATABASE,
+            TABLE,
+            NAMESPACE,
+            opt(
+                "content_type",
+                Ty::Str,
+                "the data's type: an Arrow IPC stream",
+            ),
+        ],
+    )
+    .takes(BINARY)
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "drop_columns",
+        "Remove columns",
+        &[
+            DATABASE,
+            TABLE,
+            req("columns", Ty::StrList, "the columns to remove"),
+            NAMESPACE,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "inspect",
+        "A table's Arrow schema",
+        &[DATABASE, TABLE, NAMESPACE],
+    )
+    .answers(ANSWERS_BINARY),
+    tool(
+        "insert",
+        "Append Arrow batches (stream)",
+        &[DATABASE, TABLE, NAMESPACE],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "update",
+        "Set columns where a condition holds",
+        &[DATABASE, TABLE, WHERE, VALUES, PARAMS, NAMESPACE],
+    ),
+    tool(
+        "delete",
+        "Delete rows where a condition holds",
+        &[DATABASE, TABLE, WHERE, PARAMS, NAMESPACE],
+    ),
+    tool(
+        "count",
+        "How many rows match",
+        &[DATABASE, TABLE, WHERE, PARAMS, NAMESPACE],
+    ),
+    tool(
+        "search",
+        "Rows by where/select/limit (stream)",
+        &[
+            DATABASE,
+            TABLE,
+            WHERE,
+            PARAMS,
+            opt("offset", Ty::Int, "skip this many rows"),
+            opt("limit", Ty::Int, "at most this many rows"),
+            opt("select", Ty::StrList, "the columns to answer (absent: all)"),
+            NAMESPACE,
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool("execute_sql", "Run SQL with parameters", SQL).takes(JSON_OR_BINARY),
+    tool(
+        "open_sql_query",
+        "Run a SQL query and keep its result open",
+        SQL,
+    )
+    .takes(JSON_OR_BINARY)
+    .answers(ANSWERS_BINARY),
+    tool("execute_sql_statement", "Run a SQL statement", SQL).takes(JSON_OR_BINARY),
+    tool(
+        "execute_sql_batch",
+        "Run SQL commands atomically",
+        &[
+            DATABASE,
+            NAMESPACE,
+            req(
+                "commands",
+                Ty::ObjList,
+                "the commands, in order: objects with `query` and optional `params`",
+            ),
+        ],
+    ),
+    tool(
+        "read_sql_query",
+        "Read an open query's rows (stream)",
+        &[QUERY_ID],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool("close_sql_query", "Close an open query", &[QUERY_ID]).answers(ANSWERS_EMPTY),
+    tool("cancel_sql_query", "Interrupt an open query", &[QUERY_ID]),
+    tool(
+        "backup",
+        "A consistent copy of a database file, checked by size and SHA-256 (stream)",
+        WHOLE_FILE,
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "restore",
+        "A SQLite file uploaded as a new database, checked before it is installed (stream)",
+        WHOLE_FILE,
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+];
 
 /// Checks the tables a statement touches against the caller's `sqlite` grant for `database`.
 fn guard(call: &ToolCall, database: &str, ns: &[String]) -> Guard {

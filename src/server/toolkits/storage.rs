@@ -19,20 +19,92 @@ use crate::server::room_files::{
 };
 use crate::store::files::{self, FileError, Upload};
 
+use super::spec::{ANSWERS_EMPTY, ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
+
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "storage",
-    description: "The room's shared files",
-    tools: &[
-        ("exists", "Whether a file or folder exists"),
-        ("stat", "Size, kind and times of a file or folder"),
-        ("list", "The entries of a folder"),
-        ("upload", "Write a file (streamed)"),
-        ("download", "Read a file (streamed)"),
-        ("download_url", "An expiring HTTP URL for a file"),
-        ("delete", "Delete a file or folder"),
-        ("move", "Move or rename a file or folder"),
-    ],
+    // Paths are checked first (a bad path is 3004, not a denial), then authorised.
+    authorizes_itself: true,
+    ..super::Toolkit::new(
+        "storage",
+        "The room's shared files",
+        &crate::auth::check::STORAGE,
+        TOOLS,
+        |call| Box::pin(invoke(call)),
+    )
 };
+
+const PATH: Arg = req(
+    "path",
+    Ty::Str,
+    "a path in the room's storage, e.g. `notes/today.md`",
+);
+
+const TOOLS: &[Tool] = &[
+    tool("exists", "Whether a file or folder exists", &[PATH]),
+    tool("stat", "Size, kind and times of a file or folder", &[PATH]),
+    tool("list", "The entries of a folder", &[PATH]),
+    tool(
+        "upload",
+        "Write a file (streamed)",
+        &[
+            PATH,
+            opt("overwrite", Ty::Bool, "replace a file already there").or("false"),
+            opt("name", Ty::Str, "the file's name as the uploader knows it"),
+            opt("mime_type", Ty::Str, "the file's MIME type"),
+            opt(
+                "size",
+                Ty::Int,
+                "the file's size in bytes, checked against what arrives",
+            ),
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "download",
+        "Read a file (streamed)",
+        &[PATH, opt("chunk_size", Ty::Int, "bytes per data chunk")],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "download_url",
+        "An expiring HTTP URL for a file",
+        &[
+            PATH,
+            opt(
+                "download",
+                Ty::Bool,
+                "serve it as an attachment (save as) rather than inline",
+            )
+            .or("false"),
+        ],
+    ),
+    tool(
+        "delete",
+        "Delete a file or folder",
+        &[
+            PATH,
+            opt(
+                "recursive",
+                Ty::Bool,
+                "delete a folder with everything in it",
+            )
+            .or("false"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "move",
+        "Move or rename a file or folder",
+        &[
+            req("source_path", Ty::Str, "the file or folder to move"),
+            req("destination_path", Ty::Str, "where it goes"),
+            opt("overwrite", Ty::Bool, "replace what is at the destination").or("false"),
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+];
 
 /// Bytes asked for per upload pull.
 const UPLOAD_PULL_SIZE: u64 = 1024 * 1024;

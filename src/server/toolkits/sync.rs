@@ -28,26 +28,86 @@ use crate::store::documents::{
     self, DocError, DocumentStore, MAX_SCHEMA_SIZE, MAX_UPDATE_SIZE, NewDocument, Schema, SharedDoc,
 };
 
+use super::spec::{ANSWERS_JSON_OR_EMPTY, ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
+
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "sync",
-    description: "Shared documents (Yjs), edited live by everyone who opens them",
-    tools: &[
-        (
-            "open",
-            "Open a document: its state, then updates both ways (streamed)",
-        ),
-        (
-            "create",
-            "Create a document from a schema and optional initial JSON",
-        ),
-        ("describe", "The document as JSON"),
-        (
-            "close",
-            "Close this participant's open streams on a document",
-        ),
-        ("list", "The room's documents"),
-    ],
+    on_close: Some(|room| Box::pin(async move { flush(&room).await })),
+    ..super::Toolkit::new(
+        "sync",
+        "Shared documents (Yjs), edited live by everyone who opens them",
+        &crate::auth::check::SYNC,
+        TOOLS,
+        |call| Box::pin(invoke(call)),
+    )
 };
+
+const PATH: Arg = req("path", Ty::Str, "the document's path, e.g. `notes.thread`");
+const SCHEMA: Arg = opt(
+    "schema",
+    Ty::Object,
+    "the document's schema, for a new document (else `schema_path`)",
+);
+const SCHEMA_PATH: Arg = opt(
+    "schema_path",
+    Ty::Str,
+    "a schema file in the room's storage (default `.schemas/<extension>.json`)",
+);
+
+const TOOLS: &[Tool] = &[
+    tool(
+        "open",
+        "Open a document: its state, then updates both ways (streamed)",
+        &[
+            PATH,
+            opt(
+                "create",
+                Ty::Bool,
+                "create the document if it does not exist",
+            )
+            .or("true"),
+            opt(
+                "vector",
+                Ty::Str,
+                "the Yjs state vector the client has (base64): only what it lacks is sent",
+            ),
+            SCHEMA,
+            SCHEMA_PATH,
+            opt(
+                "initial_json",
+                Ty::Object,
+                "the content of a new document, as JSON",
+            ),
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "create",
+        "Create a document from a schema and optional initial JSON",
+        &[
+            PATH,
+            opt("json", Ty::Object, "the document's initial content"),
+            SCHEMA,
+            SCHEMA_PATH,
+        ],
+    ),
+    tool(
+        "describe",
+        "The document as JSON",
+        &[
+            PATH,
+            SCHEMA_PATH,
+            opt("include_ids", Ty::Bool, "include the elements' ids").or("false"),
+        ],
+    ),
+    tool(
+        "close",
+        "Close this participant's open streams on a document",
+        &[PATH],
+    )
+    .answers(ANSWERS_JSON_OR_EMPTY),
+    tool("list", "The room's documents", &[]),
+];
 
 /// A change is saved this long after it arrived (later changes ride along).
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(500);
@@ -129,13 +189,14 @@ fn opt_str<'a>(args: &'a Value, key: &str) -> Result<Option<&'a str>, ToolError>
 
 /// Whether the caller may change the document at `path`.
 fn can_write(call: &ToolCall, path: &str) -> bool {
-    crate::auth::authorize(
-        call.caller.scope.as_ref(),
-        "sync",
-        "write",
-        &json!({ "path": path }),
-    )
-    .is_ok()
+    crate::auth::check::SYNC
+        .authorize(
+            call.caller.scope.as_ref(),
+            "sync",
+            "write",
+            &json!({ "path": path }),
+        )
+        .is_ok()
 }
 
 fn deny_write(call: &ToolCall, path: &str) -> ToolError {
@@ -274,13 +335,9 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             let docs: Vec<Value> = list
                 .into_iter()
                 .filter(|d| {
-                    crate::auth::authorize(
-                        scope.as_ref(),
-                        "sync",
-                        "describe",
-                        &json!({"path": d.path}),
-                    )
-                    .is_ok()
+                    crate::auth::check::SYNC
+                        .authorize(scope.as_ref(), "sync", "describe", &json!({"path": d.path}))
+                        .is_ok()
                 })
                 .map(|d| json!({"path": d.path, "size": d.size, "open": d.open}))
                 .collect();

@@ -99,8 +99,10 @@ pub fn toolkits_from(answer: &Value) -> Vec<ToolkitSummary> {
     out
 }
 
-/// Arguments to start from for a tool: its schema's properties with empty values of their
-/// types, or `{}`.
+/// Arguments to start from for a tool: its schema's properties, each with its `default`, or
+/// null when it may be null (an optional argument left unset), else an empty value of its
+/// type; `{}` without a schema. (An empty string or `false` would change what the call does:
+/// `create: false` on a queue send, `where: ""` on a delete.)
 pub fn argument_template(schema: Option<&Value>) -> Value {
     let mut out = serde_json::Map::new();
     let Some(props) = schema
@@ -110,8 +112,13 @@ pub fn argument_template(schema: Option<&Value>) -> Value {
         return Value::Object(out);
     };
     for (name, p) in props {
+        if let Some(default) = p.get("default") {
+            out.insert(name.clone(), default.clone());
+            continue;
+        }
         let ty = match p.get("type") {
-            Some(Value::Array(types)) => types.iter().find(|t| *t != "null").cloned(),
+            Some(Value::Array(types)) if types.iter().any(|t| t == "null") => None,
+            Some(Value::Array(types)) => types.first().cloned(),
             other => other.cloned(),
         };
         let empty = match ty.as_ref().and_then(Value::as_str) {
@@ -162,10 +169,11 @@ mod tests {
     fn templates_follow_the_schema() {
         let schema = json!({"type": "object", "properties": {
             "city": {"type": "string"}, "days": {"type": "integer"},
-            "units": {"type": ["null", "string"]}, "tags": {"type": "array"}, "x": {}}});
+            "units": {"type": ["null", "string"]}, "tags": {"type": "array"}, "x": {},
+            "wait": {"type": ["boolean", "null"], "default": true}}});
         assert_eq!(
             argument_template(Some(&schema)),
-            json!({"city": "", "days": 0, "units": "", "tags": [], "x": null})
+            json!({"city": "", "days": 0, "units": null, "tags": [], "x": null, "wait": true})
         );
         assert_eq!(argument_template(None), json!({}));
     }

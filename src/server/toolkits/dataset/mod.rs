@@ -29,65 +29,299 @@ use shared::{
     ARROW_STREAM, blocking, check_name, namespace, opt_str, opt_strings, pull_chunk, start_chunk,
 };
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    name: "dataset",
-    description: "The room's tables: typed rows (Arrow), SQL, filters, full-text and vector search",
-    tools: &[
-        ("list_tables", "Tables in a namespace"),
-        (
-            "create_table",
-            "Create a table from an Arrow schema or data (stream)",
-        ),
-        ("inspect", "A table's Arrow schema"),
-        ("insert", "Append Arrow batches (stream)"),
-        ("merge", "Upsert Arrow batches on a column (stream)"),
-        ("update", "Set columns of the rows matching a where clause"),
-        ("delete", "Delete the rows matching a where clause"),
-        (
-            "search",
-            "Rows by where/select/limit, full text or nearest vector (stream)",
-        ),
-        ("count", "How many rows match"),
-        (
-            "execute_sql",
-            "Run SQL: a query handle or the rows a statement changed",
-        ),
-        ("open_sql_query", "Run a SQL query and keep its result open"),
-        ("execute_sql_statement", "Run a SQL statement"),
-        (
-            "read_sql_query",
-            "Read an open query's rows as Arrow batches (stream)",
-        ),
-        ("close_sql_query", "Close an open query"),
-        ("cancel_sql_query", "Interrupt an open query"),
-        ("drop_table", "Delete a table"),
-        ("rename_table", "Rename a table"),
-        (
-            "add_columns",
-            "Add columns by Arrow schema or SQL expression",
-        ),
-        ("drop_columns", "Remove columns"),
-        ("list_versions", "A table's current version"),
-        (
-            "restore",
-            "Restore a version (only the current one is kept)",
-        ),
-        ("optimize", "Tidy the table's storage and indexes"),
-        ("stats", "Row and storage counts"),
-        ("create_index", "Create a B-tree or full-text index"),
-        ("drop_index", "Drop an index"),
-        ("list_indexes", "A table's indexes"),
-        ("list_branches", "Branches (only main)"),
-        (
-            "create_branch",
-            "Not supported: roomdeck tables have no branches",
-        ),
-        (
-            "delete_branch",
-            "Not supported: roomdeck tables have no branches",
-        ),
-    ],
+use super::spec::{
+    ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, JSON_OR_BINARY, NAMESPACE, STREAM, Tool,
+    Ty, VALUES, opt, req, tool,
 };
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "dataset",
+    "The room's tables: typed rows (Arrow), SQL, filters, full-text and vector search",
+    &crate::auth::check::DATASET,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+);
+
+const TABLE: Arg = req("table", Ty::Str, "the table's name");
+const TABLE_NAME: Arg = req("name", Ty::Str, "the table's name");
+const BRANCH: Arg = opt("branch", Ty::Str, "the branch (only `main` exists)");
+const VERSION: Arg = opt(
+    "version",
+    Ty::Int,
+    "the table version (only the current one)",
+);
+const WHERE: Arg = opt(
+    "where",
+    Ty::Any,
+    "which rows: a SQL condition, or an object of column -> value",
+);
+const TEXT: Arg = opt("text", Ty::Str, "full-text search words");
+const VECTOR: Arg = opt(
+    "vector",
+    Ty::NumList,
+    "nearest-vector search: the query vector",
+);
+const TEXT_COLUMNS: Arg = opt(
+    "text_columns",
+    Ty::StrList,
+    "the columns searched for `text`",
+);
+const QUERY_ID: Arg = req("query_id", Ty::Str, "the id `open_sql_query` answered");
+const SQL: &[Arg] = &[
+    req("query", Ty::Str, "the SQL text"),
+    opt(
+        "tables",
+        Ty::ObjList,
+        "the tables it reads: objects with `name` and optional `namespace`, `alias`",
+    ),
+    NAMESPACE,
+    BRANCH,
+];
+const IN_TABLE: &[Arg] = &[TABLE, NAMESPACE, BRANCH];
+const AT_VERSION: &[Arg] = &[TABLE, NAMESPACE, BRANCH, VERSION];
+
+const TOOLS: &[Tool] = &[
+    tool("list_tables", "Tables in a namespace", &[NAMESPACE, BRANCH]),
+    tool(
+        "create_table",
+        "Create a table from an Arrow schema or data (stream)",
+        &[
+            TABLE_NAME,
+            opt(
+                "mode",
+                Ty::OneOf(&["create", "overwrite", "create_if_not_exists"]),
+                "what to do when the table exists",
+            )
+            .or("\"create\""),
+            NAMESPACE,
+            BRANCH,
+            opt(
+                "metadata",
+                Ty::Any,
+                "key/value metadata kept with the table",
+            ),
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool("inspect", "A table's Arrow schema", AT_VERSION).answers(ANSWERS_BINARY),
+    tool("insert", "Append Arrow batches (stream)", IN_TABLE)
+        .takes(STREAM)
+        .answers(ANSWERS_STREAM),
+    tool(
+        "merge",
+        "Upsert Arrow batches on a column (stream)",
+        &[
+            TABLE,
+            req("on", Ty::Str, "the column that identifies a row"),
+            NAMESPACE,
+            BRANCH,
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "update",
+        "Set columns of the rows matching a where clause",
+        &[TABLE, WHERE, VALUES, NAMESPACE, BRANCH],
+    ),
+    tool(
+        "delete",
+        "Delete the rows matching a where clause",
+        &[TABLE, WHERE, NAMESPACE, BRANCH],
+    ),
+    tool(
+        "search",
+        "Rows by where/select/limit, full text or nearest vector (stream)",
+        &[
+            TABLE,
+            TEXT,
+            VECTOR,
+            TEXT_COLUMNS,
+            WHERE,
+            opt("offset", Ty::Int, "skip this many rows"),
+            opt("limit", Ty::Int, "at most this many rows"),
+            opt("select", Ty::StrList, "the columns to answer (absent: all)"),
+            NAMESPACE,
+            BRANCH,
+            VERSION,
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool(
+        "count",
+        "How many rows match",
+        &[
+            TABLE,
+            TEXT,
+            VECTOR,
+            TEXT_COLUMNS,
+            WHERE,
+            NAMESPACE,
+            BRANCH,
+            VERSION,
+        ],
+    ),
+    tool(
+        "execute_sql",
+        "Run SQL: a query handle or the rows a statement changed",
+        SQL,
+    )
+    .takes(JSON_OR_BINARY),
+    tool(
+        "open_sql_query",
+        "Run a SQL query and keep its result open",
+        SQL,
+    )
+    .takes(JSON_OR_BINARY)
+    .answers(ANSWERS_BINARY),
+    tool("execute_sql_statement", "Run a SQL statement", SQL).takes(JSON_OR_BINARY),
+    tool(
+        "read_sql_query",
+        "Read an open query's rows as Arrow batches (stream)",
+        &[QUERY_ID],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
+    tool("close_sql_query", "Close an open query", &[QUERY_ID]).answers(ANSWERS_EMPTY),
+    tool("cancel_sql_query", "Interrupt an open query", &[QUERY_ID]),
+    tool(
+        "drop_table",
+        "Delete a table",
+        &[
+            TABLE_NAME,
+            opt(
+                "ignore_missing",
+                Ty::Bool,
+                "succeed if there is no such table",
+            )
+            .or("false"),
+            NAMESPACE,
+            BRANCH,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "rename_table",
+        "Rename a table",
+        &[
+            TABLE_NAME,
+            req("new_name", Ty::Str, "the table's new name"),
+            NAMESPACE,
+            BRANCH,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "add_columns",
+        "Add columns by Arrow schema or SQL expression",
+        &[
+            TABLE,
+            opt(
+                "columns",
+                Ty::Any,
+                "new columns: name -> SQL expression (or send an Arrow schema as binary)",
+            ),
+            NAMESPACE,
+            BRANCH,
+            opt(
+                "content_type",
+                Ty::Str,
+                "binary data's type: an Arrow IPC stream",
+            ),
+        ],
+    )
+    .takes(JSON_OR_BINARY)
+    .answers(ANSWERS_EMPTY),
+    tool(
+        "drop_columns",
+        "Remove columns",
+        &[
+            TABLE,
+            req("columns", Ty::StrList, "the columns to remove"),
+            NAMESPACE,
+            BRANCH,
+        ],
+    )
+    .answers(ANSWERS_EMPTY),
+    tool("list_versions", "A table's current version", IN_TABLE),
+    tool(
+        "restore",
+        "Restore a version (only the current one is kept)",
+        &[
+            TABLE,
+            req("version", Ty::Int, "the version to restore"),
+            NAMESPACE,
+            BRANCH,
+        ],
+    ),
+    tool(
+        "optimize",
+        "Tidy the table's storage and indexes",
+        &[
+            TABLE,
+            NAMESPACE,
+            BRANCH,
+            opt("config", Ty::Object, "optimisation options"),
+        ],
+    ),
+    tool(
+        "stats",
+        "Row and storage counts",
+        &[
+            TABLE,
+            NAMESPACE,
+            BRANCH,
+            VERSION,
+            opt(
+                "max_rows_per_group",
+                Ty::Int,
+                "the row-group size to report against",
+            ),
+        ],
+    ),
+    tool(
+        "create_index",
+        "Create a B-tree or full-text index",
+        &[
+            TABLE,
+            req(
+                "config",
+                Ty::Object,
+                "the index: its `type` (btree, fts, …), `column` and options",
+            ),
+            NAMESPACE,
+            BRANCH,
+        ],
+    ),
+    tool(
+        "drop_index",
+        "Drop an index",
+        &[
+            TABLE,
+            req("name", Ty::Str, "the index's name"),
+            NAMESPACE,
+            BRANCH,
+        ],
+    ),
+    tool("list_indexes", "A table's indexes", AT_VERSION),
+    tool("list_branches", "Branches (only main)", &[NAMESPACE]),
+    tool(
+        "create_branch",
+        "Not supported: roomdeck tables have no branches",
+        &[
+            req("branch", Ty::Str, "the new branch"),
+            opt("from_branch", Ty::Str, "the branch it starts from"),
+            NAMESPACE,
+        ],
+    ),
+    tool(
+        "delete_branch",
+        "Not supported: roomdeck tables have no branches",
+        &[req("branch", Ty::Str, "the branch to delete"), NAMESPACE],
+    ),
+];
 
 /// The SQLite name of a table in a namespace.
 pub(crate) fn physical(ns: &[String], name: &str) -> String {
