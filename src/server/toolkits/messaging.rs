@@ -19,10 +19,17 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
         ("disable", "Leave messaging"),
         ("send", "Send a message to one participant"),
         ("broadcast", "Send a message to every participant"),
+        (
+            "stream",
+            "Open a two-way stream of messages with one participant",
+        ),
     ],
 };
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    if call.tool == "stream" {
+        return super::messaging_stream::stream(call).await;
+    }
     let args = call.json_args()?;
     match call.tool.as_str() {
         "enable" => {
@@ -64,7 +71,7 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
 }
 
 /// `type`, the parsed `message_json` object, and the decoded attachment of a send/broadcast.
-fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
+pub(crate) fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
     let msg_type = arg_str(args, "type")?.to_string();
     let message = match args.get("message_json") {
         Some(Value::String(s)) => serde_json::from_str::<Value>(s)

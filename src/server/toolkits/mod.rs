@@ -5,6 +5,7 @@ pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod memory;
 pub(crate) mod messaging;
+mod messaging_stream;
 pub(crate) mod mounts;
 pub(crate) mod queues;
 pub(crate) mod secrets;
