@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::call::{ToolCall, ToolError, ToolResult};
 use crate::protocol::Content;
-use crate::protocol::error_codes::NOT_FOUND;
+use crate::protocol::error_codes::{DEPENDENCY_MISSING, NOT_FOUND};
 
 /// A built-in toolkit: its name, what it is for, and its tools with a line each.
 pub(crate) struct Toolkit {
@@ -44,6 +44,13 @@ const TOOLKITS: &[Toolkit] = &[
     memory::TOOLKIT,
     sync::TOOLKIT,
 ];
+
+/// Toolkits of hosted MeshAgent rooms that a local room does not have, and why: a call on
+/// one says so instead of "no toolkit named".
+const ABSENT: &[(&str, &str)] = &[(
+    "livekit",
+    "a roomdeck room has no LiveKit server: audio and video rooms are not available locally",
+)];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
@@ -71,6 +78,9 @@ pub(crate) fn is_builtin(name: &str) -> bool {
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
     let Some(kit) = TOOLKITS.iter().find(|k| k.name == call.toolkit) else {
         let Some(hosted) = call.room.hosted.get(&call.toolkit) else {
+            if let Some((_, why)) = ABSENT.iter().find(|(name, _)| *name == call.toolkit) {
+                return Err(ToolError::new(DEPENDENCY_MISSING, *why));
+            }
             return Err(ToolError::new(
                 NOT_FOUND,
                 format!("this room has no toolkit named `{}`", call.toolkit),

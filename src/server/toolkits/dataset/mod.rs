@@ -85,6 +85,10 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
             "delete_branch",
             "Not supported: roomdeck tables have no branches",
         ),
+        (
+            "watch_table",
+            "Not available in roomdeck: poll count or list_versions",
+        ),
     ],
 };
 
@@ -183,6 +187,11 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         "read_sql_query" => read_sql_query(call, "dataset", false).await,
         "execute_sql" | "open_sql_query" | "execute_sql_statement" => execute_sql(call).await,
         "add_columns" => add_columns(call).await,
+        "watch_table" => Err(ToolError::new(
+            crate::protocol::error_codes::DEPENDENCY_MISSING,
+            "watch_table is not available in roomdeck: a local room does not push table \
+             changes; poll `count` or `list_versions` instead",
+        )),
         _ => unary(call).await,
     }
 }
