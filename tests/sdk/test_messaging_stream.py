@@ -234,3 +234,51 @@ def test_a_participant_without_the_send_grant_cannot_open_a_stream(server, room)
             assert len(requests.items) == 1
 
     run(scenario())
+
+
+def test_roomdeck_cli_streams_stdin_lines_to_an_sdk_participant(server, room):
+    """`roomdeck room messaging stream`: stdin lines go out as messages, what the SDK side
+    sends back is printed, and EOF closes the stream (the SDK side sees the close)."""
+    from helpers import make_token, roomdeck_bin
+
+    async def scenario():
+        async with room_client(server, room, "bob") as bob:
+            streams: list[MessagingStream] = []
+
+            async def echo(request):
+                stream = await request.accept()
+                streams.append(stream)
+                async for event in stream:
+                    if isinstance(event, RoomMessage):
+                        await stream.send_message(type="echo", message={"got": event.message})
+
+            bob.messaging.on(
+                "stream_requested",
+                lambda request: asyncio.get_running_loop().create_task(echo(request)),
+            )
+            cli = await asyncio.create_subprocess_exec(
+                roomdeck_bin(), "room", "--room", room, "--url", server.url,
+                "--token", make_token("rd", room), "messaging", "stream",
+                "--to-participant-id", bob.local_participant.id, "--data", '{"hello": true}',
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                assert cli.stdin is not None and cli.stdout is not None
+                cli.stdin.write(b"hello there\n")
+                await cli.stdin.drain()
+                first = await asyncio.wait_for(cli.stdout.readline(), WAIT)
+                assert first.decode().strip() == 'echo: {"got":{"text":"hello there"}}'
+                cli.stdin.write(b'{"x": 1.5e-300, "big": 1180591620717411303424}\n')
+                await cli.stdin.drain()
+                second = await asyncio.wait_for(cli.stdout.readline(), WAIT)
+                assert second.decode().strip() == 'echo: {"got":{"big":1180591620717411303424,"x":1.5e-300}}'
+                cli.stdin.close()
+                assert await asyncio.wait_for(cli.wait(), WAIT) == 0
+            finally:
+                if cli.returncode is None:
+                    cli.kill()
+                    await cli.wait()
+            await eventually(lambda: streams and streams[0].closed, what="bob to see the CLI close")
+
+    run(scenario())
