@@ -8,6 +8,7 @@ mod common;
 mod authz;
 mod crash;
 mod dataset;
+mod exact_payloads;
 mod memory;
 mod rooms;
 mod server_client;
