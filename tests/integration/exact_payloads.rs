@@ -101,10 +101,9 @@ async fn relay(e: &mut Ends, n: usize, value: &Value) -> Vec<(&'static str, Valu
                 message,
                 ..
             }) = e.bob_events.recv().await
+                && t == msg_type
             {
-                if t == msg_type {
-                    return message;
-                }
+                return message;
             }
         }
     })

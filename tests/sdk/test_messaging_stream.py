@@ -41,6 +41,22 @@ async def events_until(stream: MessagingStream, predicate, *, what: str) -> list
         raise AssertionError(f"timed out waiting for {what}; got {seen!r}") from None
 
 
+def stream_to(sender, receiver, type: str = "call", message: dict | None = None):
+    """sender.messaging.stream(...) to receiver, as a coroutine."""
+    return sender.messaging.stream(
+        to=sender.messaging.get_participant(receiver.local_participant.id),
+        type=type,
+        message=message or {},
+    )
+
+
+async def refused_stream(sender, receiver) -> RoomException:
+    """A stream sender -> receiver that must fail; the error it failed with."""
+    with pytest.raises(RoomException) as raised:
+        await asyncio.wait_for(stream_to(sender, receiver), WAIT)
+    return raised.value
+
+
 async def open_accepted(alice, bob, requests: Inbox, *, message: dict):
     """alice opens a stream to bob, bob accepts: (alice's stream, bob's stream, the request)."""
     opening = asyncio.create_task(
@@ -132,16 +148,7 @@ def test_rejected_stream_fails_the_call_with_the_receivers_message(server, room)
                 asyncio.get_running_loop().create_task(request.reject(message="bob is busy right now"))
 
             bob.messaging.on("stream_requested", reject)
-            with pytest.raises(RoomException) as raised:
-                await asyncio.wait_for(
-                    alice.messaging.stream(
-                        to=alice.messaging.get_participant(bob.local_participant.id),
-                        type="call",
-                        message={},
-                    ),
-                    WAIT,
-                )
-            assert "bob is busy right now" in str(raised.value)
+            assert "bob is busy right now" in str(await refused_stream(alice, bob))
 
     run(scenario())
 
@@ -203,29 +210,15 @@ def test_a_participant_without_the_send_grant_cannot_open_a_stream(server, room)
         ):
             requests = on_stream_requested(bob)
             await enable_messaging(limited, bob)
-            with pytest.raises(RoomException) as raised:
-                await asyncio.wait_for(
-                    limited.messaging.stream(
-                        to=limited.messaging.get_participant(bob.local_participant.id),
-                        type="call",
-                        message={},
-                    ),
-                    WAIT,
-                )
-            assert raised.value.code == 1001, raised.value
-            assert "denied" in str(raised.value)
+            refused = await refused_stream(limited, bob)
+            assert refused.code == 1001, refused
+            assert "denied" in str(refused)
 
             # bob was never asked: a stream he is asked for after the refusal is the first
             other = room_client(server, room, "other")
             async with other:
                 await enable_messaging(other, bob)
-                opening = asyncio.create_task(
-                    other.messaging.stream(
-                        to=other.messaging.get_participant(bob.local_participant.id),
-                        type="barrier",
-                        message={},
-                    )
-                )
+                opening = asyncio.create_task(stream_to(other, bob, type="barrier"))
                 first = await requests.wait_for(lambda r: True, what="the barrier request")
                 assert first.type == "barrier"
                 await first.reject()
@@ -280,5 +273,35 @@ def test_roomdeck_cli_streams_stdin_lines_to_an_sdk_participant(server, room):
                     cli.kill()
                     await cli.wait()
             await eventually(lambda: streams and streams[0].closed, what="bob to see the CLI close")
+
+    run(scenario())
+
+
+def test_the_rooms_log_shows_each_stream_with_who_and_how_many_messages(server, room):
+    from helpers import LogStream, otel_records
+    from test_developer import stream_is_live
+
+    async def scenario():
+        async with (
+            room_client(server, room, "alice") as alice,
+            room_client(server, room, "bob") as bob,
+            room_client(server, room, "watcher") as watcher,
+            LogStream(watcher) as logs,
+        ):
+            await stream_is_live(alice, logs)
+            requests = on_stream_requested(bob)
+            await enable_messaging(alice, bob)
+            at_alice, at_bob, _ = await open_accepted(alice, bob, requests, message={})
+            sid = at_alice.stream_id
+            opened = f"messaging stream {sid} opened: alice -> bob"
+            await logs.wait_for(lambda e: any(b == opened for _, b in otel_records(e)), what=opened)
+            for n in range(3):
+                await at_alice.send_message(type="up", message={"n": n})
+            await at_bob.send_message(type="down", message={})
+            await events_until(at_bob, lambda e: getattr(e, "message", {}).get("n") == 2, what="bob's 3rd")
+            await events_until(at_alice, lambda e: isinstance(e, RoomMessage), what="alice's reply")
+            await at_alice.close()
+            closed = f"messaging stream {sid} closed: alice -> bob, 3 messages sent, 1 received"
+            await logs.wait_for(lambda e: any(b == closed for _, b in otel_records(e)), what=closed)
 
     run(scenario())

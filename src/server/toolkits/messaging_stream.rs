@@ -15,6 +15,7 @@ use super::stream::{Chunk, next_chunk};
 use crate::protocol::Content;
 use crate::protocol::error_codes::{NOT_FOUND, OPERATION_FAILED};
 use crate::server::call::{Reply, ResponseStream, ToolCall, ToolError, ToolResult, arg_str};
+use crate::server::devlog::Severity;
 use crate::server::hosted::{HostEvent, send_request_chunk, send_tool_call};
 use crate::server::room::Participant;
 
@@ -72,7 +73,19 @@ pub(crate) async fn stream(call: &mut ToolCall) -> ToolResult {
         let Some(stream) = relay.await_answer(call, &mut events).await? else {
             return Ok(Reply::Content(Content::Empty));
         };
-        relay.run(call, &stream, &mut events).await;
+        // The room's log shows streams between participants (the console reads it).
+        let who = format!("{} -> {}", call.caller.name, receiver.name);
+        call.room.log(
+            Severity::Info,
+            format!("messaging stream {stream_id} opened: {who}"),
+        );
+        let (up, down) = relay.run(call, &stream, &mut events).await;
+        call.room.log(
+            Severity::Info,
+            format!(
+                "messaging stream {stream_id} closed: {who}, {up} messages sent, {down} received"
+            ),
+        );
         Ok(Reply::Streamed)
     }
     .await;
@@ -150,12 +163,14 @@ impl Relay<'_> {
     }
 
     /// Relays chunks both ways until one side closes or leaves, and tells the other side.
+    /// How many messages went each way: (caller to receiver, receiver to caller).
     async fn run(
         &self,
         call: &mut ToolCall,
         stream: &ResponseStream,
         events: &mut tokio::sync::mpsc::Receiver<HostEvent>,
-    ) {
+    ) -> (usize, usize) {
+        let (mut up, mut down) = (0, 0);
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -168,8 +183,9 @@ impl Relay<'_> {
                     Some(HostEvent::Chunk(chunk)) => {
                         if stream.send(&chunk).await.is_err() {
                             self.to_receiver(Content::close()).await;
-                            return;
+                            return (up, down);
                         }
+                        down += 1;
                     }
                     Some(HostEvent::Response(_)) => {}
                     // The receiver left: the caller sees it disconnect.
@@ -184,6 +200,7 @@ impl Relay<'_> {
                             break;
                         }
                         self.to_receiver(chunk).await;
+                        up += 1;
                     }
                     Chunk::Closed => {
                         self.to_receiver(Content::close()).await;
@@ -191,12 +208,13 @@ impl Relay<'_> {
                     }
                     Chunk::Gone => {
                         self.to_receiver(Content::close()).await;
-                        return;
+                        return (up, down);
                     }
                 },
             }
         }
         stream.close().await;
+        (up, down)
     }
 }
 
