@@ -10,6 +10,7 @@ mod crash;
 mod dataset;
 mod exact_payloads;
 mod memory;
+mod messaging_stream;
 mod rooms;
 mod server_client;
 mod services;
