@@ -25,7 +25,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 pub use dataset::DatasetClient;
 pub use developer::{DevLogEvent, DeveloperClient, LogRecord, LogStream, otel_lines, otel_records};
 pub use memory::MemoryClient;
-pub use messaging::MessagingClient;
+pub use messaging::{MessagingClient, MessagingStream, StreamEvent};
 pub use queues::{QueueInfo, QueuesClient};
 pub use secrets::{SecretInfo, SecretsClient};
 pub use services::{ServiceInfo, ServicesClient};

@@ -238,6 +238,16 @@ async fn dispatch(
                 ),
             }
         }
+        // `room.call` asks the room to start an agent at a URL: a hosted room's agent
+        // runner does that; a local room has none.
+        "room.call" => {
+            let answer = Content::error(
+                crate::protocol::error_codes::DEPENDENCY_MISSING,
+                "a roomdeck room cannot place calls to agent URLs: it has no agent runner; \
+                 start the agent yourself with a token for this room and it joins as a participant",
+            );
+            let _ = conn.reply(id, "__response__", answer.pack()).await;
+        }
         other => {
             room.log(
                 Severity::Warning,

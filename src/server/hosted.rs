@@ -146,7 +146,25 @@ impl Hosted {
         }
     }
 
-    fn finish(&self, tool_call_id: &str) {
+    /// Registers a call about to be forwarded to `host`: its tool_call_id, the message id to
+    /// send it with, and where the host's answers arrive. Registered before sending so an
+    /// immediate answer finds its way back; `finish` removes it.
+    pub fn open_forward(&self, host: &Participant) -> (String, u64, mpsc::Receiver<HostEvent>) {
+        let forwarded_id = random_id();
+        let (tx, events) = mpsc::channel(64);
+        let message_id = host.conn.reserve_id();
+        lock(&self.forwards).insert(
+            forwarded_id.clone(),
+            Forward {
+                host_id: host.id.clone(),
+                message_id,
+                events: tx,
+            },
+        );
+        (forwarded_id, message_id, events)
+    }
+
+    pub fn finish(&self, tool_call_id: &str) {
         lock(&self.forwards).remove(tool_call_id);
     }
 }
@@ -212,35 +230,17 @@ pub(crate) async fn forward(call: &mut ToolCall, toolkit: HostedToolkit) -> Tool
             ),
         ));
     }
-    let forwarded_id = random_id();
-    let (tx, mut events) = mpsc::channel(64);
-    let header = json!({
-        "name": call.tool,
-        "arguments": call.args.header(),
-        "caller_id": call.caller.id,
-        "on_behalf_of_id": null,
-        "tool_call_id": forwarded_id,
-    });
-    let msg_type = format!("room.tool_call.{}", toolkit.name);
-    // Registered before sending so an immediate answer finds its way back.
-    let message_id = host.conn.reserve_id();
-    lock(&call.room.hosted.forwards).insert(
-        forwarded_id.clone(),
-        Forward {
-            host_id: host.id.clone(),
-            message_id,
-            events: tx,
-        },
-    );
-    let sent = host
-        .conn
-        .send_with_id(
-            message_id,
-            &msg_type,
-            header.as_object().expect("object"),
-            call.args.data(),
-        )
-        .await;
+    let (forwarded_id, message_id, mut events) = call.room.hosted.open_forward(&host);
+    let sent = send_tool_call(
+        &host,
+        message_id,
+        &toolkit.name,
+        &call.tool,
+        &call.caller.id,
+        &forwarded_id,
+        &call.args,
+    )
+    .await;
     let result = if sent.is_err() {
         Err(host_gone(&toolkit.name))
     } else {
@@ -248,6 +248,44 @@ pub(crate) async fn forward(call: &mut ToolCall, toolkit: HostedToolkit) -> Tool
     };
     call.room.hosted.finish(&forwarded_id);
     result
+}
+
+/// Sends `room.tool_call.<toolkit>` to the participant that answers it, under `message_id`
+/// (from `Hosted::open_forward`). Err = that participant's connection is gone.
+pub(crate) async fn send_tool_call(
+    host: &Participant,
+    message_id: u64,
+    toolkit: &str,
+    tool: &str,
+    caller_id: &str,
+    tool_call_id: &str,
+    args: &Content,
+) -> Result<(), ()> {
+    let header = json!({
+        "name": tool,
+        "arguments": args.header(),
+        "caller_id": caller_id,
+        "on_behalf_of_id": null,
+        "tool_call_id": tool_call_id,
+    });
+    let header = header.as_object().cloned().unwrap_or_default();
+    let msg_type = format!("room.tool_call.{toolkit}");
+    host.conn
+        .send_with_id(message_id, &msg_type, &header, args.data())
+        .await
+}
+
+/// Sends one chunk of a forwarded call's request stream to the participant answering it.
+pub(crate) async fn send_request_chunk(
+    host: &Participant,
+    toolkit: &str,
+    tool_call_id: &str,
+    chunk: Content,
+) {
+    let header = json!({"tool_call_id": tool_call_id, "chunk": chunk.header()});
+    let header = header.as_object().cloned().unwrap_or_default();
+    let msg_type = format!("room.tool_call_request_chunk.{toolkit}");
+    let _ = host.conn.send_new(&msg_type, &header, chunk.data()).await;
 }
 
 fn host_gone(toolkit: &str) -> ToolError {
@@ -264,22 +302,8 @@ async fn relay(
     forwarded_id: &str,
     events: &mut mpsc::Receiver<HostEvent>,
 ) -> ToolResult {
-    let chunk_type = format!("room.tool_call_request_chunk.{}", toolkit.name);
-    let send_request_chunk = |chunk: Content| {
-        let header = json!({"tool_call_id": forwarded_id, "chunk": chunk.header()});
-        let host = host.clone();
-        let chunk_type = chunk_type.clone();
-        async move {
-            let _ = host
-                .conn
-                .send_new(
-                    &chunk_type,
-                    header.as_object().expect("object"),
-                    chunk.data(),
-                )
-                .await;
-        }
-    };
+    let send_request_chunk =
+        |chunk: Content| send_request_chunk(host, &toolkit.name, forwarded_id, chunk);
     let caller_conn = call.conn().clone();
     let mut request_open = call.requests.is_some();
     let mut stream: Option<super::call::ResponseStream> = None;

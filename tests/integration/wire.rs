@@ -10,10 +10,10 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn raw_join(s: &TestServer, room: &str) -> Socket {
+pub(crate) async fn raw_join(s: &TestServer, room: &str) -> Socket {
     let mut req = s.url(room).into_client_request().unwrap();
     let bearer = format!("Bearer {}", token(room, "raw", ApiScope::agent_default()));
     req.headers_mut()
@@ -25,7 +25,16 @@ async fn raw_join(s: &TestServer, room: &str) -> Socket {
 }
 
 /// Reads messages until one of `msg_type` with request id `id` arrives (None = any id).
-async fn read_until(ws: &mut Socket, msg_type: &str, id: Option<u64>) -> Vec<u8> {
+pub(crate) async fn read_until(ws: &mut Socket, msg_type: &str, id: Option<u64>) -> Vec<u8> {
+    read_message(ws, msg_type, id).await.1
+}
+
+/// `read_until`, with the id the message carried.
+pub(crate) async fn read_message(
+    ws: &mut Socket,
+    msg_type: &str,
+    id: Option<u64>,
+) -> (u64, Vec<u8>) {
     let mut r = Reassembler::new(1 << 24);
     loop {
         let frame = within("a message", ws.next())
@@ -35,7 +44,7 @@ async fn read_until(ws: &mut Socket, msg_type: &str, id: Option<u64>) -> Vec<u8>
         if let Message::Binary(b) = frame {
             if let Some(m) = r.push(&b).expect("server packets are well formed") {
                 if m.msg_type == msg_type && id.is_none_or(|i| i == m.id) {
-                    return m.payload;
+                    return (m.id, m.payload);
                 }
             }
         }
@@ -51,7 +60,7 @@ async fn expect_error(ws: &mut Socket, id: u64, code: i64) {
     );
 }
 
-async fn send(ws: &mut Socket, id: u64, msg_type: &str, body: &[u8]) {
+pub(crate) async fn send(ws: &mut Socket, id: u64, msg_type: &str, body: &[u8]) {
     for p in encode_packets(id, msg_type, body) {
         ws.send(Message::Binary(p.into())).await.unwrap();
     }

@@ -11,7 +11,7 @@ use crate::protocol::pack_message;
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
 use crate::server::room::{Participant, Room};
 
-use super::spec::{ANSWERS_EMPTY, Arg, Tool, Ty, opt, req, tool};
+use super::spec::{ANSWERS_EMPTY, Arg, JSON_STREAM, Tool, Ty, opt, req, tool};
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
     on_leave: Some(|room, who| {
@@ -65,9 +65,19 @@ const TOOLS: &[Tool] = &[
         &[TYPE, MESSAGE, ATTACHMENT],
     )
     .answers(ANSWERS_EMPTY),
+    tool(
+        "stream",
+        "Open a two-way stream of messages with one participant",
+        &[TO, TYPE, MESSAGE, ATTACHMENT],
+    )
+    .takes(JSON_STREAM)
+    .answers(JSON_STREAM),
 ];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    if call.tool == "stream" {
+        return super::messaging_stream::stream(call).await;
+    }
     let args = call.json_args()?;
     match call.tool.as_str() {
         "enable" => {
@@ -109,7 +119,7 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
 }
 
 /// `type`, the parsed `message_json` object, and the decoded attachment of a send/broadcast.
-fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
+pub(crate) fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), ToolError> {
     let msg_type = arg_str(args, "type")?.to_string();
     let message = match args.get("message_json") {
         Some(Value::String(s)) => serde_json::from_str::<Value>(s)

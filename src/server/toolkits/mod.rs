@@ -5,6 +5,7 @@ pub(crate) mod dataset;
 pub(crate) mod developer;
 pub(crate) mod memory;
 pub(crate) mod messaging;
+mod messaging_stream;
 pub(crate) mod mounts;
 pub(crate) mod queues;
 pub(crate) mod secrets;
@@ -27,7 +28,7 @@ use super::call::{ToolCall, ToolError, ToolResult};
 use super::room::{Participant, Room};
 use crate::auth::Guard;
 use crate::protocol::Content;
-use crate::protocol::error_codes::NOT_FOUND;
+use crate::protocol::error_codes::{DEPENDENCY_MISSING, NOT_FOUND};
 pub(crate) use spec::Tool;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -93,6 +94,13 @@ fn find(name: &str) -> Option<&'static Toolkit> {
     TOOLKITS.iter().find(|k| k.name == name)
 }
 
+/// Toolkits of hosted MeshAgent rooms that a local room does not have, and why: a call on
+/// one says so instead of "no toolkit named".
+const ABSENT: &[(&str, &str)] = &[(
+    "livekit",
+    "a roomdeck room has no LiveKit server: audio and video rooms are not available locally",
+)];
+
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
 pub(crate) fn describe() -> Value {
     let mut kits = serde_json::Map::new();
@@ -138,6 +146,9 @@ pub(crate) async fn room_closing(room: &Arc<Room>) {
 pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
     let Some(kit) = find(&call.toolkit) else {
         let Some(hosted) = call.room.hosted.get(&call.toolkit) else {
+            if let Some((_, why)) = ABSENT.iter().find(|(name, _)| *name == call.toolkit) {
+                return Err(ToolError::new(DEPENDENCY_MISSING, *why));
+            }
             return Err(ToolError::new(
                 NOT_FOUND,
                 format!("this room has no toolkit named `{}`", call.toolkit),

@@ -148,7 +148,6 @@ pub(crate) const STREAM: Shape = Shape {
     stream: true,
 };
 /// A request stream whose first chunk is JSON arguments (`messaging.stream`).
-#[allow(dead_code)]
 pub(crate) const JSON_STREAM: Shape = Shape {
     types: &["json"],
     stream: true,

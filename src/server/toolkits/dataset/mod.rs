@@ -321,6 +321,22 @@ const TOOLS: &[Tool] = &[
         "Not supported: roomdeck tables have no branches",
         &[req("branch", Ty::Str, "the branch to delete"), NAMESPACE],
     ),
+    tool(
+        "watch_table",
+        "Not available in roomdeck: poll count or list_versions",
+        &[
+            TABLE,
+            NAMESPACE,
+            BRANCH,
+            opt(
+                "poll_interval_seconds",
+                Ty::Num,
+                "how often the table is looked at",
+            ),
+        ],
+    )
+    .takes(STREAM)
+    .answers(ANSWERS_STREAM),
 ];
 
 /// The SQLite name of a table in a namespace.
@@ -423,6 +439,11 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         "read_sql_query" => read_sql_query(call, "dataset", false).await,
         "execute_sql" | "open_sql_query" | "execute_sql_statement" => execute_sql(call).await,
         "add_columns" => add_columns(call).await,
+        "watch_table" => Err(ToolError::new(
+            crate::protocol::error_codes::DEPENDENCY_MISSING,
+            "watch_table is not available in roomdeck: a local room does not push table \
+             changes; poll `count` or `list_versions` instead",
+        )),
         _ => unary(call).await,
     }
 }
