@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
@@ -11,7 +11,9 @@ use ratatui_textarea::TextArea;
 
 use super::logs::{find_ci, wrap_spans};
 use super::{human_size, pane_block};
-use crate::tui::net::{ChatMessage, PeerInfo};
+use crate::tui::action::Action;
+use crate::tui::net::{ChatMessage, NetEvent, PeerInfo};
+use crate::tui::pane::{DrawCx, Focus, NetCx, Pane, scroll_up, step};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
@@ -338,5 +340,92 @@ fn entry_lines<'a>(e: &'a Entry, theme: &Theme, tz: i32, width: usize, me: &str)
             }
             lines
         }
+    }
+}
+
+impl Pane for ChatPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::Compose,
+            Action::FocusNext,
+            Action::Filter,
+            Action::Copy,
+            Action::Zoom,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let input_rows = (self.input.lines().len() as u16 + 2).clamp(3, 8);
+        let (peers, messages, input) = if cx.zoom {
+            match cx.focus {
+                Focus::Peers => (Some(body), None, None),
+                Focus::Messages => (None, Some(body), None),
+                _ => (
+                    None,
+                    Some(Rect {
+                        height: body.height.saturating_sub(input_rows),
+                        ..body
+                    }),
+                    Some(Rect {
+                        y: body.bottom().saturating_sub(input_rows),
+                        height: input_rows.min(body.height),
+                        ..body
+                    }),
+                ),
+            }
+        } else {
+            let peers_w = if body.width >= 70 { 26 } else { 18 };
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(peers_w), Constraint::Fill(1)]).areas(body);
+            let [m, i] = Layout::vertical([Constraint::Fill(1), Constraint::Length(input_rows)])
+                .areas(right);
+            (Some(left), Some(m), Some(i))
+        };
+        if let Some(r) = peers {
+            cx.place(r, Focus::Peers);
+            self.draw_peers(f, r, cx.theme, cx.focused(Focus::Peers));
+        }
+        if let Some(r) = messages {
+            cx.place(r, Focus::Messages);
+            self.draw_messages(f, r, cx.theme, cx.focused(Focus::Messages), cx.tz);
+        }
+        if let Some(r) = input {
+            cx.place(r, Focus::Input);
+            self.draw_input(f, r, cx.theme, cx.typing, cx.read_only);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::Peers {
+            self.selected = step(self.selected, self.peers.len() + 1, a, 10);
+        } else {
+            let n = self.visible_entries().count();
+            self.scroll = scroll_up(self.scroll, a, 10, n.saturating_sub(1));
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.filter = text.to_string();
+        self.scroll = 0;
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.selected_text()
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn on_net(&mut self, ev: NetEvent, cx: &mut NetCx) -> Result<bool, NetEvent> {
+        match ev {
+            NetEvent::PeerJoined(p) => self.peer_joined(p, cx.now_ms),
+            NetEvent::PeerLeft { id } => self.peer_left(&id, cx.now_ms),
+            NetEvent::PeerRenamed { id, name } => self.peer_renamed(&id, &name),
+            NetEvent::Message(m) => self.push(Entry::Msg(m)),
+            ev => return Err(ev),
+        }
+        Ok(true)
     }
 }
