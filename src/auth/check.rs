@@ -44,6 +44,8 @@ pub fn authorize(
         "memory" => memory(need(&scope.memory, "memory")?, scope, &call),
         "sync" => sync(need(&scope.sync, "sync")?, &call),
         "developer" => developer(need(&scope.developer, "developer")?, &call),
+        // The room's counters are diagnostics, like its developer log.
+        "stats" => need(&scope.developer, "developer").map(|_| ()),
         "services" => services(need(&scope.services, "services")?, &call),
         "containers" => containers(need(&scope.containers, "containers")?, &call),
         // Mounts are the volumes containers use.
@@ -73,7 +75,7 @@ pub fn authorize_api(scope: Option<&ApiScope>, toolkit: &str) -> Result<(), Deni
         "sqlite" => present(scope.sqlite.is_some(), "sqlite"),
         "memory" => present(scope.memory.is_some(), "memory"),
         "sync" => present(scope.sync.is_some(), "sync"),
-        "developer" => present(scope.developer.is_some(), "developer"),
+        "developer" | "stats" => present(scope.developer.is_some(), "developer"),
         "services" => present(scope.services.is_some(), "services"),
         "containers" | "mounts" => present(scope.containers.is_some(), "containers"),
         "livekit" => present(scope.livekit.is_some(), "livekit"),

@@ -12,6 +12,7 @@ mod files;
 mod input;
 mod logs;
 mod mouse;
+mod overview;
 mod queues;
 mod services;
 mod tools;
@@ -30,6 +31,7 @@ use super::panes::chat::ChatPane;
 use super::panes::database::DatabasePane;
 use super::panes::docs::DocsPane;
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
+use super::panes::overview::OverviewPane;
 use super::panes::queues::QueuesPane;
 use super::panes::services::ServicesPane;
 use super::panes::storage::StoragePane;
@@ -153,8 +155,9 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 8],
+    pub focus: [Focus; 9],
     pub zoom: bool,
+    pub overview: OverviewPane,
     pub chat: ChatPane,
     pub queues: QueuesPane,
     pub services: ServicesPane,
@@ -184,6 +187,10 @@ pub struct App {
     pub quit: bool,
     /// The next transfer's id.
     next_transfer: u64,
+    /// The id of the `stats.room` call waiting for its answer.
+    stats_call: Option<u64>,
+    /// `logs.total()` when the logs tab last showed (the tab's badge counts the rest).
+    pub logs_read: u64,
 }
 
 /// A pane borrowed out of the app with the other parts it may use (see [`App::split`]).
@@ -206,8 +213,9 @@ impl App {
         App {
             theme,
             keymap,
-            tab: Tab::Chat,
+            tab: Tab::Overview,
             focus: [
+                Focus::Overview,
                 Focus::Peers,
                 Focus::QueueList,
                 Focus::Logs,
@@ -218,6 +226,7 @@ impl App {
                 Focus::ToolList,
             ],
             zoom: false,
+            overview: OverviewPane::default(),
             chat: ChatPane::default(),
             queues: QueuesPane::default(),
             services: ServicesPane::default(),
@@ -246,12 +255,15 @@ impl App {
             config_dir: opts.config_dir,
             quit: false,
             next_transfer: 1,
+            stats_call: None,
+            logs_read: 0,
         }
     }
 
     /// The registry of panes: each tab's pane (see `pane.rs`).
     pub fn pane(&self, tab: Tab) -> &dyn Pane {
         match tab {
+            Tab::Overview => &self.overview,
             Tab::Chat => &self.chat,
             Tab::Queues => &self.queues,
             Tab::Logs => &self.logs,
@@ -270,6 +282,7 @@ impl App {
     /// A tab's pane, and beside it the parts of the app it may use.
     pub fn split(&mut self, tab: Tab) -> Parts<'_> {
         let (pane, logs): (&mut dyn Pane, _) = match tab {
+            Tab::Overview => (&mut self.overview, Some(&self.logs)),
             Tab::Chat => (&mut self.chat, Some(&self.logs)),
             Tab::Queues => (&mut self.queues, Some(&self.logs)),
             Tab::Logs => (&mut self.logs, None),
@@ -312,7 +325,9 @@ impl App {
 
     /// When the loop should wake next with a Tick, if ever.
     pub fn next_deadline(&self) -> Option<i64> {
-        self.notice.as_ref().map(|n| n.until_ms)
+        let notice = self.notice.as_ref().map(|n| n.until_ms);
+        let sample = self.overview_deadline();
+        notice.into_iter().chain(sample).min()
     }
 
     pub(super) fn send(&mut self, cmd: NetCommand) {
@@ -349,15 +364,16 @@ impl App {
             Msg::Resize(..) => true,
             Msg::Net(ev) => self.on_net(ev),
             Msg::Tick => {
+                let mut redraw = self.overview_tick();
                 if self
                     .notice
                     .as_ref()
                     .is_some_and(|n| n.until_ms <= self.now_ms)
                 {
                     self.notice = None;
-                    return true;
+                    redraw = true;
                 }
-                false
+                redraw
             }
         }
     }
@@ -365,6 +381,9 @@ impl App {
     // ---------------------------------------------------------------- network
 
     fn on_net(&mut self, ev: NetEvent) -> bool {
+        if self.overview_observe(&ev) {
+            return false;
+        }
         // The panes take their own events first.
         let mut ev = ev;
         for tab in Tab::ALL {
@@ -384,6 +403,9 @@ impl App {
                 }
                 let live = s == ConnState::Live && self.conn != ConnState::Live;
                 self.conn = s;
+                if live && self.tab == Tab::Overview {
+                    self.overview_shown();
+                }
                 if live && self.tab == Tab::Files {
                     self.files_relist();
                 }
@@ -491,7 +513,8 @@ impl App {
             Action::PrevTab => {
                 self.switch_tab(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()])
             }
-            Action::TabChat
+            Action::TabOverview
+            | Action::TabChat
             | Action::TabQueues
             | Action::TabLogs
             | Action::TabServices
@@ -588,6 +611,7 @@ impl App {
                 self.line = Some((LineTarget::Filter(self.tab), LineEdit::new(&current)));
             }
             Action::Select => match focus {
+                Focus::Overview => self.switch_tab(self.overview.selected_tab()),
                 Focus::QueueList if self.queues.selected_name().is_some() => {
                     self.do_action(Action::QueueSend)
                 }
@@ -682,22 +706,30 @@ impl App {
         if tab == self.tab {
             return;
         }
-        if self.tab == Tab::Queues {
-            self.send(NetCommand::WatchQueues(false));
+        // The queues and services lists are polled while a tab shows them.
+        let watch = |t: Tab| {
+            (
+                matches!(t, Tab::Queues | Tab::Overview),
+                matches!(t, Tab::Services | Tab::Overview),
+            )
+        };
+        let ((q0, s0), (q1, s1)) = (watch(self.tab), watch(tab));
+        if q0 != q1 {
+            self.send(NetCommand::WatchQueues(q1));
         }
-        if tab == Tab::Queues {
-            self.send(NetCommand::WatchQueues(true));
-        }
-        if self.tab == Tab::Services {
+        if s0 && !s1 {
             self.send(NetCommand::WatchServices(false));
         }
         if self.tab == Tab::Docs {
             self.docs_hidden();
         }
-        if tab == Tab::Services {
+        if s1 && !s0 {
             self.send(NetCommand::WatchServices(true));
         }
         self.tab = tab;
+        if tab == Tab::Overview {
+            self.overview_shown();
+        }
         if tab == Tab::Database {
             self.refresh_tables();
         }

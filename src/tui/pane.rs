@@ -4,7 +4,7 @@
 //! its own and names the keys it offers (`commands`), which feed the hint line, the help
 //! overlay's "this tab" section and the palette's completion. `App` keeps what spans panes
 //! (popups, focus, the connection) and the actions that need it. Adding a pane: its module
-//! under `panes/`, a row in [`TABS`] and a line in `App::pane` / `App::pane_mut`.
+//! under `panes/`, a row in [`TABS`], a field of `App` and a line in `App::pane` / `App::split`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -18,6 +18,7 @@ use super::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    Overview,
     Chat,
     Queues,
     Logs,
@@ -34,6 +35,8 @@ pub enum Tab {
 pub struct TabInfo {
     pub tab: Tab,
     pub title: &'static str,
+    /// The title on a narrow terminal.
+    pub short: &'static str,
     pub number: usize,
     pub context: Context,
     pub action: Action,
@@ -42,8 +45,18 @@ pub struct TabInfo {
 
 pub const TABS: &[TabInfo] = &[
     TabInfo {
+        tab: Tab::Overview,
+        title: "Overview",
+        short: "Home",
+        number: 0,
+        context: Context::Overview,
+        action: Action::TabOverview,
+        focus: &[Focus::Overview],
+    },
+    TabInfo {
         tab: Tab::Chat,
         title: "Chat",
+        short: "Chat",
         number: 1,
         context: Context::Chat,
         action: Action::TabChat,
@@ -52,6 +65,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Queues,
         title: "Queues",
+        short: "Queue",
         number: 2,
         context: Context::Queues,
         action: Action::TabQueues,
@@ -60,6 +74,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Logs,
         title: "Logs",
+        short: "Logs",
         number: 3,
         context: Context::Logs,
         action: Action::TabLogs,
@@ -68,6 +83,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Services,
         title: "Services",
+        short: "Svc",
         number: 4,
         context: Context::Services,
         action: Action::TabServices,
@@ -76,6 +92,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Files,
         title: "Files",
+        short: "Files",
         number: 5,
         context: Context::Files,
         action: Action::TabFiles,
@@ -84,6 +101,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Database,
         title: "Database",
+        short: "DB",
         number: 6,
         context: Context::Database,
         action: Action::TabDatabase,
@@ -92,6 +110,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Docs,
         title: "Docs",
+        short: "Docs",
         number: 7,
         context: Context::Docs,
         action: Action::TabDocs,
@@ -100,6 +119,7 @@ pub const TABS: &[TabInfo] = &[
     TabInfo {
         tab: Tab::Tools,
         title: "Tools",
+        short: "Tools",
         number: 8,
         context: Context::Tools,
         action: Action::TabTools,
@@ -108,8 +128,8 @@ pub const TABS: &[TabInfo] = &[
 ];
 
 impl Tab {
-    pub const ALL: [Tab; 8] = {
-        let mut all = [Tab::Chat; 8];
+    pub const ALL: [Tab; 9] = {
+        let mut all = [Tab::Overview; 9];
         let mut i = 0;
         while i < TABS.len() {
             all[i] = TABS[i].tab;
@@ -143,6 +163,7 @@ impl Tab {
 /// The sub-panes of each tab that can hold the focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
+    Overview,
     Peers,
     Messages,
     Input,

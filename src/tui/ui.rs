@@ -60,33 +60,64 @@ pub fn draw(f: &mut Frame, app: &mut App) {
 }
 
 fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
-    let theme = &app.theme;
-    let mut spans = vec![Span::styled(" ◆ roomdeck ", theme.accent())];
-    let mut x = area.x + 12;
-    let mut labels: Vec<String> = Tab::ALL
-        .iter()
-        .map(|tab| {
-            if *tab == Tab::Logs && app.tab != Tab::Logs && !app.logs.is_empty() {
-                format!(
-                    " {} {} {} ",
-                    tab.number(),
-                    tab.title(),
-                    super::panes::logs::thousands(app.logs.len())
-                )
-            } else {
-                format!(" {} {} ", tab.number(), tab.title())
-            }
-        })
-        .collect();
-    // On a narrow terminal the other tabs show their number only.
-    let width: usize = labels.iter().map(|l| l.chars().count() + 1).sum();
-    if width > area.width.saturating_sub(12) as usize {
-        for (label, tab) in labels.iter_mut().zip(Tab::ALL) {
+    let theme = app.theme.clone();
+    let theme = &theme;
+    if app.tab == Tab::Logs {
+        app.logs_read = app.logs.total();
+    }
+    let unread = app.logs.total().saturating_sub(app.logs_read);
+    // The labels that fit: full titles, then without padding, then short titles; the current
+    // tab keeps its full title, and only numbers are left on the narrowest terminals.
+    let label = |tab: Tab, title: &str, pad: bool| {
+        let badge = if tab == Tab::Logs && unread > 0 {
+            format!(" {}", super::panes::logs::thousands(unread as usize))
+        } else {
+            String::new()
+        };
+        let text = format!("{} {title}{badge}", tab.number());
+        if pad || tab == app.tab {
+            format!(" {text} ")
+        } else {
+            text
+        }
+    };
+    let fits = |labels: &[String], brand: &str| {
+        labels.iter().map(|l| l.chars().count() + 1).sum::<usize>() + brand.chars().count()
+            <= area.width as usize
+    };
+    let mut labels: Vec<String> = Vec::new();
+    let mut brand = " ◆ roomdeck ";
+    for (short, pad, b) in [
+        (false, true, brand),
+        (false, false, brand),
+        (true, false, brand),
+        (true, false, " ◆ "),
+    ] {
+        brand = b;
+        labels = Tab::ALL
+            .iter()
+            .map(|t| {
+                let title = if short && *t != app.tab {
+                    t.info().short
+                } else {
+                    t.title()
+                };
+                label(*t, title, pad)
+            })
+            .collect();
+        if fits(&labels, brand) {
+            break;
+        }
+    }
+    if !fits(&labels, brand) {
+        for (l, tab) in labels.iter_mut().zip(Tab::ALL) {
             if tab != app.tab {
-                *label = format!(" {} ", tab.number());
+                *l = format!("{}", tab.number());
             }
         }
     }
+    let mut spans = vec![Span::styled(brand, theme.accent())];
+    let mut x = area.x + brand.chars().count() as u16;
     for (tab, label) in Tab::ALL.iter().zip(labels) {
         let w = label.chars().count() as u16;
         app.hit.tabs.push((
@@ -237,6 +268,7 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let mut pairs: Vec<(String, &str)> = Vec::new();
+    let mut fixed: Vec<(String, &str)> = Vec::new();
     if app.composing() {
         pairs = vec![
             ("enter".into(), "send"),
@@ -259,10 +291,7 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
     } else {
         let ctx = app.tab.context();
         let actions = app.pane(app.tab).commands(app.focused());
-        for a in actions
-            .iter()
-            .chain(&[Action::Palette, Action::Help, Action::Quit])
-        {
+        for a in actions.iter().chain(&[Action::Palette]) {
             if app.read_only && a.mutates_room() {
                 continue;
             }
@@ -270,15 +299,27 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
                 pairs.push((k.to_string(), a.short()));
             }
         }
+        // Help and quit are always shown, at the end: the pane's keys give way to them.
+        for a in [Action::Help, Action::Quit] {
+            if let Some(k) = app.keymap.key_for(ctx, a) {
+                fixed.push((k.to_string(), a.short()));
+            }
+        }
     }
+    let width = |(k, label): &(String, &str)| k.chars().count() + label.len() + 3;
+    let reserved: usize = fixed.iter().map(width).sum();
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (k, label) in pairs {
-        let w = k.chars().count() + label.len() + 3;
-        if used + w > area.width as usize {
+    let mut pairs = pairs.into_iter();
+    for pair in pairs.by_ref() {
+        if used + width(&pair) + reserved > area.width as usize {
             break;
         }
-        used += w;
+        used += width(&pair);
+        spans.push(Span::styled(pair.0, theme.accent()));
+        spans.push(Span::styled(format!(" {}  ", pair.1), theme.muted()));
+    }
+    for (k, label) in fixed {
         spans.push(Span::styled(k, theme.accent()));
         spans.push(Span::styled(format!(" {label}  "), theme.muted()));
     }

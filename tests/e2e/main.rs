@@ -159,7 +159,9 @@ fn console_in_tmux() {
         started.elapsed()
     );
 
-    // Chat: type a message and see it.
+    // The console opens on the overview; chat is tab 1. Type a message and see it.
+    t.wait_for("Activity");
+    t.keys(&["1"]);
     t.keys(&["i"]);
     t.wait_for("enter send");
     t.text("hello from the console");
@@ -394,7 +396,7 @@ fn tiny_terminal_shows_a_message_and_read_only_refuses() {
     t.wait_for("too small");
     t.tmux(&["resize-window", "-t", "e2e", "-x", "100", "-y", "24"]);
     t.wait_for("READ-ONLY");
-    t.keys(&["i"]);
+    t.keys(&["1", "i"]);
     t.wait_for("read-only mode");
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");

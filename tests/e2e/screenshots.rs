@@ -45,6 +45,7 @@ fn screenshots() {
         let s = t.tmux(&["capture-pane", "-e", "-N", "-p", "-t", "e2e"]);
         std::fs::write(out.join(format!("{name}.ansi")), s).expect("write capture");
     };
+    t.keys(&["1"]);
     let grace = join(&rt, &t, "grace");
     let linus = join(&rt, &t, "linus");
     t.wait_for("linus");

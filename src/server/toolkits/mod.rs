@@ -11,6 +11,7 @@ pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
 mod sqlite_transfer;
+pub(crate) mod stats;
 pub(crate) mod storage;
 mod stream;
 pub(crate) mod sync;
@@ -42,6 +43,7 @@ const TOOLKITS: &[Toolkit] = &[
     mounts::TOOLKIT,
     memory::TOOLKIT,
     sync::TOOLKIT,
+    stats::TOOLKIT,
 ];
 
 /// `room.list_toolkits`: the built-in toolkits in the SDK's `{"tools": {...}}` shape.
@@ -114,6 +116,7 @@ pub(crate) async fn dispatch(call: &mut ToolCall) -> ToolResult {
         "mounts" => mounts::invoke(call).await,
         "memory" => memory::invoke(call).await,
         "sync" => sync::invoke(call).await,
+        "stats" => stats::invoke(call).await,
         _ => unreachable!("checked against TOOLKITS above"),
     }
 }

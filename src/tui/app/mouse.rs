@@ -34,6 +34,12 @@ impl App {
                     if f == Focus::FileTree {
                         self.files_click(pos);
                     }
+                    // A click on an overview block opens its tab.
+                    if f == Focus::Overview
+                        && let Some(tab) = self.overview.tab_at(pos)
+                    {
+                        self.switch_tab(tab);
+                    }
                     return true;
                 }
                 false

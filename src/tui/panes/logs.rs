@@ -65,6 +65,11 @@ impl LogsPane {
         }
     }
 
+    /// Lines received so far, evicted and cleared ones included (the next line's sequence).
+    pub fn total(&self) -> u64 {
+        self.first_seq + self.buf.len() as u64
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -87,7 +92,7 @@ impl LogsPane {
         &self.filter
     }
     /// Every line in the buffer, oldest first (the filter is not applied).
-    pub fn lines(&self) -> impl Iterator<Item = &LogLine> {
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
         self.buf.iter()
     }
 

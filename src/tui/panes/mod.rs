@@ -4,6 +4,7 @@ pub mod chat;
 pub mod database;
 pub mod docs;
 pub mod logs;
+pub mod overview;
 pub mod queues;
 pub mod services;
 pub mod storage;

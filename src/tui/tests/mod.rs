@@ -20,6 +20,7 @@ use super::theme::Theme;
 use super::ui;
 
 mod docs;
+mod overview;
 mod tools;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
@@ -31,6 +32,9 @@ fn app_with(opts: Options) -> App {
         opts,
     );
     app.now_ms = T0;
+    // The console opens on the overview; these tests start where they were written, in
+    // chat (the overview's own tests switch to it).
+    app.tab = Tab::Chat;
     app
 }
 
@@ -219,8 +223,12 @@ fn tabs_switch_by_number_and_watch_queues() {
             NetCommand::Tools(ToolsCommand::List)
         ]
     );
+    // The overview is the first tab: after the last comes the overview, then chat.
+    key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Overview);
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
+    key(&mut a, KeyCode::Char('['));
     key(&mut a, KeyCode::Char('['));
     assert_eq!(a.tab, Tab::Tools);
     key(&mut a, KeyCode::Char('6'));
@@ -511,7 +519,7 @@ fn notices_expire_on_tick() {
 fn mouse_clicks_tabs_and_can_be_turned_off() {
     let mut a = populated();
     render(&mut a, 100, 30);
-    let (r, _) = a.hit.tabs[2];
+    let (r, _) = a.hit.tabs[3]; // 0 Overview, 1 Chat, 2 Queues, 3 Logs
     let click = |x, y| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),

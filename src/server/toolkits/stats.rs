@@ -1,0 +1,100 @@
+//! `stats`: the room's own counters, for the console's overview (rates are their differences
+//! over time). Counted where every call passes (`record`, called once per finished call) with
+//! relaxed atomics, so a call costs a map look-up and one or two increments.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use serde_json::json;
+
+use crate::server::call::{ToolCall, ToolResult, json_reply};
+
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
+    name: "stats",
+    description: "The room's counters: calls, messages, queue operations and errors",
+    tools: &[(
+        "room",
+        "Counters since the server started and the participants now",
+    )],
+};
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    messages: AtomicU64,
+    queue_ops: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// The counters of each room by name (kept across its sessions; readers take differences).
+static ROOMS: LazyLock<Mutex<HashMap<String, Arc<Counters>>>> = LazyLock::new(Default::default);
+
+fn counters(room: &str) -> Arc<Counters> {
+    let mut rooms = ROOMS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = rooms.get(room) {
+        return c.clone();
+    }
+    rooms.entry(room.to_string()).or_default().clone()
+}
+
+/// Counts one finished call. The stats calls themselves are left out: the console polls them
+/// every second, and its own polling is not the room's activity.
+pub(crate) fn record(room: &str, toolkit: &str, tool: &str, failed: bool) {
+    if toolkit == TOOLKIT.name {
+        return;
+    }
+    let c = counters(room);
+    c.calls.fetch_add(1, Ordering::Relaxed);
+    match toolkit {
+        "messaging" if matches!(tool, "send" | "broadcast") => {
+            c.messages.fetch_add(1, Ordering::Relaxed);
+        }
+        "queues" => {
+            c.queue_ops.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+    // A logged error counts as one too: it is how agents and services report theirs.
+    if failed || (toolkit == "developer" && tool == "error") {
+        c.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    let c = counters(&call.room.name);
+    let participants = call
+        .room
+        .participants
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .len();
+    json_reply(json!({
+        "calls": c.calls.load(Ordering::Relaxed),
+        "messages": c.messages.load(Ordering::Relaxed),
+        "queue_operations": c.queue_ops.load(Ordering::Relaxed),
+        "errors": c.errors.load(Ordering::Relaxed),
+        "participants": participants,
+        "session_id": call.room.session_id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_counted_by_kind_and_stats_calls_are_not() {
+        let room = "stats-test-room";
+        record(room, "messaging", "broadcast", false);
+        record(room, "queues", "send", false);
+        record(room, "queues", "receive", true);
+        record(room, "developer", "error", false);
+        record(room, "stats", "room", false);
+        let c = counters(room);
+        assert_eq!(c.calls.load(Ordering::Relaxed), 4);
+        assert_eq!(c.messages.load(Ordering::Relaxed), 1);
+        assert_eq!(c.queue_ops.load(Ordering::Relaxed), 2);
+        assert_eq!(c.errors.load(Ordering::Relaxed), 2);
+    }
+}
