@@ -41,6 +41,7 @@ use super::popups::confirm::Confirm;
 use super::popups::help::Help;
 use super::popups::palette::Palette;
 use super::popups::path::PathPrompt;
+use super::popups::peer::PeerDetail;
 use super::popups::prompt::Prompt;
 use super::theme::{self, Theme};
 
@@ -104,6 +105,7 @@ pub enum Popup {
     Confirm(Confirm),
     Prompt(Prompt),
     Path(PathPrompt),
+    Peer(PeerDetail),
 }
 
 /// A line input at the bottom of a pane: `/` filter or logs search.
@@ -381,7 +383,7 @@ impl App {
     // ---------------------------------------------------------------- network
 
     fn on_net(&mut self, ev: NetEvent) -> bool {
-        if self.overview_observe(&ev) {
+        if self.peer_answer(&ev) || self.overview_observe(&ev) {
             return false;
         }
         // The panes take their own events first.
@@ -395,10 +397,10 @@ impl App {
         }
         match ev {
             NetEvent::State(s) => {
-                if s == ConnState::Live && self.tab == Tab::Queues {
+                if s == ConnState::Live && matches!(self.tab, Tab::Queues | Tab::Overview) {
                     self.send(NetCommand::WatchQueues(true));
                 }
-                if s == ConnState::Live && self.tab == Tab::Services {
+                if s == ConnState::Live && matches!(self.tab, Tab::Services | Tab::Overview) {
                     self.send(NetCommand::WatchServices(true));
                 }
                 let live = s == ConnState::Live && self.conn != ConnState::Live;
@@ -438,6 +440,7 @@ impl App {
                             id: self.me_id.clone(),
                             name: self.me_name.clone(),
                             role: "user".into(),
+                            attributes: Default::default(),
                         },
                     );
                 }
@@ -615,6 +618,7 @@ impl App {
                 Focus::QueueList if self.queues.selected_name().is_some() => {
                     self.do_action(Action::QueueSend)
                 }
+                Focus::Peers if self.chat.recipient().is_some() => self.open_peer_detail(),
                 Focus::Peers | Focus::Messages => self.do_action(Action::Compose),
                 Focus::ServiceList => self.set_focus(Focus::ServiceLog),
                 Focus::FileTree => self.files_toggle(),

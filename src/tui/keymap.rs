@@ -309,7 +309,8 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::List, "esc", Action::Back),
     (Context::List, "y", Action::Copy),
     (Context::Chat, "i", Action::Compose),
-    (Context::Chat, "enter", Action::Compose),
+    // Enter opens a participant's detail (m there writes to it); on everyone it composes.
+    (Context::Chat, "enter", Action::Select),
     (Context::Queues, "s", Action::QueueSend),
     (Context::Queues, "n", Action::QueueNew),
     (Context::Queues, "r", Action::QueueReceive),
@@ -526,7 +527,7 @@ mod tests {
         assert_eq!(km.lookup(Context::Logs, &s), Some(Action::Search));
         assert_eq!(km.lookup(Context::Chat, &s), None);
         let enter = Chord::parse("enter").unwrap();
-        assert_eq!(km.lookup(Context::Chat, &enter), Some(Action::Compose));
+        assert_eq!(km.lookup(Context::Chat, &enter), Some(Action::Select));
         assert_eq!(km.lookup(Context::Queues, &enter), Some(Action::Select));
     }
 

@@ -55,6 +55,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Some(Popup::Confirm(c)) => popups::confirm::draw(f, area, c, theme),
         Some(Popup::Prompt(p)) => popups::prompt::draw(f, area, p, theme),
         Some(Popup::Path(p)) => popups::path::draw(f, area, p, theme),
+        Some(Popup::Peer(p)) => popups::peer::draw(f, area, p, theme, app.tz_offset_secs),
         None => {}
     }
 }

@@ -8,15 +8,22 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::json;
 
-use crate::server::call::{ToolCall, ToolResult, json_reply};
+use crate::protocol::error_codes::NOT_FOUND;
+use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, json_reply};
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
     name: "stats",
     description: "The room's counters: calls, messages, queue operations and errors",
-    tools: &[(
-        "room",
-        "Counters since the server started and the participants now",
-    )],
+    tools: &[
+        (
+            "room",
+            "Counters since the server started and the participants now",
+        ),
+        (
+            "participant",
+            "One participant as the room knows it: name, role, attributes and its token's API scope",
+        ),
+    ],
 };
 
 #[derive(Default)]
@@ -62,6 +69,23 @@ pub(crate) fn record(room: &str, toolkit: &str, tool: &str, failed: bool) {
 }
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
+    if call.tool == "participant" {
+        let args = call.json_args()?;
+        let id = arg_str(&args, "id")?;
+        let p = call.room.participant(id).ok_or_else(|| {
+            ToolError::new(
+                NOT_FOUND,
+                format!("no participant with id `{id}` is in the room"),
+            )
+        })?;
+        return json_reply(json!({
+            "id": p.id,
+            "name": p.name,
+            "role": p.role,
+            "attributes": p.attributes(),
+            "scope": p.scope,
+        }));
+    }
     let c = counters(&call.room.name);
     let participants = call
         .room

@@ -1,11 +1,13 @@
 //! `App::update` for the chat tab: the message input and sending.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
 
-use super::{App, Focus};
+use super::{App, Focus, Popup};
 use crate::tui::action::Action;
-use crate::tui::net::{ChatMessage, NetCommand};
+use crate::tui::net::{ChatMessage, NetCommand, NetEvent, ToolOutcome, ToolsCommand, ToolsEvent};
 use crate::tui::panes::chat::{Entry, display_name};
+use crate::tui::popups::peer::{PeerDetail, Scope};
 
 impl App {
     pub(super) fn compose_key(&mut self, k: KeyEvent) {
@@ -53,5 +55,76 @@ impl App {
         }));
         self.chat.scroll = 0;
         self.send(NetCommand::SendChat { to, text });
+    }
+
+    /// Enter on a participant: its detail, and the room asked for its token's scope.
+    pub(super) fn open_peer_detail(&mut self) {
+        let Some(peer) = self.chat.recipient().cloned() else {
+            return;
+        };
+        let scope = if self.live("ask the room about the participant") {
+            let id = self.next_transfer;
+            self.next_transfer += 1;
+            self.send(NetCommand::Tools(ToolsCommand::Invoke {
+                id,
+                toolkit: "stats".into(),
+                tool: "participant".into(),
+                arguments: json!({"id": peer.info.id}),
+            }));
+            Scope::Asking(id)
+        } else {
+            Scope::Unknown("not connected".into())
+        };
+        self.popup = Some(Popup::Peer(PeerDetail {
+            me: peer.info.id == self.me_id,
+            info: peer.info,
+            online: peer.online,
+            joined_ms: peer.joined_ms,
+            scope,
+            scroll: 0,
+        }));
+    }
+
+    /// The answer about the participant shown; true when the event was that answer.
+    pub(super) fn peer_answer(&mut self, ev: &NetEvent) -> bool {
+        let (Some(Popup::Peer(p)), NetEvent::Tools(ToolsEvent::Answered { id, outcome, .. })) =
+            (&mut self.popup, ev)
+        else {
+            return false;
+        };
+        if p.scope != Scope::Asking(*id) {
+            return false;
+        }
+        p.scope = match outcome {
+            ToolOutcome::Json(v) => {
+                if let Some(a) = v.get("attributes").and_then(|a| a.as_object()) {
+                    p.info.attributes = a.clone();
+                }
+                Scope::Known(v.get("scope").cloned().unwrap_or_default())
+            }
+            ToolOutcome::Error(e) => Scope::Unknown(e.clone()),
+            _ => Scope::Unknown("an answer that is not JSON".into()),
+        };
+        true
+    }
+
+    pub(super) fn peer_detail_key(&mut self, mut p: PeerDetail, k: KeyEvent) {
+        match k.code {
+            KeyCode::Char('m') => {
+                // The participant is the selected recipient already: write to it.
+                self.set_focus(Focus::Peers);
+                self.do_action(Action::Compose);
+            }
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {}
+            KeyCode::Up | KeyCode::Char('k') => {
+                p.scroll = p.scroll.saturating_sub(1);
+                self.popup = Some(Popup::Peer(p));
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                p.scroll += 1;
+                self.popup = Some(Popup::Peer(p));
+            }
+            _ => self.popup = Some(Popup::Peer(p)),
+        }
     }
 }

@@ -137,6 +137,7 @@ impl App {
                 _ => self.popup = Some(Popup::Confirm(c)),
             },
             Popup::Path(p) => self.path_prompt_key(p, k),
+            Popup::Peer(p) => self.peer_detail_key(p, k),
             Popup::Prompt(mut p) => {
                 let alt = k.modifiers.contains(KeyModifiers::ALT);
                 let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
@@ -211,7 +212,7 @@ impl App {
             }
             (Some(Popup::Palette(p)), _) => p.edit.insert_str(text),
             (Some(Popup::Help(h)), _) => h.filter.insert_str(text),
-            (Some(Popup::Confirm(_)), _) => {}
+            (Some(Popup::Confirm(_)), _) | (Some(Popup::Peer(_)), _) => {}
             (Some(Popup::Path(p)), _) => {
                 p.edit.insert_str(text);
                 p.edited();

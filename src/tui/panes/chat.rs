@@ -23,6 +23,8 @@ pub const MAX_MESSAGES: usize = 10_000;
 pub struct Peer {
     pub info: PeerInfo,
     pub online: bool,
+    /// When the console saw it join (None: it was in the room before the console).
+    pub joined_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +94,19 @@ impl ChatPane {
         let keep = self.recipient().map(|p| p.info.id.clone());
         self.peers = list
             .into_iter()
-            .map(|info| Peer { info, online: true })
+            .map(|info| {
+                // A participant seen joining keeps its join time across a fresh list.
+                let joined_ms = self
+                    .peers
+                    .iter()
+                    .find(|p| p.info.id == info.id)
+                    .and_then(|p| p.joined_ms);
+                Peer {
+                    info,
+                    online: true,
+                    joined_ms,
+                }
+            })
             .collect();
         self.selected = keep
             .and_then(|id| self.peers.iter().position(|p| p.info.id == id))
@@ -105,8 +119,13 @@ impl ChatPane {
             Some(p) => {
                 p.info = info;
                 p.online = true;
+                p.joined_ms = Some(now_ms);
             }
-            None => self.peers.push(Peer { info, online: true }),
+            None => self.peers.push(Peer {
+                info,
+                online: true,
+                joined_ms: Some(now_ms),
+            }),
         }
         self.push(Entry::Event {
             time_ms: now_ms,

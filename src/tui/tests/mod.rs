@@ -62,6 +62,7 @@ fn peer(id: &str, name: &str) -> PeerInfo {
         id: id.into(),
         name: name.into(),
         role: "user".into(),
+        attributes: Default::default(),
     }
 }
 
@@ -257,12 +258,16 @@ fn compose_and_send_to_everyone_then_to_one() {
     assert!(a.chat.input.is_empty());
     // The own message shows at once.
     assert_eq!(a.chat.selected_text().as_deref(), Some("hi q?"));
-    // Pick grace and send a two-line message to her.
+    // Pick grace and send a two-line message to her: enter shows her detail, m writes.
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.focused(), Focus::Peers);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Enter);
+    assert!(matches!(a.popup, Some(Popup::Peer(_))));
+    net_cmds(&mut a);
+    key(&mut a, KeyCode::Char('m'));
+    assert!(a.composing());
     typ(&mut a, "one");
     a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
     typ(&mut a, "two");
@@ -1888,4 +1893,99 @@ fn database_tab_draws_at_any_size_and_zoomed() {
             key(&mut a, KeyCode::Tab);
         }
     }
+}
+
+// ------------------------------------------------------------------ participant detail
+
+fn detail_of_grace() -> (App, u64) {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Enter);
+    let id = net_cmds(&mut a)
+        .into_iter()
+        .find_map(|c| match c {
+            NetCommand::Tools(ToolsCommand::Invoke {
+                id,
+                toolkit,
+                tool,
+                arguments,
+            }) if toolkit == "stats" && tool == "participant" => {
+                assert_eq!(arguments, json!({"id": "p-2"}));
+                Some(id)
+            }
+            _ => None,
+        })
+        .expect("the room is asked about grace");
+    (a, id)
+}
+
+#[test]
+fn enter_on_a_participant_shows_its_detail_with_the_rooms_scope() {
+    let (mut a, id) = detail_of_grace();
+    let Some(Popup::Peer(p)) = &a.popup else {
+        panic!("no detail")
+    };
+    assert_eq!(p.info.name, "grace");
+    net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id,
+            outcome: super::net::ToolOutcome::Json(json!({
+                "id": "p-2", "name": "grace", "role": "agent",
+                "attributes": {"name": "grace", "team": "blue"},
+                "scope": {"queues": {"send": ["jobs"]}, "messaging": {}},
+            })),
+            elapsed_ms: 1,
+        }),
+    );
+    let Some(Popup::Peer(p)) = &a.popup else {
+        panic!("no detail")
+    };
+    assert_eq!(
+        p.scope,
+        super::popups::peer::Scope::Known(json!({"queues": {"send": ["jobs"]}, "messaging": {}}))
+    );
+    assert_eq!(p.info.attributes["team"], "blue");
+    // The answer to the console's own question stays out of the tools tab.
+    assert!(a.tools.calls.is_empty());
+    // Esc closes it; enter on "everyone" writes to everyone.
+    key(&mut a, KeyCode::Esc);
+    assert!(a.popup.is_none());
+    key(&mut a, KeyCode::Home);
+    key(&mut a, KeyCode::Enter);
+    assert!(a.composing());
+}
+
+#[test]
+fn snapshot_participant_detail() {
+    let (mut a, id) = detail_of_grace();
+    net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id,
+            outcome: super::net::ToolOutcome::Json(json!({
+                "attributes": {"name": "grace", "team": "blue"},
+                "scope": {"queues": {"send": ["jobs"]}, "messaging": {}},
+            })),
+            elapsed_ms: 1,
+        }),
+    );
+    insta::assert_snapshot!("participant_detail_80x24", render(&mut a, 80, 24));
+    insta::assert_snapshot!("participant_detail_160x45", render(&mut a, 160, 45));
+}
+
+#[test]
+fn a_room_without_the_stats_toolkit_says_it_does_not_know_the_scope() {
+    let (mut a, id) = detail_of_grace();
+    net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id,
+            outcome: super::net::ToolOutcome::Error("no toolkit named `stats`".into()),
+            elapsed_ms: 1,
+        }),
+    );
+    let screen = render(&mut a, 100, 30);
+    assert!(screen.contains("the room does not say"), "{screen}");
 }

@@ -54,6 +54,14 @@ fn the_console_opens_on_the_overview_and_zero_opens_it() {
         Default::default(),
     );
     assert_eq!(a.tab, Tab::Overview);
+    // Opening on it, the first connection starts the polling the overview shows.
+    let mut a = a;
+    a.now_ms = super::T0;
+    net(&mut a, NetEvent::State(crate::tui::net::ConnState::Live));
+    let cmds = net_cmds(&mut a);
+    assert!(cmds.contains(&NetCommand::WatchQueues(true)), "{cmds:?}");
+    assert!(cmds.contains(&NetCommand::WatchServices(true)), "{cmds:?}");
+    assert!(stats_call(&cmds).is_some(), "{cmds:?}");
     let mut a = live_app();
     key(&mut a, KeyCode::Char('0'));
     assert_eq!(a.tab, Tab::Overview);
