@@ -454,6 +454,13 @@ impl App {
             NetEvent::Docs(ev) => return self.on_docs(ev),
             NetEvent::Tools(ev) => return self.on_tools(ev),
             NetEvent::Failed { what, error } => {
+                // A save the room refused: the editor stays open with the room's words.
+                if let Some(Popup::Prompt(p)) = &mut self.popup
+                    && p.saving
+                {
+                    p.saving = false;
+                    p.error = Some(error.clone());
+                }
                 self.notify(NoticeLevel::Error, format!("{what} failed: {error}"));
             }
             NetEvent::Fatal(reason) => {
@@ -710,6 +717,8 @@ impl App {
         if tab == self.tab {
             return;
         }
+        // A notice speaks of the tab it came from.
+        self.notice = None;
         // The queues and services lists are polled while a tab shows them.
         let watch = |t: Tab| {
             (

@@ -234,16 +234,14 @@ fn console_in_tmux() {
     t.wait_for("Help · type to filter");
     t.text("drain");
     t.wait_for("queue_drain");
-    t.keys(&["Escape"]); // clears the filter
-    t.wait_for("Help · type to filter");
-    t.keys(&["Escape"]);
+    t.keys(&["Escape"]); // closes, filter or not
     t.wait_until("help closed", |s| !s.contains("Help ·"));
 
     // Services: the tab lists the room's services, with restart in the hint bar.
     t.keys(&["4"]);
     t.wait_for("r restart");
     t.wait_until("services listed", |s| {
-        s.contains("LIVENESS") || s.contains("this room runs no services")
+        s.contains("LIVENESS") || s.contains("no services · deploy one")
     });
 
     // `:room NAME` reopens the console on another local room, whose service runs.
@@ -531,14 +529,15 @@ fn database_tab_in_tmux() {
     t.keys(&["6"]);
     t.wait_until("people with 3 rows", count("3"));
     t.wait_for("Schema · people");
-    // Enter on the table writes its SELECT; f5 runs it.
+    // Enter on the table writes its SELECT (the focus stays on the list); f5 runs it.
     t.keys(&["Enter"]);
     t.wait_for(r#"SELECT * FROM "people" LIMIT 100"#);
+    t.wait_for("f5 runs it, i edits it");
     t.keys(&["F5"]);
     t.wait_for("Result · 3 rows");
     t.wait_for("Grace");
     // A bad query: SQLite's message under the editor; ctrl-r runs (it passes through tmux).
-    t.keys(&["Home", "C-k"]);
+    t.keys(&["i", "Home", "C-k"]);
     t.text("select * from nope");
     t.keys(&["C-r"]);
     t.wait_for("no such table: nope");

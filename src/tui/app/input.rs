@@ -3,13 +3,13 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Focus, Popup, Tab};
+use super::{App, Focus, NoticeLevel, Popup, Tab};
 use crate::tui::action::Action;
 use crate::tui::keymap::Context;
 use crate::tui::net::NetCommand;
 use crate::tui::panes::database::sql::SqlKind;
+use crate::tui::popups::EditOutcome;
 use crate::tui::popups::prompt::{Prompt, PromptKind};
-use crate::tui::popups::{EditOutcome, LineEdit};
 
 impl App {
     pub(super) fn on_key(&mut self, k: KeyEvent) {
@@ -59,11 +59,8 @@ impl App {
                 let close_keys = matches!(k.code, KeyCode::Esc)
                     || (h.filter.text.is_empty()
                         && self.keymap.action_for(Context::Global, &k) == Some(Action::Help));
+                // Esc closes, filter or not: the next key must not land in a filter.
                 if close_keys {
-                    if k.code == KeyCode::Esc && !h.filter.text.is_empty() {
-                        h.filter = LineEdit::default();
-                        self.popup = Some(Popup::Help(h));
-                    }
                     return;
                 }
                 match k.code {
@@ -110,12 +107,26 @@ impl App {
                             if self.history.len() > 100 {
                                 self.history.remove(0);
                             }
+                            let before = self.notice.clone();
                             self.run_command(&line);
+                            // A command that failed here and now: the palette stays open
+                            // with the error, as a prompt does with bad input.
+                            if let Some(n) = &self.notice
+                                && n.level == NoticeLevel::Error
+                                && self.notice != before
+                                && self.popup.is_none()
+                                && !self.quit
+                            {
+                                p.error = Some(n.text.clone());
+                                self.notice = None;
+                                self.popup = Some(Popup::Palette(p));
+                            }
                         }
                     }
                     EditOutcome::Cancel => {}
                     EditOutcome::Changed => {
                         p.cycle = None;
+                        p.error = None;
                         self.popup = Some(Popup::Palette(p));
                     }
                     _ => self.popup = Some(Popup::Palette(p)),
@@ -170,13 +181,14 @@ impl App {
                             )));
                         }
                         (Ok(v), PromptKind::DocJson { path }) => {
+                            // Open until the room takes it: a rejected edit keeps its text.
                             if self.live("save the document") {
                                 self.send(NetCommand::Docs(
                                     crate::tui::net::DocsCommand::Replace { path, json: v },
                                 ));
-                            } else {
-                                self.popup = Some(Popup::Prompt(p));
+                                p.saving = true;
                             }
+                            self.popup = Some(Popup::Prompt(p));
                         }
                         (Ok(v), PromptKind::ToolArguments { toolkit, tool }) => {
                             if !self.call_tool(toolkit, tool, v) {

@@ -95,7 +95,7 @@ impl ServicesPane {
             &self.filter,
             self.loaded,
             "no service matches the filter",
-            "this room runs no services",
+            "no services · deploy one: roomdeck service deploy SPEC.yaml",
         ) else {
             return;
         };

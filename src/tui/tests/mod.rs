@@ -473,10 +473,12 @@ fn help_opens_filters_and_closes() {
         Some(Popup::Help(h)) => assert_eq!(h.filter.text, "drain"),
         _ => panic!(),
     }
-    key(&mut a, KeyCode::Esc); // clears the filter
-    assert!(a.popup.is_some());
+    // Esc closes even with a filter typed (it used to clear the filter first, and the next
+    // key went into the filter); the next key is a key again.
     key(&mut a, KeyCode::Esc);
     assert!(a.popup.is_none());
+    key(&mut a, KeyCode::Char('2'));
+    assert_eq!(a.tab, Tab::Queues);
 }
 
 #[test]
@@ -1573,11 +1575,16 @@ fn tables_list_schema_and_enter_writes_a_select() {
     key(&mut a, KeyCode::Up);
     assert!(net_cmds(&mut a).is_empty(), "orders' schema is known");
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.focused(), Focus::DbEditor);
+    // The query is written, the focus stays on the list (so e still exports) and a notice
+    // says what runs it.
+    assert_eq!(a.focused(), Focus::DbTables);
     assert_eq!(
         a.database.editor.text(),
         "SELECT * FROM \"orders\" LIMIT 100"
     );
+    assert!(a.notice.as_ref().unwrap().text.contains("runs it"));
+    key(&mut a, KeyCode::Char('i'));
+    assert_eq!(a.focused(), Focus::DbEditor);
     // Typed keys go to the editor, even the ones bound elsewhere (q quits, 2 is a tab).
     typ(&mut a, " q2");
     assert!(!a.quit);
@@ -1988,4 +1995,101 @@ fn a_room_without_the_stats_toolkit_says_it_does_not_know_the_scope() {
     );
     let screen = render(&mut a, 100, 30);
     assert!(screen.contains("the room does not say"), "{screen}");
+}
+
+// ------------------------------------------------------------------ first minutes
+
+#[test]
+fn a_failing_palette_command_keeps_the_palette_open_with_its_error() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char(':'));
+    typ(&mut a, "send jobs {nope");
+    key(&mut a, KeyCode::Enter);
+    let Some(Popup::Palette(p)) = &a.popup else {
+        panic!("the palette closed on a failing command")
+    };
+    assert_eq!(p.edit.text, "send jobs {nope");
+    assert!(p.error.as_deref().unwrap().contains("not valid JSON"));
+    assert!(net_cmds(&mut a).is_empty());
+    insta::assert_snapshot!("palette_error_80x24", render(&mut a, 80, 24));
+    // Typing clears the error; a good command closes it.
+    key(&mut a, KeyCode::Backspace);
+    let Some(Popup::Palette(p)) = &a.popup else {
+        panic!()
+    };
+    assert!(p.error.is_none());
+    if let Some(Popup::Palette(p)) = &mut a.popup {
+        p.edit.set(r#"send jobs {"ok": 1}"#);
+    }
+    key(&mut a, KeyCode::Enter);
+    assert!(a.popup.is_none());
+}
+
+#[test]
+fn notices_are_cleared_on_a_tab_change() {
+    let mut a = live_app();
+    a.run_command("bogus");
+    assert!(a.notice.is_some());
+    key(&mut a, KeyCode::Char('2'));
+    assert!(a.notice.is_none());
+}
+
+#[test]
+fn j_and_k_move_in_lists_with_the_default_keymap() {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('2'));
+    assert_eq!(a.queues.selected, 0);
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    assert_eq!(a.queues.selected, 2);
+    key(&mut a, KeyCode::Char('k'));
+    assert_eq!(a.queues.selected, 1);
+}
+
+#[test]
+fn the_hint_line_keeps_help_and_quit_at_80_columns() {
+    let mut a = populated();
+    for tab in ['0', '1', '2', '3', '4', '5', '6', '7', '8'] {
+        key(&mut a, KeyCode::Char(tab));
+        let screen = render(&mut a, 80, 24);
+        let hints = screen.lines().last().unwrap();
+        assert!(
+            hints.contains("? help") && hints.contains("q quit"),
+            "tab {tab}: {hints}"
+        );
+        // The tab bar names every tab (short titles when narrow), not just numbers.
+        let bar = screen.lines().next().unwrap();
+        assert!(
+            bar.contains("Chat") && bar.contains("Tools"),
+            "tab {tab}: {bar}"
+        );
+    }
+}
+
+#[test]
+fn the_logs_badge_counts_unread_lines() {
+    let mut a = populated();
+    let bar = |a: &mut App| render(a, 160, 20).lines().next().unwrap().to_string();
+    assert!(bar(&mut a).contains("3 Logs 5"));
+    key(&mut a, KeyCode::Char('3'));
+    bar(&mut a);
+    key(&mut a, KeyCode::Char('1'));
+    assert!(
+        bar(&mut a).contains("3 Logs "),
+        "read lines are not counted"
+    );
+    assert!(!bar(&mut a).contains("3 Logs 5"));
+    net(
+        &mut a,
+        NetEvent::Logs(vec![log(9, Level::Info, "one more")]),
+    );
+    assert!(bar(&mut a).contains("3 Logs 1"));
+}
+
+#[test]
+fn snapshot_hint_line_and_tabs_at_80x24_and_160x45() {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('2'));
+    insta::assert_snapshot!("queues_80x24", render(&mut a, 80, 24));
+    insta::assert_snapshot!("queues_160x45", render(&mut a, 160, 45));
 }
