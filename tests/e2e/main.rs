@@ -643,3 +643,53 @@ fn documents_and_toolkits_tabs_in_tmux() {
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
 }
+
+/// The overview (where the console opens) shows the room's rates moving while the CLI, as
+/// other participants, sends queue items and chat messages.
+#[test]
+fn overview_rates_move_in_tmux() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let t = Tmux::start(110, 30, "");
+    t.wait_for("● live");
+    t.wait_for("Activity · the room's counters");
+    // A row's sparkline has a bar once its rate was above zero in a sample.
+    let moved = |screen: &str, label: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(label))
+            .is_some_and(|l| l.chars().any(|c| ('▁'..='█').contains(&c)))
+    };
+    assert!(!moved(&t.screen(), "queue ops/s"), "no queue work yet");
+    for i in 0..4 {
+        t.cli(&[
+            "queue",
+            "send",
+            "--queue",
+            "jobs",
+            "--json",
+            &format!(r#"{{"n":{i}}}"#),
+        ]);
+        t.cli(&[
+            "--name",
+            "grace",
+            "messaging",
+            "broadcast",
+            "--type",
+            "chat",
+            "--data",
+            r#"{"text":"hi"}"#,
+        ]);
+    }
+    t.wait_until("queue ops and messages move", |s| {
+        moved(s, "queue ops/s") && moved(s, "messages/s") && moved(s, "tool calls/s")
+    });
+    // The queue the CLI filled shows with its depth.
+    t.wait_until("jobs with 4 items", |s| {
+        s.lines().any(|l| l.contains("jobs") && l.contains(" 4 "))
+    });
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}

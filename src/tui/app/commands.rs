@@ -34,6 +34,7 @@ impl App {
         match cmd {
             "quit" | "q" => self.do_action(Action::Quit),
             "help" => self.do_action(Action::Help),
+            "overview" => self.switch_tab(Tab::Overview),
             "chat" => self.switch_tab(Tab::Chat),
             "queues" => self.switch_tab(Tab::Queues),
             "logs" => self.switch_tab(Tab::Logs),

@@ -22,6 +22,11 @@ pub enum Arg {
 pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ("quit", "quit roomdeck", Arg::None),
     ("help", "show the keys", Arg::None),
+    (
+        "overview",
+        "go to the overview tab: the room at a glance",
+        Arg::None,
+    ),
     ("chat", "go to the chat tab", Arg::None),
     ("queues", "go to the queues tab", Arg::None),
     ("logs", "go to the logs tab", Arg::None),
