@@ -125,6 +125,16 @@ pub fn pane_block<'a>(title: impl Into<String>, theme: &Theme, focused: bool) ->
         .title(Span::styled(title.into(), theme.title(focused)))
 }
 
+/// A name cut to `n` characters, with `…` when it was longer.
+pub fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// "1.2 KB" and friends.
 pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];

@@ -16,7 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Wrap};
 use serde_json::Value;
 
-use super::{human_size, pane_block};
+use super::{cut, human_size, pane_block};
 use crate::tui::action::Action;
 use crate::tui::net::{Level, QueueSummary, ServiceSummary};
 use crate::tui::pane::{DrawCx, Focus, Pane, Tab};
@@ -324,7 +324,7 @@ impl OverviewPane {
             vec![Line::styled("loading…", t.muted())]
         } else if s.services.is_empty() {
             vec![Line::styled(
-                "no services · deploy one with the room's services API",
+                "no services · roomdeck service deploy SPEC.yaml",
                 t.muted(),
             )]
         } else {
@@ -427,16 +427,6 @@ fn trend(depths: &VecDeque<u64>) -> &'static str {
         (Some(a), Some(b)) if b < a => "▼ shrinking",
         _ => "= steady",
     }
-}
-
-/// A name cut to `n` characters, with `…` when it was longer.
-pub fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 impl Pane for OverviewPane {

@@ -2093,3 +2093,25 @@ fn snapshot_hint_line_and_tabs_at_80x24_and_160x45() {
     insta::assert_snapshot!("queues_80x24", render(&mut a, 80, 24));
     insta::assert_snapshot!("queues_160x45", render(&mut a, 160, 45));
 }
+
+#[test]
+fn long_file_names_are_cut_with_an_ellipsis_at_80x24() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('5'));
+    listed(
+        &mut a,
+        "",
+        vec![fentry(
+            "quarterly-report-of-the-northern-region-final-v2.json",
+            Some(2_048),
+        )],
+    );
+    let screen = render(&mut a, 80, 24);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("quarterly") && l.contains("KB"))
+        .expect("the file is listed");
+    assert!(row.contains('…'), "{row}");
+    assert!(row.contains("2.0 KB"), "the size stays: {row}");
+    insta::assert_snapshot!("files_80x24", screen);
+}
