@@ -1,8 +1,8 @@
 //! The `Pane` trait: what each tab of the console offers the app, after gitui's components.
 //!
 //! A pane owns its state, draws itself, moves within itself, takes the network events that are
-//! its own and names the keys it offers (`commands`), which feed the hint line, the help
-//! overlay's "this tab" section and the palette's completion. `App` keeps what spans panes
+//! its own and names the keys it offers (`commands`), which feed the hint line and the help
+//! overlay's "this tab" section. `App` keeps what spans panes
 //! (popups, focus, the connection) and the actions that need it. Adding a pane: its module
 //! under `panes/`, a row in [`TABS`], a field of `App` and a line in `App::pane` / `App::split`.
 
@@ -258,7 +258,7 @@ impl NetCx<'_> {
 
 pub trait Pane {
     /// The actions this pane offers while `focus` has the focus, most used first: the hint
-    /// line shows them (then `: ? q`), the help overlay lists them under "this tab".
+    /// line shows them (then `:`, `? help`, `q quit`), the help overlay lists them first.
     fn commands(&self, focus: Focus) -> &'static [Action];
 
     fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx);

@@ -47,7 +47,14 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     draw_hints(f, hints, app);
     let theme = &app.theme;
     match &app.popup {
-        Some(Popup::Help(h)) => popups::help::draw(f, area, h, &app.keymap, theme),
+        Some(Popup::Help(h)) => {
+            let this_tab = popups::help::ThisTab {
+                title: app.tab.title(),
+                context: app.tab.context(),
+                commands: app.pane(app.tab).commands(app.focused()),
+            };
+            popups::help::draw(f, area, h, &app.keymap, theme, &this_tab)
+        }
         Some(Popup::Palette(p)) => {
             let (t, q) = (app.theme_names(), app.queue_names());
             popups::palette::draw(f, area, p, &t, &q, theme)

@@ -2115,3 +2115,36 @@ fn long_file_names_are_cut_with_an_ellipsis_at_80x24() {
     assert!(row.contains("2.0 KB"), "the size stays: {row}");
     insta::assert_snapshot!("files_80x24", screen);
 }
+
+#[test]
+fn help_lists_the_tabs_own_keys_first_and_names_every_tab() {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('?'));
+    let screen = render(&mut a, 100, 40);
+    let first = screen
+        .lines()
+        .position(|l| l.contains("this tab: queues"))
+        .expect("a section for the tab");
+    let global = screen.lines().position(|l| l.contains("global")).unwrap();
+    assert!(first < global, "{screen}");
+    assert!(screen.contains("queue_send"));
+    // Every tab is named among the bindings (tab_overview … tab_tools).
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('?'));
+    typ(&mut a, "tab_");
+    let screen = render(&mut a, 100, 40);
+    for name in [
+        "overview",
+        "chat",
+        "queues",
+        "logs",
+        "services",
+        "files",
+        "database",
+        "documents",
+        "toolkits",
+    ] {
+        assert!(screen.contains(&format!("{name} tab")), "{name}: {screen}");
+    }
+}
