@@ -217,14 +217,15 @@ impl DrawCx<'_> {
     }
 
     /// A list on the left and its detail on the right (`left_pct` of the width for the list);
-    /// zoomed, the focused one takes the body.
+    /// zoomed, the focused one takes the body. Both areas are recorded for the mouse; each
+    /// comes with whether it has the focus.
     pub fn list_and_detail(
-        &self,
+        &mut self,
         body: Rect,
-        list: Focus,
+        (list, detail): (Focus, Focus),
         left_pct: u16,
-    ) -> (Option<Rect>, Option<Rect>) {
-        if self.zoom {
+    ) -> (Option<(Rect, bool)>, Option<(Rect, bool)>) {
+        let (l, d) = if self.zoom {
             if self.focus == list {
                 (Some(body), None)
             } else {
@@ -235,7 +236,14 @@ impl DrawCx<'_> {
                 Layout::horizontal([Constraint::Percentage(left_pct), Constraint::Fill(1)])
                     .areas(body);
             (Some(l), Some(d))
-        }
+        };
+        let mut placed = |r: Option<Rect>, f: Focus| {
+            r.map(|r| {
+                self.place(r, f);
+                (r, self.focus == f)
+            })
+        };
+        (placed(l, list), placed(d, detail))
     }
 }
 

@@ -100,6 +100,21 @@ impl Tmux {
         }
     }
 
+    /// `roomdeck room messaging broadcast` of a chat message, as `name`.
+    fn say(&self, name: &str, text: &str) {
+        let data = serde_json::json!({ "text": text }).to_string();
+        self.cli(&[
+            "--name",
+            name,
+            "messaging",
+            "broadcast",
+            "--type",
+            "chat",
+            "--data",
+            &data,
+        ]);
+    }
+
     /// `roomdeck room ...` as a second participant of the same local room.
     fn cli(&self, args: &[&str]) -> Output {
         let out = Command::new(BIN)
@@ -672,16 +687,7 @@ fn overview_rates_move_in_tmux() {
             "--json",
             &format!(r#"{{"n":{i}}}"#),
         ]);
-        t.cli(&[
-            "--name",
-            "grace",
-            "messaging",
-            "broadcast",
-            "--type",
-            "chat",
-            "--data",
-            r#"{"text":"hi"}"#,
-        ]);
+        t.say("grace", "hi");
     }
     t.wait_until("queue ops and messages move", |s| {
         moved(s, "queue ops/s") && moved(s, "messages/s") && moved(s, "tool calls/s")

@@ -291,14 +291,12 @@ impl Pane for DocsPane {
     }
 
     fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
-        let (list, view) = cx.list_and_detail(body, Focus::DocList, 35);
-        if let Some(r) = list {
-            cx.place(r, Focus::DocList);
-            self.draw_list(f, r, cx.theme, cx.focused(Focus::DocList));
+        let (list, view) = cx.list_and_detail(body, (Focus::DocList, Focus::DocView), 35);
+        if let Some((r, focused)) = list {
+            self.draw_list(f, r, cx.theme, focused);
         }
-        if let Some(r) = view {
-            cx.place(r, Focus::DocView);
-            self.draw_view(f, r, cx.theme, cx.focused(Focus::DocView), cx.tz);
+        if let Some((r, focused)) = view {
+            self.draw_view(f, r, cx.theme, focused, cx.tz);
         }
     }
 

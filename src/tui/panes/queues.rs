@@ -172,14 +172,12 @@ impl Pane for QueuesPane {
     }
 
     fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
-        let (list, detail) = cx.list_and_detail(body, Focus::QueueList, 40);
-        if let Some(r) = list {
-            cx.place(r, Focus::QueueList);
-            self.draw_list(f, r, cx.theme, cx.focused(Focus::QueueList));
+        let (list, detail) = cx.list_and_detail(body, (Focus::QueueList, Focus::QueueDetail), 40);
+        if let Some((r, focused)) = list {
+            self.draw_list(f, r, cx.theme, focused);
         }
-        if let Some(r) = detail {
-            cx.place(r, Focus::QueueDetail);
-            self.draw_detail(f, r, cx.theme, cx.focused(Focus::QueueDetail), cx.tz);
+        if let Some((r, focused)) = detail {
+            self.draw_detail(f, r, cx.theme, focused, cx.tz);
         }
     }
 

@@ -409,14 +409,12 @@ impl Pane for ToolsPane {
     }
 
     fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
-        let (list, detail) = cx.list_and_detail(body, Focus::ToolList, 30);
-        if let Some(r) = list {
-            cx.place(r, Focus::ToolList);
-            self.draw_list(f, r, cx.theme, cx.focused(Focus::ToolList));
+        let (list, detail) = cx.list_and_detail(body, (Focus::ToolList, Focus::ToolDetail), 30);
+        if let Some((r, focused)) = list {
+            self.draw_list(f, r, cx.theme, focused);
         }
-        if let Some(r) = detail {
-            cx.place(r, Focus::ToolDetail);
-            self.draw_detail(f, r, cx.theme, cx.focused(Focus::ToolDetail), cx.tz);
+        if let Some((r, focused)) = detail {
+            self.draw_detail(f, r, cx.theme, focused, cx.tz);
         }
     }
 

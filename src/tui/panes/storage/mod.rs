@@ -306,14 +306,12 @@ impl Pane for StoragePane {
     }
 
     fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
-        let (tree, preview) = cx.list_and_detail(body, Focus::FileTree, 50);
-        if let Some(r) = tree {
-            cx.place(r, Focus::FileTree);
-            self.draw_tree(f, r, cx.theme, cx.focused(Focus::FileTree), cx.tz);
+        let (tree, preview) = cx.list_and_detail(body, (Focus::FileTree, Focus::FilePreview), 50);
+        if let Some((r, focused)) = tree {
+            self.draw_tree(f, r, cx.theme, focused, cx.tz);
         }
-        if let Some(r) = preview {
-            cx.place(r, Focus::FilePreview);
-            self.draw_preview(f, r, cx.theme, cx.focused(Focus::FilePreview));
+        if let Some((r, focused)) = preview {
+            self.draw_preview(f, r, cx.theme, focused);
         }
     }
 
