@@ -189,6 +189,9 @@ impl Focus {
     }
 }
 
+/// A sub-pane's area, and whether it has the focus (None: not drawn, the other is zoomed).
+pub type Placed = Option<(Rect, bool)>;
+
 /// What a pane may read while it draws, and where it records its areas for the mouse.
 pub struct DrawCx<'a> {
     pub theme: &'a Theme,
@@ -224,7 +227,7 @@ impl DrawCx<'_> {
         body: Rect,
         (list, detail): (Focus, Focus),
         left_pct: u16,
-    ) -> (Option<(Rect, bool)>, Option<(Rect, bool)>) {
+    ) -> (Placed, Placed) {
         let (l, d) = if self.zoom {
             if self.focus == list {
                 (Some(body), None)
