@@ -191,6 +191,8 @@ pub struct App {
     next_transfer: u64,
     /// The id of the `stats.room` call waiting for its answer.
     stats_call: Option<u64>,
+    /// Calls asking the room who sent a message (call id -> participant id).
+    sender_asks: std::collections::HashMap<u64, String>,
     /// `logs.total()` when the logs tab last showed (the tab's badge counts the rest).
     pub logs_read: u64,
 }
@@ -259,6 +261,7 @@ impl App {
             next_transfer: 1,
             stats_call: None,
             logs_read: 0,
+            sender_asks: Default::default(),
         }
     }
 
@@ -383,9 +386,14 @@ impl App {
     // ---------------------------------------------------------------- network
 
     fn on_net(&mut self, ev: NetEvent) -> bool {
-        if self.peer_answer(&ev) || self.overview_observe(&ev) {
+        if self.peer_answer(&ev) || self.sender_answer(&ev) {
+            return true;
+        }
+        // The overview's own poll changes nothing on screen until its next sample.
+        if self.overview_observe(&ev) {
             return false;
         }
+        self.ask_sender_name(&ev);
         // The panes take their own events first.
         let mut ev = ev;
         for tab in Tab::ALL {

@@ -696,6 +696,10 @@ fn overview_rates_move_in_tmux() {
     t.wait_until("jobs with 4 items", |s| {
         s.lines().any(|l| l.contains("jobs") && l.contains(" 4 "))
     });
+    // In chat the CLI sender is named (the room remembers it after it left) and listed gone.
+    t.keys(&["1"]);
+    t.wait_for("grace  hi");
+    t.wait_for("○ grace");
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
 }

@@ -2,7 +2,7 @@
 //! over time). Counted where every call passes (`record`, called once per finished call) with
 //! relaxed atomics, so a call costs a map look-up and one or two increments.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -26,12 +26,18 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
     ],
 };
 
+/// Callers remembered per room, so a message's sender can be named after it left (a CLI
+/// command joins, sends and leaves before the console asks).
+const RECENT: usize = 256;
+
 #[derive(Default)]
 struct Counters {
     calls: AtomicU64,
     messages: AtomicU64,
     queue_ops: AtomicU64,
     errors: AtomicU64,
+    /// (id, name, role) of the last callers, newest last.
+    recent: Mutex<VecDeque<(String, String, String)>>,
 }
 
 /// The counters of each room by name (kept across its sessions; readers take differences).
@@ -47,11 +53,38 @@ fn counters(room: &str) -> Arc<Counters> {
 
 /// Counts one finished call. The stats calls themselves are left out: the console polls them
 /// every second, and its own polling is not the room's activity.
-pub(crate) fn record(room: &str, toolkit: &str, tool: &str, failed: bool) {
+pub(crate) fn record(call: &ToolCall, failed: bool) {
+    let p = &call.caller;
+    count(
+        &call.room.name,
+        (&p.id, &p.name, &p.role),
+        &call.toolkit,
+        &call.tool,
+        failed,
+    );
+}
+
+fn count(
+    room: &str,
+    (id, name, role): (&str, &str, &str),
+    toolkit: &str,
+    tool: &str,
+    failed: bool,
+) {
     if toolkit == TOOLKIT.name {
         return;
     }
     let c = counters(room);
+    {
+        let mut recent = c.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.back().is_none_or(|(last, _, _)| last != id) {
+            recent.retain(|(i, _, _)| i != id);
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back((id.to_string(), name.to_string(), role.to_string()));
+        }
+    }
     c.calls.fetch_add(1, Ordering::Relaxed);
     match toolkit {
         "messaging" if matches!(tool, "send" | "broadcast") => {
@@ -111,16 +144,21 @@ mod tests {
     #[test]
     fn calls_are_counted_by_kind_and_stats_calls_are_not() {
         let room = "stats-test-room";
-        record(room, "messaging", "broadcast", false);
-        record(room, "queues", "send", false);
-        record(room, "queues", "receive", true);
-        record(room, "queues", "list", false);
-        record(room, "developer", "error", false);
-        record(room, "stats", "room", false);
+        let who = ("p-1", "grace", "user");
+        count(room, who, "messaging", "broadcast", false);
+        count(room, who, "queues", "send", false);
+        count(room, who, "queues", "receive", true);
+        count(room, who, "queues", "list", false);
+        count(room, ("p-2", "linus", "user"), "developer", "error", false);
+        count(room, who, "queues", "send", false);
+        count(room, who, "stats", "room", false);
         let c = counters(room);
-        assert_eq!(c.calls.load(Ordering::Relaxed), 5);
+        assert_eq!(c.calls.load(Ordering::Relaxed), 6);
         assert_eq!(c.messages.load(Ordering::Relaxed), 1);
-        assert_eq!(c.queue_ops.load(Ordering::Relaxed), 2);
+        assert_eq!(c.queue_ops.load(Ordering::Relaxed), 3);
         assert_eq!(c.errors.load(Ordering::Relaxed), 2);
+        let recent = c.recent.lock().unwrap();
+        let names: Vec<&str> = recent.iter().map(|(_, n, _)| n.as_str()).collect();
+        assert_eq!(names, ["linus", "grace"], "each caller once, newest last");
     }
 }

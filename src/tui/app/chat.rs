@@ -127,4 +127,61 @@ impl App {
             _ => self.popup = Some(Popup::Peer(p)),
         }
     }
+
+    /// A message from a sender the console cannot name: ask the room who it is (once).
+    pub(super) fn ask_sender_name(&mut self, ev: &NetEvent) {
+        let NetEvent::Message(m) = ev else { return };
+        let known =
+            m.from_id == self.me_id || self.chat.peers.iter().any(|p| p.info.id == m.from_id);
+        // A room without the stats toolkit cannot say (the overview found out already).
+        let no_stats = self.overview.source == crate::tui::panes::overview::Source::Console;
+        if known
+            || no_stats
+            || self.conn != crate::tui::net::ConnState::Live
+            || self.sender_asks.values().any(|id| *id == m.from_id)
+            || self.sender_asks.len() >= 16
+        {
+            return;
+        }
+        let call = self.next_transfer;
+        self.next_transfer += 1;
+        self.sender_asks.insert(call, m.from_id.clone());
+        self.send(NetCommand::Tools(ToolsCommand::Invoke {
+            id: call,
+            toolkit: "stats".into(),
+            tool: "participant".into(),
+            arguments: json!({"id": m.from_id}),
+        }));
+    }
+
+    /// The room's answer about a sender; true when the event was one.
+    pub(super) fn sender_answer(&mut self, ev: &NetEvent) -> bool {
+        let NetEvent::Tools(ToolsEvent::Answered { id, outcome, .. }) = ev else {
+            return false;
+        };
+        let Some(pid) = self.sender_asks.remove(id) else {
+            return false;
+        };
+        if let ToolOutcome::Json(v) = outcome {
+            let text = |k: &str| {
+                v.get(k)
+                    .and_then(|x| x.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let info = crate::tui::net::PeerInfo {
+                id: pid,
+                name: text("name"),
+                role: text("role"),
+                attributes: v
+                    .get("attributes")
+                    .and_then(|a| a.as_object())
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            let present = v.get("present").and_then(|p| p.as_bool()).unwrap_or(false);
+            self.chat.sender_named(info, present);
+        }
+        true
+    }
 }

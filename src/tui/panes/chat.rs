@@ -144,6 +144,25 @@ impl ChatPane {
         }
     }
 
+    /// A sender the room named after the fact (it never enabled messaging, as a CLI command
+    /// does not): its messages take the name, and it is listed, gone if it left.
+    pub fn sender_named(&mut self, info: PeerInfo, present: bool) {
+        for e in self.entries.iter_mut() {
+            if let Entry::Msg(m) = e
+                && m.from_id == info.id
+            {
+                m.from_name = display_name(&info);
+            }
+        }
+        if !self.peers.iter().any(|p| p.info.id == info.id) {
+            self.peers.push(Peer {
+                info,
+                online: present,
+                joined_ms: None,
+            });
+        }
+    }
+
     pub fn peer_renamed(&mut self, id: &str, name: &str) {
         if let Some(p) = self.peers.iter_mut().find(|p| p.info.id == id) {
             p.info.name = name.to_string();

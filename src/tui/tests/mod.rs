@@ -2148,3 +2148,51 @@ fn help_lists_the_tabs_own_keys_first_and_names_every_tab() {
         assert!(screen.contains(&format!("{name} tab")), "{name}: {screen}");
     }
 }
+
+#[test]
+fn a_cli_sender_is_named_by_the_room_and_listed_after_it_left() {
+    let mut a = populated();
+    net(
+        &mut a,
+        NetEvent::Message(ChatMessage {
+            time_ms: T0,
+            from_id: "b498f74b-cli".into(),
+            from_name: "b498f74b".into(),
+            to: None,
+            kind: "chat".into(),
+            text: "deployed".into(),
+            attachment: None,
+            own: false,
+        }),
+    );
+    let call = net_cmds(&mut a)
+        .into_iter()
+        .find_map(|c| match c {
+            NetCommand::Tools(ToolsCommand::Invoke {
+                id,
+                tool,
+                arguments,
+                ..
+            }) if tool == "participant" => {
+                assert_eq!(arguments, json!({"id": "b498f74b-cli"}));
+                Some(id)
+            }
+            _ => None,
+        })
+        .expect("the room is asked who sent it");
+    assert!(net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id: call,
+            outcome: super::net::ToolOutcome::Json(
+                json!({"id": "b498f74b-cli", "name": "deploy-bot", "role": "user", "present": false})
+            ),
+            elapsed_ms: 1,
+        }),
+    ));
+    let screen = render(&mut a, 100, 24);
+    assert!(screen.contains("deploy-bot  deployed"), "{screen}");
+    assert!(!screen.contains("b498f74b"), "{screen}");
+    assert!(screen.contains("○ deploy-bot"), "listed as gone: {screen}");
+    assert!(a.tools.calls.is_empty());
+}

@@ -14,9 +14,9 @@ use crate::tui::panes::overview::{Rate, SAMPLE_MS, Source};
 /// The id of the `stats.room` call among the commands sent, if one was.
 fn stats_call(cmds: &[NetCommand]) -> Option<u64> {
     cmds.iter().find_map(|c| match c {
-        NetCommand::Tools(ToolsCommand::Invoke { id, toolkit, .. }) if toolkit == "stats" => {
-            Some(*id)
-        }
+        NetCommand::Tools(ToolsCommand::Invoke {
+            id, toolkit, tool, ..
+        }) if toolkit == "stats" && tool == "room" => Some(*id),
         _ => None,
     })
 }
