@@ -126,6 +126,12 @@ pub const LIVEKIT: Guard = Guard {
     present: |s| s.livekit.is_some(),
     rule: |s, c| livekit(need(&s.livekit, "livekit")?, c),
 };
+/// The room's counters are diagnostics, like its developer log.
+pub const STATS: Guard = Guard {
+    grant: "developer",
+    present: |s| s.developer.is_some(),
+    rule: |s, _| need(&s.developer, "developer").map(|_| ()),
+};
 pub const SECRETS: Guard = Guard {
     grant: "secrets",
     present: |s| s.secrets.is_some(),

@@ -322,6 +322,7 @@ async fn run_call(mut call: ToolCall, streams: Streams) {
     let (toolkit, tool) = (call.toolkit.clone(), call.tool.clone());
     let opened = call.stream_opened.clone();
     let result = toolkits::dispatch(&mut call).await;
+    toolkits::stats::record(&call, result.is_err());
     drop(call);
     if let Some(key) = &tool_call_id {
         streams

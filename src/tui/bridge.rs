@@ -112,6 +112,7 @@ fn peer(p: &Participant) -> PeerInfo {
         id: p.id.clone(),
         name: p.name().unwrap_or_default().to_string(),
         role: p.role.clone(),
+        attributes: p.attributes.clone(),
     }
 }
 

@@ -26,6 +26,7 @@ use super::action::Action;
 pub enum Context {
     Global,
     List,
+    Overview,
     Chat,
     Queues,
     Logs,
@@ -37,9 +38,10 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::List,
+        Context::Overview,
         Context::Chat,
         Context::Queues,
         Context::Logs,
@@ -53,6 +55,7 @@ impl Context {
         match self {
             Context::Global => "global",
             Context::List => "list",
+            Context::Overview => "overview",
             Context::Chat => "chat",
             Context::Queues => "queues",
             Context::Logs => "logs",
@@ -274,6 +277,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "f1", Action::Help),
     (Context::Global, ":", Action::Palette),
     (Context::Global, "ctrl-z", Action::Suspend),
+    (Context::Global, "0", Action::TabOverview),
     (Context::Global, "1", Action::TabChat),
     (Context::Global, "2", Action::TabQueues),
     (Context::Global, "3", Action::TabLogs),
@@ -291,6 +295,9 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "T", Action::CycleTheme),
     (Context::List, "up", Action::Up),
     (Context::List, "down", Action::Down),
+    // k9s and lazygit users move with j/k; the default keymap has them too.
+    (Context::List, "k", Action::Up),
+    (Context::List, "j", Action::Down),
     (Context::List, "pageup", Action::PageUp),
     (Context::List, "pagedown", Action::PageDown),
     (Context::List, "home", Action::Top),
@@ -302,7 +309,8 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::List, "esc", Action::Back),
     (Context::List, "y", Action::Copy),
     (Context::Chat, "i", Action::Compose),
-    (Context::Chat, "enter", Action::Compose),
+    // Enter opens a participant's detail (m there writes to it); on everyone it composes.
+    (Context::Chat, "enter", Action::Select),
     (Context::Queues, "s", Action::QueueSend),
     (Context::Queues, "n", Action::QueueNew),
     (Context::Queues, "r", Action::QueueReceive),
@@ -406,7 +414,7 @@ impl Keymap {
             }
             let ctx = Context::parse(section).ok_or_else(|| {
                 format!(
-                    "unknown section [{section}]; use global, list, chat, queues, logs, services, files, database, docs or tools"
+                    "unknown section [{section}]; use global, list, overview, chat, queues, logs, services, files, database, docs or tools"
                 )
             })?;
             let table = body
@@ -519,7 +527,7 @@ mod tests {
         assert_eq!(km.lookup(Context::Logs, &s), Some(Action::Search));
         assert_eq!(km.lookup(Context::Chat, &s), None);
         let enter = Chord::parse("enter").unwrap();
-        assert_eq!(km.lookup(Context::Chat, &enter), Some(Action::Compose));
+        assert_eq!(km.lookup(Context::Chat, &enter), Some(Action::Select));
         assert_eq!(km.lookup(Context::Queues, &enter), Some(Action::Select));
     }
 

@@ -12,6 +12,7 @@ pub mod config;
 mod dbbridge;
 pub mod keymap;
 pub mod net;
+pub mod pane;
 pub mod panes;
 pub mod popups;
 mod term;

@@ -36,6 +36,8 @@ pub struct PeerInfo {
     pub id: String,
     pub name: String,
     pub role: String,
+    /// As the room published them (name included).
+    pub attributes: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

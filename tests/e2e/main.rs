@@ -100,6 +100,21 @@ impl Tmux {
         }
     }
 
+    /// `roomdeck room messaging broadcast` of a chat message, as `name`.
+    fn say(&self, name: &str, text: &str) {
+        let data = serde_json::json!({ "text": text }).to_string();
+        self.cli(&[
+            "--name",
+            name,
+            "messaging",
+            "broadcast",
+            "--type",
+            "chat",
+            "--data",
+            &data,
+        ]);
+    }
+
     /// `roomdeck room ...` as a second participant of the same local room.
     fn cli(&self, args: &[&str]) -> Output {
         let out = Command::new(BIN)
@@ -159,7 +174,9 @@ fn console_in_tmux() {
         started.elapsed()
     );
 
-    // Chat: type a message and see it.
+    // The console opens on the overview; chat is tab 1. Type a message and see it.
+    t.wait_for("Activity");
+    t.keys(&["1"]);
     t.keys(&["i"]);
     t.wait_for("enter send");
     t.text("hello from the console");
@@ -232,16 +249,14 @@ fn console_in_tmux() {
     t.wait_for("Help · type to filter");
     t.text("drain");
     t.wait_for("queue_drain");
-    t.keys(&["Escape"]); // clears the filter
-    t.wait_for("Help · type to filter");
-    t.keys(&["Escape"]);
+    t.keys(&["Escape"]); // closes, filter or not
     t.wait_until("help closed", |s| !s.contains("Help ·"));
 
     // Services: the tab lists the room's services, with restart in the hint bar.
     t.keys(&["4"]);
     t.wait_for("r restart");
     t.wait_until("services listed", |s| {
-        s.contains("LIVENESS") || s.contains("this room runs no services")
+        s.contains("LIVENESS") || s.contains("no services · deploy one")
     });
 
     // `:room NAME` reopens the console on another local room, whose service runs.
@@ -394,7 +409,7 @@ fn tiny_terminal_shows_a_message_and_read_only_refuses() {
     t.wait_for("too small");
     t.tmux(&["resize-window", "-t", "e2e", "-x", "100", "-y", "24"]);
     t.wait_for("READ-ONLY");
-    t.keys(&["i"]);
+    t.keys(&["1", "i"]);
     t.wait_for("read-only mode");
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
@@ -529,14 +544,15 @@ fn database_tab_in_tmux() {
     t.keys(&["6"]);
     t.wait_until("people with 3 rows", count("3"));
     t.wait_for("Schema · people");
-    // Enter on the table writes its SELECT; f5 runs it.
+    // Enter on the table writes its SELECT (the focus stays on the list); f5 runs it.
     t.keys(&["Enter"]);
     t.wait_for(r#"SELECT * FROM "people" LIMIT 100"#);
+    t.wait_for("f5 runs it, i edits it");
     t.keys(&["F5"]);
     t.wait_for("Result · 3 rows");
     t.wait_for("Grace");
     // A bad query: SQLite's message under the editor; ctrl-r runs (it passes through tmux).
-    t.keys(&["Home", "C-k"]);
+    t.keys(&["i", "Home", "C-k"]);
     t.text("select * from nope");
     t.keys(&["C-r"]);
     t.wait_for("no such table: nope");
@@ -639,6 +655,51 @@ fn documents_and_toolkits_tabs_in_tmux() {
     t.keys(&["Enter"]);
     t.wait_for("queues.list {} ok");
     t.wait_for(r#""name": "jobs""#);
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}
+
+/// The overview (where the console opens) shows the room's rates moving while the CLI, as
+/// other participants, sends queue items and chat messages.
+#[test]
+fn overview_rates_move_in_tmux() {
+    if !have_tmux() {
+        eprintln!("e2e: tmux is not installed; the tmux test did not run");
+        return;
+    }
+    let t = Tmux::start(110, 30, "");
+    t.wait_for("● live");
+    t.wait_for("Activity · the room's counters");
+    // A row's sparkline has a bar once its rate was above zero in a sample.
+    let moved = |screen: &str, label: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(label))
+            .is_some_and(|l| l.chars().any(|c| ('▁'..='█').contains(&c)))
+    };
+    assert!(!moved(&t.screen(), "queue ops/s"), "no queue work yet");
+    for i in 0..4 {
+        t.cli(&[
+            "queue",
+            "send",
+            "--queue",
+            "jobs",
+            "--json",
+            &format!(r#"{{"n":{i}}}"#),
+        ]);
+        t.say("grace", "hi");
+    }
+    t.wait_until("queue ops and messages move", |s| {
+        moved(s, "queue ops/s") && moved(s, "messages/s") && moved(s, "tool calls/s")
+    });
+    // The queue the CLI filled shows with its depth.
+    t.wait_until("jobs with 4 items", |s| {
+        s.lines().any(|l| l.contains("jobs") && l.contains(" 4 "))
+    });
+    // In chat the CLI sender is named (the room remembers it after it left) and listed gone.
+    t.keys(&["1"]);
+    t.wait_for("grace  hi");
+    t.wait_for("○ grace");
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
 }

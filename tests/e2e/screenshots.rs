@@ -45,6 +45,7 @@ fn screenshots() {
         let s = t.tmux(&["capture-pane", "-e", "-N", "-p", "-t", "e2e"]);
         std::fs::write(out.join(format!("{name}.ansi")), s).expect("write capture");
     };
+    t.keys(&["1"]);
     let grace = join(&rt, &t, "grace");
     let linus = join(&rt, &t, "linus");
     t.wait_for("linus");
@@ -88,6 +89,40 @@ fn screenshots() {
     t.keys(&["Down", "r"]);
     t.wait_for("\"task\": \"resize\"");
     capture("queues");
+    // The overview, with the messages and queue work above still on its sparklines.
+    t.keys(&["0"]);
+    t.wait_for("Activity · the room's counters");
+    // The overview samples while it shows: some work over a few seconds draws the rates.
+    rt.block_on(async {
+        let q = grace.queues();
+        for round in 0..6u64 {
+            for i in 0..(2 + round % 3) {
+                q.send(
+                    "thumbnails",
+                    json!({"image": format!("new-{round}-{i}.png")}),
+                    true,
+                )
+                .await
+                .unwrap();
+            }
+            q.receive("jobs", false, false).await.unwrap();
+            grace
+                .messaging()
+                .broadcast(
+                    "chat",
+                    json!({"text": format!("batch {round} queued")}),
+                    None,
+                )
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+    });
+    t.wait_until("rates drawn", |s| {
+        s.lines()
+            .any(|l| l.contains("queue ops/s") && l.chars().any(|c| ('▁'..='█').contains(&c)))
+    });
+    capture("overview");
     t.keys(&["3", "s"]);
     t.text("jobs");
     t.keys(&["Enter"]);

@@ -17,7 +17,7 @@ fn scope_without(toolkit: &str) -> ApiScope {
     match toolkit {
         "messaging" => s.messaging = None,
         "queues" => s.queues = None,
-        "developer" => s.developer = None,
+        "developer" | "stats" => s.developer = None,
         "services" => s.services = None,
         "storage" => s.storage = None,
         "secrets" => s.secrets = None,

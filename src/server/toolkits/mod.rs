@@ -12,6 +12,7 @@ pub(crate) mod secrets;
 pub(crate) mod services;
 pub(crate) mod sqlite;
 mod sqlite_transfer;
+pub(crate) mod stats;
 pub(crate) mod storage;
 mod stream;
 pub(crate) mod sync;
@@ -88,6 +89,7 @@ const TOOLKITS: &[Toolkit] = &[
     mounts::TOOLKIT,
     memory::TOOLKIT,
     sync::TOOLKIT,
+    stats::TOOLKIT,
 ];
 
 fn find(name: &str) -> Option<&'static Toolkit> {

@@ -136,8 +136,19 @@ impl App {
     pub(super) fn select_table(&mut self) {
         if let Some(t) = self.database.tables.selected_name() {
             let sql = format!("SELECT * FROM \"{}\" LIMIT 100", t.replace('"', "\"\""));
+            // The focus stays on the list: the keys shown a moment ago keep their meaning.
             self.database.editor.set_text(&sql);
-            self.set_focus(Focus::DbEditor);
+            let run = self
+                .keymap
+                .key_for(
+                    crate::tui::keymap::Context::Database,
+                    crate::tui::action::Action::SqlRun,
+                )
+                .map_or("f5".to_string(), |k| k.to_string());
+            self.notify(
+                NoticeLevel::Info,
+                format!("query ready in the editor: {run} runs it, i edits it"),
+            );
         }
     }
 

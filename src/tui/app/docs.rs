@@ -86,6 +86,9 @@ impl App {
                 shown
             }
             DocsEvent::Replaced { path } => {
+                if matches!(&self.popup, Some(Popup::Prompt(p)) if p.saving) {
+                    self.popup = None;
+                }
                 self.notify(NoticeLevel::Ok, format!("saved {path}"));
                 true
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Position;
 
-use super::{App, Focus, NoticeLevel, Popup, Tab, step};
+use super::{App, Focus, NoticeLevel, Popup, Tab};
 use crate::tui::action::Action;
 use crate::tui::net::{ConnState, FileChange, FilesCommand, FilesEvent, NetCommand, TransferKind};
 use crate::tui::panes::human_size;
@@ -322,16 +322,6 @@ impl App {
             }
             _ => {}
         }
-    }
-
-    pub(super) fn files_scroll_preview(&mut self, a: Action) {
-        let len = match &self.storage.preview {
-            Preview::Ready { text, .. } => text.lines.len(),
-            _ => 0,
-        };
-        let s = self.storage.preview_scroll;
-        let n = step(s, len.max(1), a, 10);
-        self.storage.preview_scroll = n;
     }
 
     // ------------------------------------------------------------ prompts

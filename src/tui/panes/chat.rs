@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
@@ -11,7 +11,9 @@ use ratatui_textarea::TextArea;
 
 use super::logs::{find_ci, wrap_spans};
 use super::{human_size, pane_block};
-use crate::tui::net::{ChatMessage, PeerInfo};
+use crate::tui::action::Action;
+use crate::tui::net::{ChatMessage, NetEvent, PeerInfo};
+use crate::tui::pane::{DrawCx, Focus, NetCx, Pane, scroll_up, step};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
@@ -21,6 +23,8 @@ pub const MAX_MESSAGES: usize = 10_000;
 pub struct Peer {
     pub info: PeerInfo,
     pub online: bool,
+    /// When the console saw it join (None: it was in the room before the console).
+    pub joined_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +94,19 @@ impl ChatPane {
         let keep = self.recipient().map(|p| p.info.id.clone());
         self.peers = list
             .into_iter()
-            .map(|info| Peer { info, online: true })
+            .map(|info| {
+                // A participant seen joining keeps its join time across a fresh list.
+                let joined_ms = self
+                    .peers
+                    .iter()
+                    .find(|p| p.info.id == info.id)
+                    .and_then(|p| p.joined_ms);
+                Peer {
+                    info,
+                    online: true,
+                    joined_ms,
+                }
+            })
             .collect();
         self.selected = keep
             .and_then(|id| self.peers.iter().position(|p| p.info.id == id))
@@ -103,8 +119,13 @@ impl ChatPane {
             Some(p) => {
                 p.info = info;
                 p.online = true;
+                p.joined_ms = Some(now_ms);
             }
-            None => self.peers.push(Peer { info, online: true }),
+            None => self.peers.push(Peer {
+                info,
+                online: true,
+                joined_ms: Some(now_ms),
+            }),
         }
         self.push(Entry::Event {
             time_ms: now_ms,
@@ -119,6 +140,25 @@ impl ChatPane {
             self.push(Entry::Event {
                 time_ms: now_ms,
                 text,
+            });
+        }
+    }
+
+    /// A sender the room named after the fact (it never enabled messaging, as a CLI command
+    /// does not): its messages take the name, and it is listed, gone if it left.
+    pub fn sender_named(&mut self, info: PeerInfo, present: bool) {
+        for e in self.entries.iter_mut() {
+            if let Entry::Msg(m) = e
+                && m.from_id == info.id
+            {
+                m.from_name = display_name(&info);
+            }
+        }
+        if !self.peers.iter().any(|p| p.info.id == info.id) {
+            self.peers.push(Peer {
+                info,
+                online: present,
+                joined_ms: None,
             });
         }
     }
@@ -338,5 +378,92 @@ fn entry_lines<'a>(e: &'a Entry, theme: &Theme, tz: i32, width: usize, me: &str)
             }
             lines
         }
+    }
+}
+
+impl Pane for ChatPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::Compose,
+            Action::FocusNext,
+            Action::Filter,
+            Action::Copy,
+            Action::Zoom,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let input_rows = (self.input.lines().len() as u16 + 2).clamp(3, 8);
+        let (peers, messages, input) = if cx.zoom {
+            match cx.focus {
+                Focus::Peers => (Some(body), None, None),
+                Focus::Messages => (None, Some(body), None),
+                _ => (
+                    None,
+                    Some(Rect {
+                        height: body.height.saturating_sub(input_rows),
+                        ..body
+                    }),
+                    Some(Rect {
+                        y: body.bottom().saturating_sub(input_rows),
+                        height: input_rows.min(body.height),
+                        ..body
+                    }),
+                ),
+            }
+        } else {
+            let peers_w = if body.width >= 70 { 26 } else { 18 };
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(peers_w), Constraint::Fill(1)]).areas(body);
+            let [m, i] = Layout::vertical([Constraint::Fill(1), Constraint::Length(input_rows)])
+                .areas(right);
+            (Some(left), Some(m), Some(i))
+        };
+        if let Some(r) = peers {
+            cx.place(r, Focus::Peers);
+            self.draw_peers(f, r, cx.theme, cx.focused(Focus::Peers));
+        }
+        if let Some(r) = messages {
+            cx.place(r, Focus::Messages);
+            self.draw_messages(f, r, cx.theme, cx.focused(Focus::Messages), cx.tz);
+        }
+        if let Some(r) = input {
+            cx.place(r, Focus::Input);
+            self.draw_input(f, r, cx.theme, cx.typing, cx.read_only);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::Peers {
+            self.selected = step(self.selected, self.peers.len() + 1, a, 10);
+        } else {
+            let n = self.visible_entries().count();
+            self.scroll = scroll_up(self.scroll, a, 10, n.saturating_sub(1));
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.filter = text.to_string();
+        self.scroll = 0;
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.selected_text()
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn on_net(&mut self, ev: NetEvent, cx: &mut NetCx) -> Result<bool, NetEvent> {
+        match ev {
+            NetEvent::PeerJoined(p) => self.peer_joined(p, cx.now_ms),
+            NetEvent::PeerLeft { id } => self.peer_left(&id, cx.now_ms),
+            NetEvent::PeerRenamed { id, name } => self.peer_renamed(&id, &name),
+            NetEvent::Message(m) => self.push(Entry::Msg(m)),
+            ev => return Err(ev),
+        }
+        Ok(true)
     }
 }

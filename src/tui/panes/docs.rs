@@ -7,7 +7,9 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState, Wrap};
 use serde_json::Value;
 
 use super::{human_size, json_line, list_block, list_table, matching, pane_block, reselect};
+use crate::tui::action::Action;
 use crate::tui::net::DocSummary;
+use crate::tui::pane::{DrawCx, Focus, Pane, scroll_down, step};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
@@ -273,6 +275,50 @@ impl DocsPane {
                 .wrap(Wrap { trim: false }),
             area,
         );
+    }
+}
+
+impl Pane for DocsPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::DocEdit,
+            Action::Refresh,
+            Action::Filter,
+            Action::Copy,
+            Action::FocusNext,
+            Action::Zoom,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let (list, view) = cx.list_and_detail(body, (Focus::DocList, Focus::DocView), 35);
+        if let Some((r, focused)) = list {
+            self.draw_list(f, r, cx.theme, focused);
+        }
+        if let Some((r, focused)) = view {
+            self.draw_view(f, r, cx.theme, focused, cx.tz);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::DocList {
+            self.selected = step(self.selected, self.visible().len(), a, 10);
+        } else {
+            let n = self.open.as_ref().map_or(0, |o| o.lines.len());
+            self.scroll = scroll_down(self.scroll, a, 20, n.saturating_sub(1));
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        DocsPane::set_filter(self, text)
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.open.as_ref().and_then(|o| o.pretty())
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 
+use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -13,7 +14,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 use unicode_width::UnicodeWidthChar;
 
-use crate::tui::net::{Level, LogLine};
+use crate::tui::action::Action;
+use crate::tui::net::{Level, LogLine, NetEvent};
+use crate::tui::pane::{DrawCx, Focus, NetCx, Pane};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock_ms;
 
@@ -62,6 +65,11 @@ impl LogsPane {
         }
     }
 
+    /// Lines received so far, evicted and cleared ones included (the next line's sequence).
+    pub fn total(&self) -> u64 {
+        self.first_seq + self.buf.len() as u64
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -84,7 +92,7 @@ impl LogsPane {
         &self.filter
     }
     /// Every line in the buffer, oldest first (the filter is not applied).
-    pub fn lines(&self) -> impl Iterator<Item = &LogLine> {
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
         self.buf.iter()
     }
 
@@ -515,6 +523,61 @@ impl LogsPane {
                 buf.set_style(r, theme.selection());
             }
             line.render(r, buf);
+        }
+    }
+}
+
+impl Pane for LogsPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::Search,
+            Action::SearchNext,
+            Action::TogglePause,
+            Action::Bottom,
+            Action::ToggleWrap,
+            Action::ToggleTimestamps,
+            Action::Copy,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        cx.place(body, Focus::Logs);
+        self.render(body, f.buffer_mut(), cx.theme, true);
+    }
+
+    fn navigate(&mut self, _focus: Focus, a: Action) {
+        match a {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.page(false),
+            Action::PageDown => self.page(true),
+            Action::Top => self.top(),
+            _ => self.follow(),
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        LogsPane::set_filter(self, text)
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.selected_text()
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn on_net(&mut self, ev: NetEvent, _cx: &mut NetCx) -> Result<bool, NetEvent> {
+        match ev {
+            // Off screen and paused logs change only the tab title; still cheap to redraw.
+            NetEvent::Logs(lines) if lines.is_empty() => Ok(false),
+            NetEvent::Logs(lines) => {
+                self.push_lines(lines);
+                Ok(true)
+            }
+            ev => Err(ev),
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod chat;
 pub mod database;
 pub mod docs;
 pub mod logs;
+pub mod overview;
 pub mod queues;
 pub mod services;
 pub mod storage;
@@ -122,6 +123,16 @@ pub fn pane_block<'a>(title: impl Into<String>, theme: &Theme, focused: bool) ->
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
         .title(Span::styled(title.into(), theme.title(focused)))
+}
+
+/// A name cut to `n` characters, with `…` when it was longer.
+pub fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// "1.2 KB" and friends.

@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use super::logs::thousands;
 use super::{list_block, list_table, matching, pane_block, reselect};
-use crate::tui::net::QueueSummary;
+use crate::tui::action::Action;
+use crate::tui::app::NoticeLevel;
+use crate::tui::net::{NetCommand, NetEvent, QueueSummary};
+use crate::tui::pane::{DrawCx, Focus, NetCx, Pane, step};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
@@ -141,5 +144,93 @@ impl QueuesPane {
                 .scroll((self.detail_scroll.min(u16::MAX as usize) as u16, 0)),
             area,
         );
+    }
+}
+
+/// A detail panel's scroll from the top: up and down by one or a page, anything else back to
+/// the top.
+pub fn detail_scroll(s: usize, a: Action) -> usize {
+    match a {
+        Action::Up => s.saturating_sub(1),
+        Action::Down => s + 1,
+        Action::PageUp => s.saturating_sub(10),
+        Action::PageDown => s + 10,
+        _ => 0,
+    }
+}
+
+impl Pane for QueuesPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::QueueSend,
+            Action::QueueNew,
+            Action::QueueReceive,
+            Action::QueueDrain,
+            Action::Filter,
+            Action::FocusNext,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let (list, detail) = cx.list_and_detail(body, (Focus::QueueList, Focus::QueueDetail), 40);
+        if let Some((r, focused)) = list {
+            self.draw_list(f, r, cx.theme, focused);
+        }
+        if let Some((r, focused)) = detail {
+            self.draw_detail(f, r, cx.theme, focused, cx.tz);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::QueueList {
+            self.selected = step(self.selected, self.visible().len(), a, 10);
+        } else {
+            self.detail_scroll = detail_scroll(self.detail_scroll, a);
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.filter = text.to_string();
+        self.clamp();
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.received
+            .front()
+            .and_then(|r| r.message.as_ref())
+            .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn on_net(&mut self, ev: NetEvent, cx: &mut NetCx) -> Result<bool, NetEvent> {
+        match ev {
+            NetEvent::Queues(list) => return Ok(self.set_queues(list)),
+            NetEvent::QueueReceived { name, message } => {
+                let empty = message.is_none();
+                self.push_received(Received {
+                    time_ms: cx.now_ms,
+                    queue: name.clone(),
+                    message,
+                });
+                if empty {
+                    cx.notify(NoticeLevel::Info, format!("queue {name} is empty"));
+                } else {
+                    cx.notify(NoticeLevel::Ok, format!("received one message from {name}"));
+                }
+            }
+            NetEvent::QueueSent { name } => {
+                cx.notify(NoticeLevel::Ok, format!("sent to queue {name}"))
+            }
+            NetEvent::QueueDrained { name } => {
+                cx.notify(NoticeLevel::Ok, format!("drained queue {name}"))
+            }
+            ev => return Err(ev),
+        }
+        cx.send(NetCommand::RefreshQueues);
+        Ok(true)
     }
 }

@@ -1,13 +1,16 @@
 //! The services pane: the room's services with their state, and the selected one's log lines.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, TableState};
 
 use super::logs::{LogsPane, find_ci};
 use super::{list_block, list_table, pane_block};
-use crate::tui::net::{Level, LogLine, ServiceSummary};
+use crate::tui::action::Action;
+use crate::tui::app::NoticeLevel;
+use crate::tui::net::{Level, LogLine, NetCommand, NetEvent, ServiceSummary};
+use crate::tui::pane::{DrawCx, Focus, NetCx, Pane, scroll_up, step};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
@@ -92,7 +95,7 @@ impl ServicesPane {
             &self.filter,
             self.loaded,
             "no service matches the filter",
-            "this room runs no services",
+            "no services · deploy one: roomdeck service deploy SPEC.yaml",
         ) else {
             return;
         };
@@ -210,6 +213,84 @@ impl ServicesPane {
             })
             .collect();
         f.render_widget(Paragraph::new(out).block(block), area);
+    }
+}
+
+impl Pane for ServicesPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::ServiceRestart,
+            Action::Refresh,
+            Action::Filter,
+            Action::FocusNext,
+            Action::Zoom,
+        ]
+    }
+
+    /// The list on top (as tall as it needs, at most half), the selected one's log below.
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let (list, log) = if cx.zoom {
+            if cx.focus == Focus::ServiceList {
+                (Some(body), None)
+            } else {
+                (None, Some(body))
+            }
+        } else {
+            let want = self.visible().len().max(1) as u16 + 3;
+            let [l, d] = Layout::vertical([
+                Constraint::Length(want.min(body.height / 2).max(4)),
+                Constraint::Fill(1),
+            ])
+            .areas(body);
+            (Some(l), Some(d))
+        };
+        if let Some(r) = list {
+            cx.place(r, Focus::ServiceList);
+            self.draw_list(f, r, cx.theme, cx.focused(Focus::ServiceList), cx.now_ms);
+        }
+        if let (Some(r), Some(logs)) = (log, cx.logs) {
+            cx.hit.push((r, Focus::ServiceLog));
+            self.draw_logs(f, r, cx.theme, cx.focus == Focus::ServiceLog, logs, cx.tz);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::ServiceList {
+            let before = self.selected;
+            self.selected = step(self.selected, self.visible().len(), a, 10);
+            if self.selected != before {
+                self.log_scroll = 0;
+            }
+        } else {
+            self.log_scroll = scroll_up(self.log_scroll, a, 10, usize::MAX / 2);
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.filter = text.to_string();
+        self.clamp();
+        self.log_scroll = 0;
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.selected_service().map(|s| s.id)
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn on_net(&mut self, ev: NetEvent, cx: &mut NetCx) -> Result<bool, NetEvent> {
+        match ev {
+            NetEvent::Services(list) => Ok(self.set_services(list)),
+            NetEvent::ServiceRestarted { name } => {
+                cx.notify(NoticeLevel::Ok, format!("restarted service {name}"));
+                cx.send(NetCommand::RefreshServices);
+                Ok(true)
+            }
+            ev => Err(ev),
+        }
     }
 }
 

@@ -12,7 +12,10 @@ use serde_json::Value;
 
 use super::logs::find_ci;
 use super::{json_line, list_block, pane_block};
+use crate::tui::action::Action;
 use crate::tui::net::{ToolOutcome, ToolSummary, ToolkitSummary};
+use crate::tui::pane::{DrawCx, Focus, Pane, step};
+use crate::tui::panes::queues::detail_scroll;
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
@@ -391,4 +394,56 @@ fn call_lines<'a>(c: &Call, theme: &Theme, tz: i32) -> Vec<Line<'a>> {
         ));
     }
     out
+}
+
+impl Pane for ToolsPane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::ToolInvoke,
+            Action::Refresh,
+            Action::Filter,
+            Action::Copy,
+            Action::FocusNext,
+            Action::Zoom,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let (list, detail) = cx.list_and_detail(body, (Focus::ToolList, Focus::ToolDetail), 30);
+        if let Some((r, focused)) = list {
+            self.draw_list(f, r, cx.theme, focused);
+        }
+        if let Some((r, focused)) = detail {
+            self.draw_detail(f, r, cx.theme, focused, cx.tz);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::ToolList {
+            let before = self.selected;
+            self.selected = step(self.selected, self.rows().len(), a, 10);
+            if self.selected != before {
+                self.detail_scroll = 0;
+            }
+        } else {
+            self.detail_scroll = detail_scroll(self.detail_scroll, a);
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        ToolsPane::set_filter(self, text)
+    }
+
+    fn copy_text(&self, focus: Focus) -> Option<String> {
+        if focus == Focus::ToolDetail {
+            self.calls.front().and_then(|c| c.answer_text())
+        } else {
+            self.selected_tool()
+                .map(|(k, t)| format!("{}.{}", k.name, t.name))
+        }
+    }
 }

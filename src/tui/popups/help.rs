@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::{LineEdit, centered};
+use crate::tui::action::Action;
 use crate::tui::keymap::{Context, Keymap};
 use crate::tui::theme::Theme;
 
@@ -44,7 +45,22 @@ const FIXED: &[(&str, &str)] = &[
     ("↑ ↓", "palette history"),
 ];
 
-pub fn draw(f: &mut Frame, area: Rect, help: &Help, keymap: &Keymap, theme: &Theme) {
+/// The tab the help opened on: its title, keymap context and the pane's `commands()`, listed
+/// first so the keys of what is on screen are at hand.
+pub struct ThisTab<'a> {
+    pub title: &'a str,
+    pub context: Context,
+    pub commands: &'a [Action],
+}
+
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    help: &Help,
+    keymap: &Keymap,
+    theme: &Theme,
+    this_tab: &ThisTab,
+) {
     let r = centered(area, 80, 85, 40, 8);
     f.render_widget(Clear, r);
     let title = if help.filter.text.is_empty() {
@@ -59,6 +75,32 @@ pub fn draw(f: &mut Frame, area: Rect, help: &Help, keymap: &Keymap, theme: &The
         .style(theme.base());
     let needle = help.filter.text.to_lowercase();
     let mut lines: Vec<Line> = Vec::new();
+    let here: Vec<Line> = this_tab
+        .commands
+        .iter()
+        .filter_map(|a| {
+            let key = keymap.key_for(this_tab.context, *a)?.to_string();
+            let hit = needle.is_empty()
+                || key.to_lowercase().contains(&needle)
+                || a.name().contains(&needle)
+                || a.describe().to_lowercase().contains(&needle);
+            hit.then(|| {
+                Line::from(vec![
+                    Span::styled(format!("  {key:<22}"), theme.accent()),
+                    Span::styled(format!("{:<18}", a.name()), theme.muted()),
+                    Span::raw(a.describe()),
+                ])
+            })
+        })
+        .collect();
+    if !here.is_empty() {
+        lines.push(Line::styled(
+            format!("this tab: {}", this_tab.title.to_lowercase()),
+            theme.accent().add_modifier(Modifier::UNDERLINED),
+        ));
+        lines.extend(here);
+        lines.push(Line::raw(""));
+    }
     let mut last_ctx = None;
     for (ctx, keys, name, desc) in rows(keymap) {
         let hit = needle.is_empty()

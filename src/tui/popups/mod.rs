@@ -4,6 +4,7 @@ pub mod confirm;
 pub mod help;
 pub mod palette;
 pub mod path;
+pub mod peer;
 pub mod prompt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

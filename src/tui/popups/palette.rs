@@ -22,6 +22,11 @@ pub enum Arg {
 pub const COMMANDS: &[(&str, &str, Arg)] = &[
     ("quit", "quit roomdeck", Arg::None),
     ("help", "show the keys", Arg::None),
+    (
+        "overview",
+        "go to the overview tab: the room at a glance",
+        Arg::None,
+    ),
     ("chat", "go to the chat tab", Arg::None),
     ("queues", "go to the queues tab", Arg::None),
     ("logs", "go to the logs tab", Arg::None),
@@ -116,6 +121,8 @@ pub struct Palette {
     pub history_pos: Option<usize>,
     /// (text before the first tab, index of the candidate shown) while cycling with tab.
     pub cycle: Option<(String, usize)>,
+    /// Why the last command failed: the palette stays open with it, the text kept.
+    pub error: Option<String>,
 }
 
 /// What can follow the text typed so far: full replacement lines.
@@ -197,7 +204,7 @@ pub fn draw(
         .map_or(p.edit.text.as_str(), |(b, _)| b.as_str());
     let list = candidates(base, themes, queues);
     let shown = list.len().min(8) as u16;
-    let h = 3 + shown;
+    let h = 3 + shown + u16::from(p.error.is_some());
     let w = area.width.min(72).max(20.min(area.width));
     let r = Rect {
         x: area.x + (area.width - w) / 2,
@@ -218,6 +225,9 @@ pub fn draw(
         Span::styled(":", theme.accent()),
         Span::raw(p.edit.text.clone()),
     ])];
+    if let Some(e) = &p.error {
+        lines.push(Line::styled(format!("✗ {e}"), theme.fg_of(theme.error)));
+    }
     let sel = p.cycle.as_ref().map(|(_, i)| *i);
     for (i, (line, desc)) in list.iter().take(8).enumerate() {
         let style = if sel == Some(i) {

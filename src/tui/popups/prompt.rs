@@ -29,6 +29,9 @@ pub struct Prompt {
     pub kind: PromptKind,
     pub input: TextArea<'static>,
     pub error: Option<String>,
+    /// Sent and waiting for the room's answer (a document save): the prompt stays open until
+    /// the room takes it, and shows the room's error if it does not.
+    pub saving: bool,
 }
 
 impl Prompt {
@@ -49,6 +52,7 @@ impl Prompt {
             kind,
             input,
             error: None,
+            saving: false,
         }
     }
 
@@ -143,7 +147,9 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
     ])
     .areas(inner);
     f.render_widget(&p.input, edit);
-    if let Some(e) = &p.error {
+    if p.saving {
+        f.render_widget(Line::styled("saving…", theme.muted()), err);
+    } else if let Some(e) = &p.error {
         f.render_widget(
             Paragraph::new(Line::styled(format!("✗ {e}"), theme.fg_of(theme.error)))
                 .wrap(Wrap { trim: false }),

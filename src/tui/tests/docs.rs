@@ -204,7 +204,8 @@ fn edit_checks_the_json_then_saves_the_whole_document() {
     }
     typ(&mut a, r#"{"board": {"title": "New"}}"#);
     key(&mut a, KeyCode::Enter);
-    assert!(a.popup.is_none());
+    // The editor stays open (saving…) until the room takes the edit.
+    assert!(matches!(&a.popup, Some(Popup::Prompt(p)) if p.saving));
     assert_eq!(
         net_cmds(&mut a),
         vec![NetCommand::Docs(DocsCommand::Replace {
@@ -219,6 +220,39 @@ fn edit_checks_the_json_then_saves_the_whole_document() {
         },
     );
     assert_eq!(a.notice.as_ref().unwrap().text, "saved board.doc");
+    assert!(a.popup.is_none());
+}
+
+#[test]
+fn an_edit_the_room_rejects_keeps_the_editor_open_with_its_error() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('7'));
+    docs(&mut a, DocsEvent::Listed(vec![doc("board.doc", 1, 0)]));
+    content(&mut a, "board.doc", json!({"board": {}}));
+    key(&mut a, KeyCode::Char('e'));
+    let Some(Popup::Prompt(p)) = &mut a.popup else {
+        panic!("no editor")
+    };
+    p.input.select_all();
+    p.input.cut();
+    p.input.insert_str(r#"{"wrong": {}}"#);
+    key(&mut a, KeyCode::Enter);
+    net_cmds(&mut a);
+    net(
+        &mut a,
+        NetEvent::Failed {
+            what: "saving board.doc".into(),
+            error: "the root element must be <board>".into(),
+        },
+    );
+    let Some(Popup::Prompt(p)) = &a.popup else {
+        panic!("the editor closed on a rejected edit")
+    };
+    assert_eq!(p.text(), r#"{"wrong": {}}"#);
+    assert_eq!(p.error.as_deref(), Some("the root element must be <board>"));
+    assert!(!p.saving);
+    let screen = render(&mut a, 80, 24);
+    assert!(screen.contains("root element must be"), "{screen}");
 }
 
 #[test]

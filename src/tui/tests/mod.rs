@@ -20,6 +20,7 @@ use super::theme::Theme;
 use super::ui;
 
 mod docs;
+mod overview;
 mod tools;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
@@ -31,6 +32,9 @@ fn app_with(opts: Options) -> App {
         opts,
     );
     app.now_ms = T0;
+    // The console opens on the overview; these tests start where they were written, in
+    // chat (the overview's own tests switch to it).
+    app.tab = Tab::Chat;
     app
 }
 
@@ -58,6 +62,7 @@ fn peer(id: &str, name: &str) -> PeerInfo {
         id: id.into(),
         name: name.into(),
         role: "user".into(),
+        attributes: Default::default(),
     }
 }
 
@@ -219,8 +224,12 @@ fn tabs_switch_by_number_and_watch_queues() {
             NetCommand::Tools(ToolsCommand::List)
         ]
     );
+    // The overview is the first tab: after the last comes the overview, then chat.
+    key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Overview);
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
+    key(&mut a, KeyCode::Char('['));
     key(&mut a, KeyCode::Char('['));
     assert_eq!(a.tab, Tab::Tools);
     key(&mut a, KeyCode::Char('6'));
@@ -249,12 +258,16 @@ fn compose_and_send_to_everyone_then_to_one() {
     assert!(a.chat.input.is_empty());
     // The own message shows at once.
     assert_eq!(a.chat.selected_text().as_deref(), Some("hi q?"));
-    // Pick grace and send a two-line message to her.
+    // Pick grace and send a two-line message to her: enter shows her detail, m writes.
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.focused(), Focus::Peers);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Enter);
+    assert!(matches!(a.popup, Some(Popup::Peer(_))));
+    net_cmds(&mut a);
+    key(&mut a, KeyCode::Char('m'));
+    assert!(a.composing());
     typ(&mut a, "one");
     a.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
     typ(&mut a, "two");
@@ -460,10 +473,12 @@ fn help_opens_filters_and_closes() {
         Some(Popup::Help(h)) => assert_eq!(h.filter.text, "drain"),
         _ => panic!(),
     }
-    key(&mut a, KeyCode::Esc); // clears the filter
-    assert!(a.popup.is_some());
+    // Esc closes even with a filter typed (it used to clear the filter first, and the next
+    // key went into the filter); the next key is a key again.
     key(&mut a, KeyCode::Esc);
     assert!(a.popup.is_none());
+    key(&mut a, KeyCode::Char('2'));
+    assert_eq!(a.tab, Tab::Queues);
 }
 
 #[test]
@@ -511,7 +526,7 @@ fn notices_expire_on_tick() {
 fn mouse_clicks_tabs_and_can_be_turned_off() {
     let mut a = populated();
     render(&mut a, 100, 30);
-    let (r, _) = a.hit.tabs[2];
+    let (r, _) = a.hit.tabs[3]; // 0 Overview, 1 Chat, 2 Queues, 3 Logs
     let click = |x, y| {
         Msg::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -1560,11 +1575,16 @@ fn tables_list_schema_and_enter_writes_a_select() {
     key(&mut a, KeyCode::Up);
     assert!(net_cmds(&mut a).is_empty(), "orders' schema is known");
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.focused(), Focus::DbEditor);
+    // The query is written, the focus stays on the list (so e still exports) and a notice
+    // says what runs it.
+    assert_eq!(a.focused(), Focus::DbTables);
     assert_eq!(
         a.database.editor.text(),
         "SELECT * FROM \"orders\" LIMIT 100"
     );
+    assert!(a.notice.as_ref().unwrap().text.contains("runs it"));
+    key(&mut a, KeyCode::Char('i'));
+    assert_eq!(a.focused(), Focus::DbEditor);
     // Typed keys go to the editor, even the ones bound elsewhere (q quits, 2 is a tab).
     typ(&mut a, " q2");
     assert!(!a.quit);
@@ -1880,4 +1900,299 @@ fn database_tab_draws_at_any_size_and_zoomed() {
             key(&mut a, KeyCode::Tab);
         }
     }
+}
+
+// ------------------------------------------------------------------ participant detail
+
+fn detail_of_grace() -> (App, u64) {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Enter);
+    let id = net_cmds(&mut a)
+        .into_iter()
+        .find_map(|c| match c {
+            NetCommand::Tools(ToolsCommand::Invoke {
+                id,
+                toolkit,
+                tool,
+                arguments,
+            }) if toolkit == "stats" && tool == "participant" => {
+                assert_eq!(arguments, json!({"id": "p-2"}));
+                Some(id)
+            }
+            _ => None,
+        })
+        .expect("the room is asked about grace");
+    (a, id)
+}
+
+#[test]
+fn enter_on_a_participant_shows_its_detail_with_the_rooms_scope() {
+    let (mut a, id) = detail_of_grace();
+    let Some(Popup::Peer(p)) = &a.popup else {
+        panic!("no detail")
+    };
+    assert_eq!(p.info.name, "grace");
+    net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id,
+            outcome: super::net::ToolOutcome::Json(json!({
+                "id": "p-2", "name": "grace", "role": "agent",
+                "attributes": {"name": "grace", "team": "blue"},
+                "scope": {"queues": {"send": ["jobs"]}, "messaging": {}},
+            })),
+            elapsed_ms: 1,
+        }),
+    );
+    let Some(Popup::Peer(p)) = &a.popup else {
+        panic!("no detail")
+    };
+    assert_eq!(
+        p.scope,
+        super::popups::peer::Scope::Known(json!({"queues": {"send": ["jobs"]}, "messaging": {}}))
+    );
+    assert_eq!(p.info.attributes["team"], "blue");
+    // The answer to the console's own question stays out of the tools tab.
+    assert!(a.tools.calls.is_empty());
+    // Esc closes it; enter on "everyone" writes to everyone.
+    key(&mut a, KeyCode::Esc);
+    assert!(a.popup.is_none());
+    key(&mut a, KeyCode::Home);
+    key(&mut a, KeyCode::Enter);
+    assert!(a.composing());
+}
+
+#[test]
+fn snapshot_participant_detail() {
+    let (mut a, id) = detail_of_grace();
+    net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id,
+            outcome: super::net::ToolOutcome::Json(json!({
+                "attributes": {"name": "grace", "team": "blue"},
+                "scope": {"queues": {"send": ["jobs"]}, "messaging": {}},
+            })),
+            elapsed_ms: 1,
+        }),
+    );
+    insta::assert_snapshot!("participant_detail_80x24", render(&mut a, 80, 24));
+    insta::assert_snapshot!("participant_detail_160x45", render(&mut a, 160, 45));
+}
+
+#[test]
+fn a_room_without_the_stats_toolkit_says_it_does_not_know_the_scope() {
+    let (mut a, id) = detail_of_grace();
+    net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id,
+            outcome: super::net::ToolOutcome::Error("no toolkit named `stats`".into()),
+            elapsed_ms: 1,
+        }),
+    );
+    let screen = render(&mut a, 100, 30);
+    assert!(screen.contains("the room does not say"), "{screen}");
+}
+
+// ------------------------------------------------------------------ first minutes
+
+#[test]
+fn a_failing_palette_command_keeps_the_palette_open_with_its_error() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char(':'));
+    typ(&mut a, "send jobs {nope");
+    key(&mut a, KeyCode::Enter);
+    let Some(Popup::Palette(p)) = &a.popup else {
+        panic!("the palette closed on a failing command")
+    };
+    assert_eq!(p.edit.text, "send jobs {nope");
+    assert!(p.error.as_deref().unwrap().contains("not valid JSON"));
+    assert!(net_cmds(&mut a).is_empty());
+    insta::assert_snapshot!("palette_error_80x24", render(&mut a, 80, 24));
+    // Typing clears the error; a good command closes it.
+    key(&mut a, KeyCode::Backspace);
+    let Some(Popup::Palette(p)) = &a.popup else {
+        panic!()
+    };
+    assert!(p.error.is_none());
+    if let Some(Popup::Palette(p)) = &mut a.popup {
+        p.edit.set(r#"send jobs {"ok": 1}"#);
+    }
+    key(&mut a, KeyCode::Enter);
+    assert!(a.popup.is_none());
+}
+
+#[test]
+fn notices_are_cleared_on_a_tab_change() {
+    let mut a = live_app();
+    a.run_command("bogus");
+    assert!(a.notice.is_some());
+    key(&mut a, KeyCode::Char('2'));
+    assert!(a.notice.is_none());
+}
+
+#[test]
+fn j_and_k_move_in_lists_with_the_default_keymap() {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('2'));
+    assert_eq!(a.queues.selected, 0);
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    assert_eq!(a.queues.selected, 2);
+    key(&mut a, KeyCode::Char('k'));
+    assert_eq!(a.queues.selected, 1);
+}
+
+#[test]
+fn the_hint_line_keeps_help_and_quit_at_80_columns() {
+    let mut a = populated();
+    for tab in ['0', '1', '2', '3', '4', '5', '6', '7', '8'] {
+        key(&mut a, KeyCode::Char(tab));
+        let screen = render(&mut a, 80, 24);
+        let hints = screen.lines().last().unwrap();
+        assert!(
+            hints.contains("? help") && hints.contains("q quit"),
+            "tab {tab}: {hints}"
+        );
+        // The tab bar names every tab (short titles when narrow), not just numbers.
+        let bar = screen.lines().next().unwrap();
+        assert!(
+            bar.contains("Chat") && bar.contains("Tools"),
+            "tab {tab}: {bar}"
+        );
+    }
+}
+
+#[test]
+fn the_logs_badge_counts_unread_lines() {
+    let mut a = populated();
+    let bar = |a: &mut App| render(a, 160, 20).lines().next().unwrap().to_string();
+    assert!(bar(&mut a).contains("3 Logs 5"));
+    key(&mut a, KeyCode::Char('3'));
+    bar(&mut a);
+    key(&mut a, KeyCode::Char('1'));
+    assert!(
+        bar(&mut a).contains("3 Logs "),
+        "read lines are not counted"
+    );
+    assert!(!bar(&mut a).contains("3 Logs 5"));
+    net(
+        &mut a,
+        NetEvent::Logs(vec![log(9, Level::Info, "one more")]),
+    );
+    assert!(bar(&mut a).contains("3 Logs 1"));
+}
+
+#[test]
+fn snapshot_hint_line_and_tabs_at_80x24_and_160x45() {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('2'));
+    insta::assert_snapshot!("queues_80x24", render(&mut a, 80, 24));
+    insta::assert_snapshot!("queues_160x45", render(&mut a, 160, 45));
+}
+
+#[test]
+fn long_file_names_are_cut_with_an_ellipsis_at_80x24() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('5'));
+    listed(
+        &mut a,
+        "",
+        vec![fentry(
+            "quarterly-report-of-the-northern-region-final-v2.json",
+            Some(2_048),
+        )],
+    );
+    let screen = render(&mut a, 80, 24);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("quarterly") && l.contains("KB"))
+        .expect("the file is listed");
+    assert!(row.contains('…'), "{row}");
+    assert!(row.contains("2.0 KB"), "the size stays: {row}");
+    insta::assert_snapshot!("files_80x24", screen);
+}
+
+#[test]
+fn help_lists_the_tabs_own_keys_first_and_names_every_tab() {
+    let mut a = populated();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('?'));
+    let screen = render(&mut a, 100, 40);
+    let first = screen
+        .lines()
+        .position(|l| l.contains("this tab: queues"))
+        .expect("a section for the tab");
+    let global = screen.lines().position(|l| l.contains("global")).unwrap();
+    assert!(first < global, "{screen}");
+    assert!(screen.contains("queue_send"));
+    // Every tab is named among the bindings (tab_overview … tab_tools).
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('?'));
+    typ(&mut a, "tab_");
+    let screen = render(&mut a, 100, 40);
+    for name in [
+        "overview",
+        "chat",
+        "queues",
+        "logs",
+        "services",
+        "files",
+        "database",
+        "documents",
+        "toolkits",
+    ] {
+        assert!(screen.contains(&format!("{name} tab")), "{name}: {screen}");
+    }
+}
+
+#[test]
+fn a_cli_sender_is_named_by_the_room_and_listed_after_it_left() {
+    let mut a = populated();
+    net(
+        &mut a,
+        NetEvent::Message(ChatMessage {
+            time_ms: T0,
+            from_id: "b498f74b-cli".into(),
+            from_name: "b498f74b".into(),
+            to: None,
+            kind: "chat".into(),
+            text: "deployed".into(),
+            attachment: None,
+            own: false,
+        }),
+    );
+    let call = net_cmds(&mut a)
+        .into_iter()
+        .find_map(|c| match c {
+            NetCommand::Tools(ToolsCommand::Invoke {
+                id,
+                tool,
+                arguments,
+                ..
+            }) if tool == "participant" => {
+                assert_eq!(arguments, json!({"id": "b498f74b-cli"}));
+                Some(id)
+            }
+            _ => None,
+        })
+        .expect("the room is asked who sent it");
+    assert!(net(
+        &mut a,
+        NetEvent::Tools(super::net::ToolsEvent::Answered {
+            id: call,
+            outcome: super::net::ToolOutcome::Json(
+                json!({"id": "b498f74b-cli", "name": "deploy-bot", "role": "user", "present": false})
+            ),
+            elapsed_ms: 1,
+        }),
+    ));
+    let screen = render(&mut a, 100, 24);
+    assert!(screen.contains("deploy-bot  deployed"), "{screen}");
+    assert!(!screen.contains("b498f74b"), "{screen}");
+    assert!(screen.contains("○ deploy-bot"), "listed as gone: {screen}");
+    assert!(a.tools.calls.is_empty());
 }

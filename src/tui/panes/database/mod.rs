@@ -7,7 +7,7 @@ pub mod sql;
 pub mod tables;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
@@ -16,6 +16,9 @@ use self::results::ResultGrid;
 use self::sql::SqlKind;
 use self::tables::TablesList;
 use super::logs::thousands;
+use crate::tui::action::Action;
+use crate::tui::keymap::Context;
+use crate::tui::pane::{DrawCx, Focus, Pane, step};
 use crate::tui::theme::Theme;
 
 /// The run in progress.
@@ -140,5 +143,127 @@ impl DatabasePane {
             Paragraph::new(self.status_lines(theme)).wrap(Wrap { trim: false }),
             area,
         );
+    }
+}
+
+impl Pane for DatabasePane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::Select,
+            Action::SqlRun,
+            Action::SqlEdit,
+            Action::Refresh,
+            Action::SqlExport,
+            Action::Filter,
+            Action::FocusNext,
+            Action::Zoom,
+        ]
+    }
+
+    /// Tables and schema on the left; the editor, its status line and the result on the right.
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let theme = cx.theme;
+        let editor_h = (self.editor.input.lines().len() as u16 + 2).clamp(3, 10);
+        let (mut tables, mut schema, mut editor, mut results) = (None, None, None, None);
+        if cx.zoom {
+            match cx.focus {
+                Focus::DbTables => tables = Some(body),
+                Focus::DbEditor => editor = Some(body),
+                _ => results = Some(body),
+            }
+        } else {
+            let left_w = if body.width >= 90 { 30 } else { 24 };
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(left_w), Constraint::Fill(1)]).areas(body);
+            let cols = self
+                .tables
+                .selected_name()
+                .and_then(|t| self.tables.schemas.get(&t))
+                .map_or(1, |c| c.len().max(1)) as u16;
+            let [t, s] = Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length((cols + 2).clamp(3, left.height / 2)),
+            ])
+            .areas(left);
+            let status_h = self.status_height(right.width);
+            let [e, r] = Layout::vertical([
+                Constraint::Length((editor_h + status_h).min(right.height / 2).max(4)),
+                Constraint::Fill(1),
+            ])
+            .areas(right);
+            (tables, schema, editor, results) = (Some(t), Some(s), Some(e), Some(r));
+        }
+        if let Some(r) = tables {
+            cx.place(r, Focus::DbTables);
+            self.tables
+                .draw_list(f, r, theme, cx.focused(Focus::DbTables));
+        }
+        if let Some(r) = schema {
+            self.tables.draw_schema(f, r, theme);
+        }
+        if let Some(r) = editor {
+            // The status (progress, outcome or SQLite's error) takes the editor's last rows.
+            let status_h = self.status_height(r.width).min(r.height.saturating_sub(3));
+            let [e, st] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(status_h)]).areas(r);
+            cx.place(e, Focus::DbEditor);
+            let run = cx
+                .keymap
+                .key_for(Context::Database, Action::SqlRun)
+                .map(|k| format!("{k} run · "))
+                .unwrap_or_default();
+            let title = if cx.typing {
+                format!(" SQL · {run}esc done ")
+            } else {
+                " SQL · i to write ".to_string()
+            };
+            self.editor.draw(f, e, theme, cx.typing, title);
+            self.draw_status(f, st, theme);
+        }
+        if let Some(r) = results {
+            cx.place(r, Focus::DbResults);
+            let note = if self.running.is_some() {
+                "waiting for the first rows…"
+            } else {
+                "no result yet"
+            };
+            self.results
+                .draw(f, r, theme, cx.focused(Focus::DbResults), note);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        match focus {
+            Focus::DbTables => {
+                let n = self.tables.visible().len();
+                self.tables.selected = step(self.tables.selected, n, a, 10);
+            }
+            Focus::DbResults => self.results.move_row(match a {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -20,
+                Action::PageDown => 20,
+                Action::Top => isize::MIN,
+                _ => isize::MAX,
+            }),
+            _ => {}
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.tables.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        self.tables.filter = text.to_string();
+        self.tables.clamp();
+    }
+
+    fn copy_text(&self, focus: Focus) -> Option<String> {
+        if focus == Focus::DbResults {
+            self.results.selected_line()
+        } else {
+            self.tables.selected_name()
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::tree::RowKind;
 use super::{Preview, StoragePane, Transfer};
 use crate::tui::net::TransferKind;
 use crate::tui::panes::list_table;
-use crate::tui::panes::{human_size, list_block, pane_block};
+use crate::tui::panes::{cut, human_size, list_block, pane_block};
 use crate::tui::theme::Theme;
 use crate::tui::time::date_time;
 
@@ -42,6 +42,18 @@ impl StoragePane {
             return;
         };
         let inner = block.inner(area);
+        // A narrow tree gives the name the room: the modified time shortens to "MM-DD HH:MM"
+        // and then goes, and a name too long for what is left is cut with "…".
+        let mod_w: u16 = match inner.width {
+            0..44 => 0,
+            44..64 => 11,
+            _ => 16,
+        };
+        let when = |ms: Option<i64>| {
+            let full = ms.map(|t| date_time(t, tz)).unwrap_or_default();
+            full.chars().skip(16 - mod_w as usize).collect::<String>()
+        };
+        let name_w = inner.width.saturating_sub(2 + 9 + mod_w + 2) as usize; // ▶, size, time, two gaps
         let table_rows: Vec<TableRow> = rows
             .iter()
             .map(|r| {
@@ -49,25 +61,28 @@ impl StoragePane {
                 match r.kind {
                     RowKind::Entry(e) if e.is_folder => TableRow::new(vec![
                         Cell::from(Line::from(vec![
-                            Span::raw(indent),
+                            Span::raw(indent.clone()),
                             Span::styled(if r.open { "▾ " } else { "▸ " }, theme.accent()),
-                            Span::styled(format!("{}/", e.name), theme.accent()),
+                            Span::styled(
+                                cut(
+                                    &format!("{}/", e.name),
+                                    name_w.saturating_sub(indent.len() + 2),
+                                ),
+                                theme.accent(),
+                            ),
                         ])),
                         Cell::from(""),
-                        Cell::from(Span::styled(
-                            e.modified_ms.map(|t| date_time(t, tz)).unwrap_or_default(),
-                            theme.muted(),
-                        )),
+                        Cell::from(Span::styled(when(e.modified_ms), theme.muted())),
                     ]),
                     RowKind::Entry(e) => TableRow::new(vec![
-                        Cell::from(format!("{indent}  {}", e.name)),
+                        Cell::from(format!(
+                            "{indent}  {}",
+                            cut(&e.name, name_w.saturating_sub(indent.len() + 2))
+                        )),
                         Cell::from(
                             Line::from(e.size.map(human_size).unwrap_or_default()).right_aligned(),
                         ),
-                        Cell::from(Span::styled(
-                            e.modified_ms.map(|t| date_time(t, tz)).unwrap_or_default(),
-                            theme.muted(),
-                        )),
+                        Cell::from(Span::styled(when(e.modified_ms), theme.muted())),
                     ]),
                     RowKind::Loading => TableRow::new(vec![Cell::from(Span::styled(
                         format!("{indent}  loading…"),
@@ -90,7 +105,7 @@ impl StoragePane {
             [
                 Constraint::Fill(1),
                 Constraint::Length(9),
-                Constraint::Length(16),
+                Constraint::Length(mod_w),
             ],
             header,
             block,

@@ -11,7 +11,11 @@ use std::collections::HashMap;
 use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
+use ratatui::Frame;
+
+use crate::tui::action::Action;
 use crate::tui::net::{FileChange, FileEntry, TransferKind};
+use crate::tui::pane::{DrawCx, Focus, Pane, step};
 use preview::Rendered;
 use tree::{Row, RowKind, Tree, parent};
 
@@ -284,6 +288,55 @@ impl StoragePane {
         }
         let i = self.table.offset() + (y - a.y) as usize;
         (i < self.rows().len()).then_some(i)
+    }
+}
+
+impl Pane for StoragePane {
+    fn commands(&self, _focus: Focus) -> &'static [Action] {
+        &[
+            Action::Select,
+            Action::FileUpload,
+            Action::FileDownload,
+            Action::FileDelete,
+            Action::FileMove,
+            Action::Filter,
+            Action::FocusNext,
+            Action::Zoom,
+        ]
+    }
+
+    fn draw(&mut self, f: &mut Frame, body: Rect, cx: &mut DrawCx) {
+        let (tree, preview) = cx.list_and_detail(body, (Focus::FileTree, Focus::FilePreview), 50);
+        if let Some((r, focused)) = tree {
+            self.draw_tree(f, r, cx.theme, focused, cx.tz);
+        }
+        if let Some((r, focused)) = preview {
+            self.draw_preview(f, r, cx.theme, focused);
+        }
+    }
+
+    fn navigate(&mut self, focus: Focus, a: Action) {
+        if focus == Focus::FileTree {
+            self.select(step(self.selected, self.rows().len(), a, 10));
+        } else {
+            let len = match &self.preview {
+                Preview::Ready { text, .. } => text.lines.len(),
+                _ => 0,
+            };
+            self.preview_scroll = step(self.preview_scroll, len.max(1), a, 10);
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.clone()
+    }
+
+    fn set_filter(&mut self, text: &str) {
+        StoragePane::set_filter(self, text)
+    }
+
+    fn copy_text(&self, _focus: Focus) -> Option<String> {
+        self.selected_entry().map(|(p, _)| p)
     }
 }
 

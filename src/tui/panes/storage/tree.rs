@@ -152,6 +152,14 @@ impl Tree {
     }
 
     /// Every listed folder (to list again after a reconnect).
+    /// The files in the folders listed so far, and their bytes.
+    pub fn known_files(&self) -> (usize, u64) {
+        self.folders
+            .values()
+            .flat_map(|f| f.entries.iter().filter(|e| !e.is_folder))
+            .fold((0, 0), |(n, b), e| (n + 1, b + e.size.unwrap_or(0)))
+    }
+
     pub fn listed(&self) -> Vec<String> {
         let mut v: Vec<String> = self.folders.keys().cloned().collect();
         v.sort();
