@@ -8,6 +8,7 @@ mod common;
 mod authz;
 mod crash;
 mod dataset;
+mod fanout;
 mod memory;
 mod rooms;
 mod server_client;
