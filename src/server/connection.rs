@@ -15,7 +15,6 @@ use tokio::sync::mpsc;
 use super::call::{Reply, ToolCall, ToolError, random_id};
 use super::devlog::Severity;
 use super::hosted;
-use super::outbox::Stop;
 use super::room::{ConnHandle, Participant, Room};
 use super::{ServerState, toolkits};
 use crate::auth::ParticipantToken;
@@ -70,12 +69,13 @@ pub(crate) async fn serve(
     // so a reader waiting on a toolkit never stops the writer.
     let streams: Streams = Arc::default();
     let mut shutdown = state.shutdown.clone();
-    let stop = tokio::select! {
-        () = read(&state, &room, &participant, &streams, &mut stream) => None,
-        stop = write(&conn, &mut sink) => stop,
-        _ = shutdown.wait_for(|v| *v) => None,
+    let kicked = tokio::select! {
+        () = read(&state, &room, &participant, &streams, &mut stream) => false,
+        () = write(&conn, &mut sink) => false,
+        () = conn.kicked() => true,
+        _ = shutdown.wait_for(|v| *v) => false,
     };
-    if stop == Some(Stop::Kicked) {
+    if kicked {
         room.log(
             Severity::Warning,
             format!("disconnected {name}: it was not reading its messages"),
@@ -133,23 +133,26 @@ async fn read(
     }
 }
 
-/// Writes whatever is queued, all of it per wake-up with one flush, until the connection ends
-/// (None: the socket failed).
-async fn write(conn: &ConnHandle, sink: &mut SplitSink<WebSocket, Message>) -> Option<Stop> {
+/// Writes whatever is queued, all of it per wake-up with one flush, until the connection
+/// closes or its socket fails.
+async fn write(conn: &ConnHandle, sink: &mut SplitSink<WebSocket, Message>) {
     let mut batch = VecDeque::new();
     loop {
-        if let Err(stop) = conn.take(&mut batch).await {
-            return Some(stop);
+        if conn.take(&mut batch).await.is_err() {
+            return;
         }
         let mut bytes = 0;
-        // Each message's charge goes back to its sender as it is handed to the socket.
         for queued in batch.drain(..) {
             bytes += queued.msg.len();
             for packet in queued.msg.packets() {
-                sink.feed(Message::Binary(packet)).await.ok()?;
+                if sink.feed(Message::Binary(packet)).await.is_err() {
+                    return;
+                }
             }
         }
-        sink.flush().await.ok()?;
+        if sink.flush().await.is_err() {
+            return;
+        }
         conn.written(bytes);
         // A burst's worth of queue capacity is not kept by an idle connection.
         batch.shrink_to(BATCH_CAPACITY_KEPT);

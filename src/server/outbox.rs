@@ -9,7 +9,7 @@
 //! - A stream chunk waits while the queue holds `WAIT_QUEUED_BYTES`: its producer goes at the
 //!   client's pace.
 //! - What a participant sends to others counts against its `SENDER_IN_FLIGHT_BYTES` until the
-//!   receivers' writers have taken it; over that, its connection reads nothing more, so a fast
+//!   receivers' writers take it; over that, its connection reads nothing more, so a fast
 //!   sender cannot build a backlog and latency is delivery time. A receiver that falls behind
 //!   (`LAGGING_BYTES` queued) stops counting against senders, so it holds up nobody: it catches
 //!   up, or its queue fills and it is disconnected.
@@ -41,19 +41,14 @@ pub(crate) fn next_message_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Why a connection's writer stopped.
+/// The connection's queue was closed: its writer stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
-    /// Its queue overflowed: the client is not reading.
-    Kicked,
-    /// The connection is closing.
-    Closed,
-}
+pub(crate) struct Closed;
 
 /// A message waiting to be written.
 pub(crate) struct Queued {
     pub msg: Encoded,
-    /// The sender's charge, returned when this is written or dropped.
+    /// The sender's charge, returned when the writer takes this or it is dropped.
     credit: Option<Credit>,
 }
 
@@ -94,6 +89,8 @@ struct Outbox {
     credit: Notify,
     closed: AtomicBool,
     on_close: Notify,
+    /// Fires once when the queue overflows (the writer may be stuck on the socket).
+    on_kick: Notify,
 }
 
 impl Outbox {
@@ -165,11 +162,8 @@ impl ConnHandle {
             s.kicked = true;
             // Dropped now: their charges go back to the senders at once.
             s.queue.clear();
-            let writer = s.writer.take();
             drop(s);
-            if let Some(w) = writer {
-                w.wake();
-            }
+            self.0.on_kick.notify_one();
             return Err(());
         }
         self.0.enqueue(s, msg, sender.map(|c| &c.0));
@@ -239,6 +233,12 @@ impl ConnHandle {
             .await
     }
 
+    /// Resolves when the queue overflowed: the client is not reading and must go, even while
+    /// its writer waits on a full socket.
+    pub async fn kicked(&self) {
+        self.0.on_kick.notified().await;
+    }
+
     /// Resolves when the connection has ended.
     pub async fn closed(&self) {
         let notified = self.0.on_close.notified();
@@ -286,14 +286,11 @@ impl ConnHandle {
     }
 
     /// The writer's side: waits for messages and swaps them all into `batch` (empty on entry).
-    pub async fn take(&self, batch: &mut VecDeque<Queued>) -> Result<(), Stop> {
+    pub async fn take(&self, batch: &mut VecDeque<Queued>) -> Result<(), Closed> {
         std::future::poll_fn(|cx| {
             let mut s = self.0.lock();
-            if s.kicked {
-                return Poll::Ready(Err(Stop::Kicked));
-            }
             if s.closed {
-                return Poll::Ready(Err(Stop::Closed));
+                return Poll::Ready(Err(Closed));
             }
             if s.queue.is_empty() {
                 match &s.writer {
@@ -303,6 +300,12 @@ impl ConnHandle {
                 return Poll::Pending;
             }
             std::mem::swap(&mut s.queue, batch);
+            drop(s);
+            // Taken means on its way: the senders' charges go back now, so a writer stuck on
+            // a full socket holds up no sender.
+            for q in batch.iter_mut() {
+                q.credit = None;
+            }
             Poll::Ready(Ok(()))
         })
         .await
@@ -340,7 +343,7 @@ mod tests {
         conn.take(&mut batch).await.unwrap();
         assert_eq!(batch.len(), 1, "an empty queue takes any one message");
         conn.push_encoded(&msg(10), None);
-        assert_eq!(conn.take(&mut VecDeque::new()).await, Err(Stop::Kicked));
+        conn.kicked().await;
         assert_eq!(conn.reply(1, "__response__", vec![]).await, Err(()));
     }
 
@@ -352,7 +355,7 @@ mod tests {
         let big = vec![0u8; MAX_QUEUED_BYTES];
         conn.reply(1, "__response__", big).await.unwrap();
         assert_eq!(conn.reply(2, "__response__", vec![0; 10]).await, Err(()));
-        assert_eq!(conn.take(&mut VecDeque::new()).await, Err(Stop::Kicked));
+        conn.kicked().await;
     }
 
     #[tokio::test]
