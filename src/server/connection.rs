@@ -52,6 +52,7 @@ pub(crate) async fn serve(
         role: token.role().to_string(),
         scope: token.api(),
         attributes: Mutex::new(attributes.clone()),
+        presence_text: Mutex::new(None),
         messaging_enabled: AtomicBool::new(false),
         conn: conn.clone(),
         room_url: room_url.clone(),

@@ -27,6 +27,9 @@ pub(crate) struct Participant {
     pub role: String,
     pub scope: Option<ApiScope>,
     pub attributes: Mutex<Map<String, Value>>,
+    /// `presence()` as JSON text, kept until the attributes change: a participant enabling
+    /// messaging is sent everyone's, which in a room of thousands is most of the join's work.
+    pub presence_text: Mutex<Option<Arc<str>>>,
     pub messaging_enabled: AtomicBool,
     pub conn: ConnHandle,
     /// The room's URL as this participant reached it (`ws://host/rooms/NAME`).
@@ -44,6 +47,22 @@ impl Participant {
     /// The presence record the SDK expects: `{"id","role","attributes"}`.
     pub fn presence(&self) -> Value {
         json!({"id": self.id, "role": self.role, "attributes": self.attributes()})
+    }
+
+    /// `presence()` serialised, made once per change of the attributes.
+    pub fn presence_text(&self) -> Arc<str> {
+        let mut cached = self.presence_text.lock().unwrap_or_else(|p| p.into_inner());
+        cached
+            .get_or_insert_with(|| self.presence().to_string().into())
+            .clone()
+    }
+
+    /// Merges attributes in; returns them all.
+    pub fn merge_attributes(&self, attrs: Map<String, Value>) -> Map<String, Value> {
+        let mut current = self.attributes.lock().unwrap_or_else(|p| p.into_inner());
+        current.extend(attrs);
+        *self.presence_text.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        current.clone()
     }
 }
 

@@ -110,14 +110,33 @@ fn send_header(from: &str, msg_type: &str, message: Value) -> Map<String, Value>
     header
 }
 
+/// The `messaging.enabled` push listing `peers`, built from their kept presence texts (the
+/// same header `send_header` makes, keys in serde_json's order).
+fn enabled_list(who: &Participant, peers: &[Arc<Participant>]) -> Encoded {
+    let texts: Vec<Arc<str>> = peers.iter().map(|p| p.presence_text()).collect();
+    let mut json = String::with_capacity(128 + texts.iter().map(|t| t.len() + 1).sum::<usize>());
+    json.push_str("{\"from_participant_id\":");
+    json.push_str(&Value::from(who.id.as_str()).to_string());
+    json.push_str(",\"message\":{\"participants\":[");
+    for (i, t) in texts.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(t);
+    }
+    json.push_str("]},\"type\":\"messaging.enabled\"}");
+    let mut body = Vec::with_capacity(8 + json.len());
+    body.extend_from_slice(&(json.len() as u64).to_be_bytes());
+    body.extend_from_slice(json.as_bytes());
+    Encoded::new(next_message_id(), "messaging.send", &body)
+}
+
 /// Marks a participant messaging-enabled, tells it who else is there, and tells them.
 fn enable(room: &Room, who: &Arc<Participant>) {
     let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     let already = who.messaging_enabled.swap(true, Ordering::SeqCst);
     let peers = room.messaging_peers(&who.id);
-    let list: Vec<Value> = peers.iter().map(|p| p.presence()).collect();
-    let header = send_header(&who.id, "messaging.enabled", json!({"participants": list}));
-    who.conn.push("messaging.send", &header, &[]);
+    who.conn.push_encoded(&enabled_list(who, &peers), None);
     if !already {
         deliver(&peers, who, "participant.enabled", who.presence(), &[]);
     }
@@ -130,11 +149,7 @@ pub(crate) fn announce_disabled(room: &Room, who: &Participant) {
 
 /// `set_attributes`: merges the attributes and tells the messaging peers.
 pub(crate) fn set_attributes(room: &Room, who: &Participant, attrs: Map<String, Value>) {
-    let merged = {
-        let mut current = who.attributes.lock().unwrap_or_else(|p| p.into_inner());
-        current.extend(attrs);
-        current.clone()
-    };
+    let merged = who.merge_attributes(attrs);
     let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     if who.messaging_enabled.load(Ordering::SeqCst) {
         let peers = room.messaging_peers(&who.id);
