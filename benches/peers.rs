@@ -518,8 +518,12 @@ async fn redis_pubsub(addr: SocketAddr, messages: usize, size: usize) -> Fallibl
     let started = now_us();
     for seq in 0..messages {
         window.acquire().await?.forget();
-        w.write_all(&resp_command(&[b"PUBLISH", b"bench", &sized_payload(seq, size)]))
-            .await?;
+        w.write_all(&resp_command(&[
+            b"PUBLISH",
+            b"bench",
+            &sized_payload(seq, size),
+        ]))
+        .await?;
     }
     replies.await??;
     Ok(collect_receivers(receivers, messages, started, last).await)
@@ -878,7 +882,6 @@ async fn connection_rows(cfg: &Config, data_dir: &Path, rows: &mut Vec<Row>) -> 
     }
     Ok(())
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Crowd: many participants in one room, one of them not reading

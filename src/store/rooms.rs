@@ -650,9 +650,8 @@ impl RoomsDb {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO session_participants (session, name, role, joined_at) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            let mut count = tx.prepare_cached(
-                "SELECT count(*) FROM session_participants WHERE session = ?1",
-            )?;
+            let mut count =
+                tx.prepare_cached("SELECT count(*) FROM session_participants WHERE session = ?1")?;
             for (session, p) in &pending {
                 let written = match self.joins().written.get(session) {
                     Some(n) => *n,

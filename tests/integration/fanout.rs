@@ -182,7 +182,11 @@ async fn a_crowd_with_one_participant_that_never_reads_gets_every_broadcast() {
             .await
             .unwrap_or_else(|_| panic!("member {i} did not get every broadcast"))
             .unwrap();
-        assert_eq!(seen, (0..BROADCASTS as i64).collect::<Vec<_>>(), "member {i}");
+        assert_eq!(
+            seen,
+            (0..BROADCASTS as i64).collect::<Vec<_>>(),
+            "member {i}"
+        );
     }
     drop(deaf);
 }

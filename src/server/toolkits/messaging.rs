@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::protocol::error_codes::NOT_FOUND;
 use crate::protocol::{Encoded, pack_message};
-use crate::server::outbox::next_message_id;
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
+use crate::server::outbox::next_message_id;
 use crate::server::room::{Participant, Room};
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
@@ -144,7 +144,13 @@ fn enable(room: &Room, who: &Arc<Participant>) {
 
 pub(crate) fn announce_disabled(room: &Room, who: &Participant) {
     let peers = room.messaging_peers(&who.id);
-    deliver(&peers, who, "participant.disabled", json!({"id": who.id}), &[]);
+    deliver(
+        &peers,
+        who,
+        "participant.disabled",
+        json!({"id": who.id}),
+        &[],
+    );
 }
 
 /// `set_attributes`: merges the attributes and tells the messaging peers.
