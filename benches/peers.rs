@@ -158,7 +158,7 @@ fn thousands(x: f64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -485,14 +485,13 @@ async fn redis_pubsub(addr: SocketAddr, messages: usize, size: usize) -> Fallibl
                     Err(_) => break,
                 };
                 // ["message", channel, payload]; the payload is parsed like roomdeck's is.
-                if let Some(Resp::Bulk(Some(p))) = parts.get(2) {
-                    if let Some(l) = serde_json::from_slice::<Value>(p)
+                if let Some(Resp::Bulk(Some(p))) = parts.get(2)
+                    && let Some(l) = serde_json::from_slice::<Value>(p)
                         .ok()
                         .and_then(|v| latency_of(&v))
-                    {
-                        lat.push(l);
-                        last.fetch_max(now_us(), Ordering::SeqCst);
-                    }
+                {
+                    lat.push(l);
+                    last.fetch_max(now_us(), Ordering::SeqCst);
                 }
             }
             lat
@@ -1022,7 +1021,7 @@ async fn roomdeck_crowd(data_dir: &Path, n: usize) -> Fallible<Crowd> {
     for i in 1..n {
         let permit = joins.clone().acquire_owned().await?;
         let (url, counts) = (url.clone(), counts.clone());
-        let mut token = ParticipantToken::new(&format!("m{i}"));
+        let mut token = ParticipantToken::new(format!("m{i}"));
         token.add_room_grant(room);
         token.add_api_grant(ApiScope::agent_default());
         let jwt = token.to_jwt(SECRET)?;
