@@ -1,10 +1,13 @@
 //! roomdeck against peers, each row measured side by side in one run (issue 8):
 //!
-//! - messaging: one sender broadcasting to 50 participants vs Redis PUBLISH/SUBSCRIBE fan-out;
+//! - messaging: one sender broadcasting to 50 participants, messages of 64 B and of 256 B, vs
+//!   Redis PUBLISH/SUBSCRIBE fan-out;
 //! - queues: 8 producers and 8 consumers, durable send+receive vs Redis LPUSH/BRPOP (with
 //!   `appendfsync everysec`, and without AOF);
 //! - connections: 1,000 participants joined to one room (server RSS per participant, time to
-//!   join) vs 1,000 Redis subscribers and 1,000 NATS subscribers.
+//!   join) vs 1,000 Redis subscribers and 1,000 NATS subscribers;
+//! - crowd: 10,000 participants in one room, all messaging-enabled, one of them never reading;
+//!   a broadcast still reaches every other one (vs 10,000 Redis subscribers, one not reading).
 //!
 //! roomdeck runs as its own `roomdeck serve` process (like the peers), so its memory is its own
 //! and the clients' CPU is not counted as the server's. The peers are reached with tiny
@@ -16,7 +19,8 @@
 //! `PEERS_REDIS_PID`, `PEERS_NATS_PID`). Without them the peer columns say "not run".
 //! `cargo test --all-targets` runs a smoke version with small counts and no peers; `--bench`
 //! (passed by `cargo bench`) selects the full counts. Counts can be overridden with
-//! `PEERS_MESSAGES`, `PEERS_QUEUE_ITEMS` (per producer), `PEERS_CONNECTIONS`.
+//! `PEERS_MESSAGES`, `PEERS_QUEUE_ITEMS` (per producer), `PEERS_CONNECTIONS`, `PEERS_CROWD`;
+//! `PEERS_ROWS=messaging,queues,connections,crowd` picks rows.
 //! The server binary is `ROOMDECK_BIN`, else the one cargo built for this bench.
 
 use std::future::Future;
@@ -27,21 +31,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use roomdeck::auth::{ApiScope, ParticipantToken};
 use roomdeck::client::{RoomClient, RoomEvent};
+use roomdeck::protocol::{Reassembler, encode_packets, pack_message};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const SECRET: &str = "peers-bench-secret-peers-bench-secret";
 /// Receivers of the broadcast (the sender is one more participant).
 const RECEIVERS: usize = 50;
 const PRODUCERS: usize = 8;
 const CONSUMERS: usize = 8;
-/// Size of each message's JSON (timestamp, sequence number, padding), both sides.
+/// Sizes of the broadcast messages' JSON (timestamp, sequence number, padding), both sides.
+const FANOUT_SIZES: [usize; 2] = [64, 256];
+/// Size of each queue item's JSON.
 const PAYLOAD: usize = 256;
+/// Broadcasts sent to the crowd.
+const CROWD_MESSAGES: usize = 20;
 /// Publishes in flight from the one sender, both sides: enough to keep the server busy
 /// without letting the sender run arbitrarily far ahead of the receivers.
 const WINDOW: usize = 32;
@@ -61,6 +71,7 @@ struct Config {
     messages: usize,
     queue_items: usize,
     connections: usize,
+    crowd: usize,
     redis: Option<SocketAddr>,
     redis_aof: Option<SocketAddr>,
     redis_pid: Option<u32>,
@@ -88,6 +99,7 @@ impl Config {
             messages: count("PEERS_MESSAGES", 2000, 20)?,
             queue_items: count("PEERS_QUEUE_ITEMS", 250, 5)?,
             connections: count("PEERS_CONNECTIONS", 1000, 20)?,
+            crowd: count("PEERS_CROWD", 10_000, 30)?,
             redis: addr("PEERS_REDIS")?,
             redis_aof: addr("PEERS_REDIS_AOF")?,
             redis_pid: pid("PEERS_REDIS_PID")?,
@@ -146,7 +158,7 @@ fn thousands(x: f64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -168,9 +180,14 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 /// `{"seq":N,"t":µs,"pad":"xxx"}` padded to `PAYLOAD` bytes.
 fn payload(seq: usize) -> Vec<u8> {
+    sized_payload(seq, PAYLOAD)
+}
+
+/// `{"seq":N,"t":µs,"pad":"xxx"}` padded to `size` bytes.
+fn sized_payload(seq: usize, size: usize) -> Vec<u8> {
     let head = format!("{{\"seq\":{seq},\"t\":{},\"pad\":\"", now_us());
     let mut s = head.into_bytes();
-    s.resize(PAYLOAD.saturating_sub(2).max(s.len()), b'x');
+    s.resize(size.saturating_sub(2).max(s.len()), b'x');
     s.extend_from_slice(b"\"}");
     s
 }
@@ -384,8 +401,8 @@ async fn collect_receivers(
     }
 }
 
-async fn roomdeck_broadcast(server: &Server, messages: usize) -> Fallible<Fanout> {
-    let room = "bench-messaging";
+async fn roomdeck_broadcast(server: &Server, messages: usize, size: usize) -> Fallible<Fanout> {
+    let room = &format!("bench-messaging-{size}");
     let sender = server.join(room, "sender").await?;
     sender.messaging().enable().await?;
     let last = Arc::new(AtomicU64::new(0));
@@ -425,7 +442,7 @@ async fn roomdeck_broadcast(server: &Server, messages: usize) -> Fallible<Fanout
         .map(|seq| {
             let m = &messaging;
             async move {
-                let body: Value = serde_json::from_slice(&payload(seq))?;
+                let body: Value = serde_json::from_slice(&sized_payload(seq, size))?;
                 m.broadcast("bench", body, None).await?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
             }
@@ -442,7 +459,7 @@ async fn roomdeck_broadcast(server: &Server, messages: usize) -> Fallible<Fanout
     Ok(fanout)
 }
 
-async fn redis_pubsub(addr: SocketAddr, messages: usize) -> Fallible<Fanout> {
+async fn redis_pubsub(addr: SocketAddr, messages: usize, size: usize) -> Fallible<Fanout> {
     let last = Arc::new(AtomicU64::new(0));
     let mut receivers = Vec::new();
     for _ in 0..RECEIVERS {
@@ -468,14 +485,13 @@ async fn redis_pubsub(addr: SocketAddr, messages: usize) -> Fallible<Fanout> {
                     Err(_) => break,
                 };
                 // ["message", channel, payload]; the payload is parsed like roomdeck's is.
-                if let Some(Resp::Bulk(Some(p))) = parts.get(2) {
-                    if let Some(l) = serde_json::from_slice::<Value>(p)
+                if let Some(Resp::Bulk(Some(p))) = parts.get(2)
+                    && let Some(l) = serde_json::from_slice::<Value>(p)
                         .ok()
                         .and_then(|v| latency_of(&v))
-                    {
-                        lat.push(l);
-                        last.fetch_max(now_us(), Ordering::SeqCst);
-                    }
+                {
+                    lat.push(l);
+                    last.fetch_max(now_us(), Ordering::SeqCst);
                 }
             }
             lat
@@ -501,18 +517,34 @@ async fn redis_pubsub(addr: SocketAddr, messages: usize) -> Fallible<Fanout> {
     let started = now_us();
     for seq in 0..messages {
         window.acquire().await?.forget();
-        w.write_all(&resp_command(&[b"PUBLISH", b"bench", &payload(seq)]))
-            .await?;
+        w.write_all(&resp_command(&[
+            b"PUBLISH",
+            b"bench",
+            &sized_payload(seq, size),
+        ]))
+        .await?;
     }
     replies.await??;
     Ok(collect_receivers(receivers, messages, started, last).await)
 }
 
 async fn messaging_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> Fallible<()> {
+    for size in FANOUT_SIZES {
+        fanout_rows(cfg, server, size, rows).await?;
+    }
+    Ok(())
+}
+
+async fn fanout_rows(
+    cfg: &Config,
+    server: &Server,
+    size: usize,
+    rows: &mut Vec<Row>,
+) -> Fallible<()> {
     let n = cfg.messages;
-    let ours = roomdeck_broadcast(server, n).await?;
+    let ours = roomdeck_broadcast(server, n, size).await?;
     let peer = match cfg.redis {
-        Some(addr) => Some(redis_pubsub(addr, n).await?),
+        Some(addr) => Some(redis_pubsub(addr, n, size).await?),
         None => None,
     };
     let mut ours_lat = ours.latencies.clone();
@@ -522,7 +554,7 @@ async fn messaging_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> F
         percentiles(&mut l)
     });
     let note = format!(
-        "1 sender, {RECEIVERS} receivers, {n} messages of {PAYLOAD} B, {WINDOW} in flight; \
+        "1 sender, {RECEIVERS} receivers, {n} messages of {size} B, {WINDOW} in flight; \
          delivered {}/{} vs {}",
         ours.delivered,
         ours.expected,
@@ -531,7 +563,7 @@ async fn messaging_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> F
             .unwrap_or("—".into())
     );
     rows.push(row(
-        "messaging: broadcast, delivered msg/s (higher is better)",
+        &format!("messaging: broadcast {size} B, delivered msg/s (higher is better)"),
         thousands(ours.rate()),
         peer.as_ref()
             .map(|p| format!("Redis PUBLISH/SUBSCRIBE: {}", thousands(p.rate()))),
@@ -539,14 +571,14 @@ async fn messaging_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> F
         &note,
     ));
     rows.push(row(
-        "messaging: latency p50 ms (lower is better)",
+        &format!("messaging: {size} B latency p50 ms (lower is better)"),
         format!("{p50:.2}"),
         peer_lat.map(|(p, _)| format!("Redis: {p:.2}")),
         peer_lat.map(|(p, _)| p50 / p),
         "send to delivery, timestamp in the payload",
     ));
     rows.push(row(
-        "messaging: latency p99 ms (lower is better)",
+        &format!("messaging: {size} B latency p99 ms (lower is better)"),
         format!("{p99:.2}"),
         peer_lat.map(|(_, p)| format!("Redis: {p:.2}")),
         peer_lat.map(|(_, p)| p99 / p),
@@ -851,10 +883,251 @@ async fn connection_rows(cfg: &Config, data_dir: &Path, rows: &mut Vec<Row>) -> 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Crowd: many participants in one room, one of them not reading
+
+/// What a crowd's readers saw, counted across them.
+#[derive(Default)]
+struct CrowdCounts {
+    /// Readers whose `messaging.enabled` (roomdeck) or subscription reply (Redis) arrived.
+    ready: std::sync::atomic::AtomicUsize,
+    /// Crowd broadcasts received.
+    delivered: std::sync::atomic::AtomicUsize,
+    /// Time (µs) of the latest delivery.
+    last: AtomicU64,
+}
+
+impl CrowdCounts {
+    async fn wait_ready(&self, n: usize, what: &str) -> Fallible<()> {
+        let deadline = Instant::now() + DEADLINE;
+        while self.ready.load(Ordering::SeqCst) < n {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{what}: only {} of {n} ready",
+                    self.ready.load(Ordering::SeqCst)
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits for `expected` deliveries (or the deadline) and reports them.
+    async fn fanout(&self, expected: usize, started: u64) -> Fanout {
+        let deadline = Instant::now() + DEADLINE;
+        while self.delivered.load(Ordering::SeqCst) < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let end = self.last.load(Ordering::SeqCst).max(started + 1);
+        Fanout {
+            delivered: self.delivered.load(Ordering::SeqCst),
+            expected,
+            elapsed: Duration::from_micros(end - started),
+            latencies: Vec::new(),
+        }
+    }
+
+    fn delivered_one(&self) {
+        self.delivered.fetch_add(1, Ordering::SeqCst);
+        self.last.fetch_max(now_us(), Ordering::SeqCst);
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// A bare protocol client (the crowd is too large for one full client each): joins, sends
+/// `messaging.enable` as the SDK does, and hands back the socket.
+async fn raw_member(url: &str, jwt: &str) -> Fallible<Ws> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request()?;
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {jwt}").parse()?);
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true).await?;
+    let header = serde_json::json!({"toolkit": "messaging", "tool": "enable", "tool_call_id": "e", "arguments": {"type": "json", "json": {}}});
+    let body = pack_message(header.as_object().ok_or("object")?, b"");
+    for p in encode_packets(1, "room.invoke_tool", &body) {
+        ws.send(WsMessage::Binary(p.into())).await?;
+    }
+    Ok(ws)
+}
+
+/// The `type` of a `messaging.send` push, found without parsing the whole header (the crowd
+/// reads every presence event of the room).
+fn push_type(body: &[u8]) -> &[u8] {
+    const KEY: &[u8] = b"\"type\":\"";
+    let Some(at) = body.windows(KEY.len()).position(|w| w == KEY) else {
+        return b"";
+    };
+    let rest = &body[at + KEY.len()..];
+    &rest[..rest.iter().position(|b| *b == b'"').unwrap_or(rest.len())]
+}
+
+/// A member that reads everything until it has `messages` crowd broadcasts.
+async fn read_member(mut ws: Ws, counts: Arc<CrowdCounts>, messages: usize) {
+    let mut r = Reassembler::new(1 << 24);
+    let mut got = 0;
+    while got < messages {
+        let Some(Ok(frame)) = ws.next().await else {
+            return;
+        };
+        let WsMessage::Binary(b) = frame else {
+            continue;
+        };
+        let Ok(Some(m)) = r.push(&b) else { continue };
+        if m.msg_type != "messaging.send" {
+            continue;
+        }
+        match push_type(&m.payload) {
+            b"messaging.enabled" => {
+                counts.ready.fetch_add(1, Ordering::SeqCst);
+            }
+            b"crowd" => {
+                got += 1;
+                counts.delivered_one();
+            }
+            _ => {}
+        }
+    }
+    // Keep the connection (and so the room) as it is until the run ends.
+    std::future::pending::<()>().await;
+}
+
+struct Crowd {
+    joined: Duration,
+    rss_per_kib: f64,
+    fanout: Fanout,
+}
+
+async fn roomdeck_crowd(data_dir: &Path, n: usize) -> Fallible<Crowd> {
+    let server = Server::start(data_dir).await?;
+    let room = "bench-crowd";
+    let url = format!("{}/rooms/{room}", server.url);
+    let sender = server.join(room, "sender").await?;
+    sender.messaging().enable().await?;
+    settle().await;
+    let before = rss_kib(server.pid).ok_or("no RSS for the server")?;
+    let counts = Arc::new(CrowdCounts::default());
+    let started = Instant::now();
+    // The one that never reads joins first, so every later join's presence piles up at it.
+    let mut token = ParticipantToken::new("deaf");
+    token.add_room_grant(room);
+    token.add_api_grant(ApiScope::agent_default());
+    let deaf = raw_member(&url, &token.to_jwt(SECRET)?).await?;
+    let joins = Arc::new(Semaphore::new(32));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 1..n {
+        let permit = joins.clone().acquire_owned().await?;
+        let (url, counts) = (url.clone(), counts.clone());
+        let mut token = ParticipantToken::new(format!("m{i}"));
+        token.add_room_grant(room);
+        token.add_api_grant(ApiScope::agent_default());
+        let jwt = token.to_jwt(SECRET)?;
+        tasks.spawn(async move {
+            let ws = raw_member(&url, &jwt).await;
+            drop(permit);
+            match ws {
+                Ok(ws) => read_member(ws, counts, CROWD_MESSAGES).await,
+                Err(e) => eprintln!("peers: a crowd member could not join: {e}"),
+            }
+        });
+    }
+    counts.wait_ready(n - 1, "roomdeck crowd").await?;
+    let joined = started.elapsed();
+    settle().await;
+    let after = rss_kib(server.pid).ok_or("no RSS for the server")?;
+    let start = now_us();
+    let messaging = sender.messaging();
+    for seq in 0..CROWD_MESSAGES {
+        let body: Value = serde_json::from_slice(&sized_payload(seq, 64))?;
+        messaging.broadcast("crowd", body, None).await?;
+    }
+    let fanout = counts.fanout((n - 1) * CROWD_MESSAGES, start).await;
+    // The server goes first: n leaves would each tell everyone else.
+    drop(server);
+    drop(deaf);
+    tasks.shutdown().await;
+    Ok(Crowd {
+        joined,
+        rss_per_kib: after.saturating_sub(before) as f64 / n as f64,
+        fanout,
+    })
+}
+
+/// `n` Redis subscribers on one channel, the first of which never reads; `CROWD_MESSAGES`
+/// publishes.
+async fn redis_crowd(addr: SocketAddr, n: usize) -> Fallible<Fanout> {
+    let counts = Arc::new(CrowdCounts::default());
+    let mut deaf = Redis::connect(addr).await?;
+    deaf.call(&[b"SUBSCRIBE", b"crowd"]).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 1..n {
+        let mut c = Redis::connect(addr).await?;
+        c.call(&[b"SUBSCRIBE", b"crowd"]).await?;
+        counts.ready.fetch_add(1, Ordering::SeqCst);
+        let counts = counts.clone();
+        tasks.spawn(async move {
+            let mut c = c;
+            for _ in 0..CROWD_MESSAGES {
+                match read_resp(&mut c.r).await {
+                    Ok(Resp::Array(Some(_))) => counts.delivered_one(),
+                    _ => return,
+                }
+            }
+        });
+    }
+    let mut publisher = Redis::connect(addr).await?;
+    let start = now_us();
+    for seq in 0..CROWD_MESSAGES {
+        publisher
+            .call(&[b"PUBLISH", b"crowd", &sized_payload(seq, 64)])
+            .await?;
+    }
+    let fanout = counts.fanout((n - 1) * CROWD_MESSAGES, start).await;
+    tasks.shutdown().await;
+    drop(deaf);
+    Ok(fanout)
+}
+
+async fn crowd_rows(cfg: &Config, data_dir: &Path, rows: &mut Vec<Row>) -> Fallible<()> {
+    let n = cfg.crowd;
+    let ours = roomdeck_crowd(data_dir, n).await?;
+    let peer = match cfg.redis {
+        Some(addr) => Some(redis_crowd(addr, n).await?),
+        None => None,
+    };
+    let f = &ours.fanout;
+    rows.push(row(
+        &format!("crowd: {n} participants, broadcast delivered msg/s (higher is better)"),
+        thousands(f.rate()),
+        peer.as_ref()
+            .map(|p| format!("Redis, {n} subscribers: {}", thousands(p.rate()))),
+        peer.as_ref().map(|p| f.rate() / p.rate()),
+        &format!(
+            "{CROWD_MESSAGES} broadcasts of 64 B; one participant never reads; delivered {}/{} vs {}; \
+             all {n} joined and messaging-enabled in {:.1} s (every join tells everyone: {} presence \
+             events); server RSS {:.1} KiB per participant",
+            f.delivered,
+            f.expected,
+            peer.as_ref()
+                .map(|p| format!("{}/{}", p.delivered, p.expected))
+                .unwrap_or("—".into()),
+            ours.joined.as_secs_f64(),
+            thousands((n * (n - 1)) as f64),
+            ours.rss_per_kib,
+        ),
+    ));
+    Ok(())
+}
+// ---------------------------------------------------------------------------------------------
 
 #[tokio::main]
 async fn main() -> Fallible<()> {
     LazyLock::force(&ORIGIN);
+    // The crowd holds thousands of sockets.
+    roomdeck::server::raise_fd_limit();
     let cfg = Config::from_env()?;
     let only = std::env::var("PEERS_ROWS").unwrap_or_default();
     let wanted = |r: &str| only.is_empty() || only.split(',').any(|o| o == r);
@@ -869,6 +1142,9 @@ async fn main() -> Fallible<()> {
     }
     if wanted("connections") {
         connection_rows(&cfg, &work.path().join("data-connections"), &mut rows).await?;
+    }
+    if wanted("crowd") {
+        crowd_rows(&cfg, &work.path().join("data-crowd"), &mut rows).await?;
     }
     if let Some(a) = cfg.redis {
         let version = redis_info(a, "redis_version").await.unwrap_or_default();

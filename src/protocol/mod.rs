@@ -14,4 +14,4 @@ pub mod packet;
 
 pub use content::Content;
 pub use message::{MessageError, pack_message, unpack_message};
-pub use packet::{DATA_PACKET_SIZE, PacketError, RawMessage, Reassembler, encode_packets};
+pub use packet::{DATA_PACKET_SIZE, Encoded, PacketError, RawMessage, Reassembler, encode_packets};

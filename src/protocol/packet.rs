@@ -6,6 +6,7 @@
 //! ```
 //! Packets of one message are contiguous and in order; a sender must never interleave them.
 
+use bytes::Bytes;
 use thiserror::Error;
 
 /// Payload bytes carried by one data packet when sending (receivers accept any size).
@@ -45,22 +46,60 @@ pub enum PacketError {
 
 /// Splits one message into its packets: the header packet, then the data packets.
 pub fn encode_packets(message_id: u64, msg_type: &str, payload: &[u8]) -> Vec<Vec<u8>> {
-    let count = payload.len().div_ceil(DATA_PACKET_SIZE);
-    let mut packets = Vec::with_capacity(count + 1);
-    let mut header = Vec::with_capacity(16 + msg_type.len());
-    header.extend_from_slice(&message_id.to_be_bytes());
-    header.extend_from_slice(&0u32.to_be_bytes());
-    header.extend_from_slice(&(count as u32).to_be_bytes());
-    header.extend_from_slice(msg_type.as_bytes());
-    packets.push(header);
-    for (i, slice) in payload.chunks(DATA_PACKET_SIZE).enumerate() {
-        let mut packet = Vec::with_capacity(12 + slice.len());
-        packet.extend_from_slice(&message_id.to_be_bytes());
-        packet.extend_from_slice(&((i + 1) as u32).to_be_bytes());
-        packet.extend_from_slice(slice);
-        packets.push(packet);
+    Encoded::new(message_id, msg_type, payload)
+        .packets()
+        .map(|p| p.to_vec())
+        .collect()
+}
+
+/// One message framed into its packets, back to back in one shared buffer. A message sent to
+/// many receivers (a broadcast) is encoded once: server frames are not masked, so every
+/// receiver writes the same bytes, and a clone or a packet is a reference, not a copy.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    bytes: Bytes,
+    header_len: usize,
+}
+
+impl Encoded {
+    pub fn new(message_id: u64, msg_type: &str, payload: &[u8]) -> Encoded {
+        let count = payload.len().div_ceil(DATA_PACKET_SIZE);
+        let header_len = 16 + msg_type.len();
+        let mut buf = Vec::with_capacity(header_len + 12 * count + payload.len());
+        buf.extend_from_slice(&message_id.to_be_bytes());
+        buf.extend_from_slice(&0u32.to_be_bytes());
+        buf.extend_from_slice(&(count as u32).to_be_bytes());
+        buf.extend_from_slice(msg_type.as_bytes());
+        for (i, slice) in payload.chunks(DATA_PACKET_SIZE).enumerate() {
+            buf.extend_from_slice(&message_id.to_be_bytes());
+            buf.extend_from_slice(&((i + 1) as u32).to_be_bytes());
+            buf.extend_from_slice(slice);
+        }
+        Encoded {
+            bytes: buf.into(),
+            header_len,
+        }
     }
-    packets
+
+    /// Bytes of all its packets together.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Its packets in order, one WebSocket frame each; they share this message's buffer.
+    pub fn packets(&self) -> impl Iterator<Item = Bytes> + '_ {
+        let data = (self.header_len..self.bytes.len())
+            .step_by(12 + DATA_PACKET_SIZE)
+            .map(|start| {
+                let end = (start + 12 + DATA_PACKET_SIZE).min(self.bytes.len());
+                self.bytes.slice(start..end)
+            });
+        std::iter::once(self.bytes.slice(..self.header_len)).chain(data)
+    }
 }
 
 struct Partial {
@@ -229,6 +268,20 @@ mod tests {
         assert_eq!(packets[1].len(), 12 + 1024);
         assert_eq!(packets[3].len(), 12 + 452);
         assert_eq!(roundtrip(1, "x", &payload).payload, payload);
+    }
+
+    #[test]
+    fn encoded_packets_share_one_buffer_and_match_the_layout() {
+        let payload: Vec<u8> = (0..2500u32).map(|i| i as u8).collect();
+        let encoded = Encoded::new(42, "messaging.send", &payload);
+        let packets: Vec<Bytes> = encoded.packets().collect();
+        assert_eq!(packets.len(), 4);
+        assert_eq!(packets[0].len(), 16 + "messaging.send".len());
+        assert_eq!(&packets[0][12..16], &3u32.to_be_bytes());
+        assert_eq!(packets[3].len(), 12 + 452);
+        assert_eq!(encoded.len(), packets.iter().map(Bytes::len).sum::<usize>());
+        let header_only = Encoded::new(1, "room_ready", b"");
+        assert_eq!(header_only.packets().count(), 1);
     }
 
     #[test]

@@ -1,23 +1,26 @@
 //! One participant's connection: the writer task, the reader loop and message dispatch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::call::{Reply, ToolCall, ToolError, random_id};
 use super::devlog::Severity;
 use super::hosted;
-use super::room::{ConnHandle, Outgoing, Participant, Room};
-use super::{SEND_QUEUE_DEPTH, ServerState, toolkits};
+use super::room::{ConnHandle, Participant, Room};
+use super::{ServerState, toolkits};
 use crate::auth::ParticipantToken;
 use crate::protocol::content::unpack_chunk;
 use crate::protocol::error_codes::INVALID_REQUEST;
-use crate::protocol::{Content, Reassembler, encode_packets, unpack_message};
+use crate::protocol::{Content, Reassembler, unpack_message};
 
 /// Request streams of this connection's calls in progress, by tool_call_id.
 type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
@@ -28,6 +31,9 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Chunks buffered per request stream before the reader waits for the toolkit.
 const REQUEST_STREAM_DEPTH: usize = 64;
 
+/// Queue slots an idle connection keeps between batches.
+const BATCH_CAPACITY_KEPT: usize = 16;
+
 pub(crate) async fn serve(
     state: Arc<ServerState>,
     room: Arc<Room>,
@@ -36,42 +42,7 @@ pub(crate) async fn serve(
     socket: WebSocket,
 ) {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<Outgoing>(SEND_QUEUE_DEPTH);
-    let (closed_tx, closed_rx) = watch::channel(false);
-    let kick = Arc::new(Notify::new());
-    let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let conn = ConnHandle::new(tx, closed_rx.clone(), kick.clone(), queued.clone());
-
-    // The writer owns the socket's sending half, so each message's packets go out together.
-    let mut writer_closed = closed_rx;
-    let writer = tokio::spawn(async move {
-        loop {
-            let Some(out) = (tokio::select! {
-                out = rx.recv() => out,
-                _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => None,
-            }) else {
-                break;
-            };
-            let len = out.body.len();
-            let send_all = async {
-                for packet in encode_packets(out.id, &out.msg_type, &out.body) {
-                    sink.send(Message::Binary(packet.into())).await?;
-                }
-                Ok::<_, axum::Error>(())
-            };
-            // A client that stopped reading blocks the send; the connection's end (a kick
-            // or a shutdown) must still stop this task.
-            tokio::select! {
-                sent = send_all => {
-                    queued.fetch_sub(len, std::sync::atomic::Ordering::Relaxed);
-                    if sent.is_err() { return }
-                }
-                _ = async { let _ = writer_closed.wait_for(|v| *v).await; } => break,
-            }
-        }
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(None))).await;
-    });
-
+    let conn = ConnHandle::new();
     let name = token.name.clone();
     let mut attributes = Map::new();
     attributes.insert("name".into(), Value::String(name.clone()));
@@ -81,6 +52,7 @@ pub(crate) async fn serve(
         role: token.role().to_string(),
         scope: token.api(),
         attributes: Mutex::new(attributes.clone()),
+        presence_text: Mutex::new(None),
         messaging_enabled: AtomicBool::new(false),
         conn: conn.clone(),
         room_url: room_url.clone(),
@@ -94,19 +66,42 @@ pub(crate) async fn serve(
         json!({"type": "init", "participantId": participant.id, "attributes": attributes});
     conn.push("connected", connected.as_object().expect("object"), b"");
 
+    // One task per connection: the reader and the writer are two futures polled together,
+    // so a reader waiting on a toolkit never stops the writer.
     let streams: Streams = Arc::default();
-    let mut reassembler = Reassembler::new(state.config.max_message_size);
     let mut shutdown = state.shutdown.clone();
+    let kicked = tokio::select! {
+        () = read(&state, &room, &participant, &streams, &mut stream) => false,
+        () = write(&conn, &mut sink) => false,
+        () = conn.kicked() => true,
+        _ = shutdown.wait_for(|v| *v) => false,
+    };
+    if kicked {
+        room.log(
+            Severity::Warning,
+            format!("disconnected {name}: it was not reading its messages"),
+        );
+    }
+    conn.close();
+    streams.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    room.leave(&participant.id);
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(None))).await;
+}
+
+/// Reads requests until the client leaves, one at a time while the connection has room to
+/// answer and its messages to others are being delivered.
+async fn read(
+    state: &ServerState,
+    room: &Arc<Room>,
+    participant: &Arc<Participant>,
+    streams: &Streams,
+    stream: &mut SplitStream<WebSocket>,
+) {
+    let name = &participant.name;
+    let mut reassembler = Reassembler::new(state.config.max_message_size);
     loop {
-        let frame = tokio::select! {
-            frame = stream.next() => frame,
-            _ = kick.notified() => {
-                room.log(Severity::Warning, format!("disconnected {name}: it was not reading its messages"));
-                break;
-            }
-            _ = async { let _ = shutdown.wait_for(|v| *v).await; } => break,
-        };
-        let data = match frame {
+        participant.conn.ready_to_read().await;
+        let data = match stream.next().await {
             Some(Ok(Message::Binary(data))) => data,
             Some(Ok(Message::Text(_))) => {
                 room.log(
@@ -116,14 +111,14 @@ pub(crate) async fn serve(
                 continue;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
         };
         match reassembler.push(&data) {
             Ok(Some(message)) => {
                 dispatch(
-                    &room,
-                    &participant,
-                    &streams,
+                    room,
+                    participant,
+                    streams,
                     message.id,
                     &message.msg_type,
                     &message.payload,
@@ -137,11 +132,32 @@ pub(crate) async fn serve(
             ),
         }
     }
+}
 
-    let _ = closed_tx.send(true);
-    streams.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    room.leave(&participant.id);
-    let _ = writer.await;
+/// Writes whatever is queued, all of it per wake-up with one flush, until the connection
+/// closes or its socket fails.
+async fn write(conn: &ConnHandle, sink: &mut SplitSink<WebSocket, Message>) {
+    let mut batch = VecDeque::new();
+    loop {
+        if conn.take(&mut batch).await.is_err() {
+            return;
+        }
+        let mut bytes = 0;
+        for queued in batch.drain(..) {
+            bytes += queued.msg.len();
+            for packet in queued.msg.packets() {
+                if sink.feed(Message::Binary(packet)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+        conn.written(bytes);
+        // A burst's worth of queue capacity is not kept by an idle connection.
+        batch.shrink_to(BATCH_CAPACITY_KEPT);
+    }
 }
 
 async fn dispatch(
@@ -155,9 +171,7 @@ async fn dispatch(
     let conn = &participant.conn;
     match msg_type {
         "room.invoke_tool" => match parse_invoke(room, participant, streams, id, body) {
-            Ok(call) => {
-                tokio::spawn(run_call(call, streams.clone()));
-            }
+            Ok(call) => start_call(call, streams.clone()),
             Err(e) => {
                 let _ = conn.reply(id, "__response__", e.content().pack()).await;
             }
@@ -315,7 +329,22 @@ fn parse_invoke(
     })
 }
 
-/// Runs one call to completion in its own task, so a waiting call never holds up the others.
+/// Runs a call here, in the reader, as far as it goes without waiting: what it does before its
+/// first wait (a message's delivery) happens in the order the requests were read, whatever
+/// runs in parallel. A call that must wait (a queue receive, a long query) finishes in its own
+/// task, so it never holds up the reader or the calls after it.
+fn start_call(call: ToolCall, streams: Streams) {
+    let mut task = Box::pin(run_call(call, streams));
+    // The spawned task polls again at once, so nothing depends on this first poll's waker.
+    if task
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending()
+    {
+        tokio::spawn(task);
+    }
+}
+
 async fn run_call(mut call: ToolCall, streams: Streams) {
     let conn: ConnHandle = call.conn().clone();
     let (id, tool_call_id) = (call.request_id, call.tool_call_id.clone());

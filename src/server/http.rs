@@ -14,6 +14,11 @@ use super::{ServerState, connection};
 use crate::auth::ParticipantToken;
 use crate::store::valid_room_name;
 
+/// Bytes read from a client's socket per read call.
+const READ_BUFFER: usize = 4 * 1024;
+/// Bytes of frames collected before a write to a client's socket (a flush writes the rest).
+const WRITE_BUFFER: usize = 8 * 1024;
+
 pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/rooms/{room}", get(join_room))
@@ -88,11 +93,17 @@ async fn join_room(
     // created where the server allows it, else 404.
     let db = state.rooms.db().clone();
     let (name, create) = (room.clone(), state.config.create_rooms_on_join);
-    let record = tokio::task::spawn_blocking(move || match db.get_by_name(&name) {
-        Ok(None) if create => db.ensure(&name).map(Some),
-        other => other,
-    })
-    .await;
+    // A room read before needs no trip to the database.
+    let record = match db.cached(&name) {
+        Some(r) => Ok(Ok(Some(r))),
+        None => {
+            tokio::task::spawn_blocking(move || match db.get_by_name(&name) {
+                Ok(None) if create => db.ensure(&name).map(Some),
+                other => other,
+            })
+            .await
+        }
+    };
     match record {
         Ok(Ok(Some(r))) if !r.enabled => {
             let body =
@@ -131,6 +142,10 @@ async fn join_room(
     let room_url = format!("ws://{host}/rooms/{}", room.name);
     let max = state.config.max_message_size;
     upgrade
+        // Small buffers, grown on demand: an idle participant costs little (the default
+        // reserves 128 KiB each way), and writes still go out in a few syscalls per batch.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max + 64 * 1024)
         .max_frame_size(max + 64 * 1024)
         .on_upgrade(move |socket| async move {

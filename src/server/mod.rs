@@ -10,6 +10,7 @@ pub mod devlog;
 mod files_api;
 mod hosted;
 mod http;
+mod outbox;
 mod rest;
 mod room;
 mod room_files;
@@ -29,10 +30,17 @@ pub use room::Rooms;
 
 /// Largest message a client may send (after reassembly).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 32 * 1024 * 1024;
-/// Messages queued for one client before it counts as too slow and is disconnected.
-pub const SEND_QUEUE_DEPTH: usize = 4096;
-/// Bytes of pushed messages queued for one client before it counts as too slow.
-pub const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes queued for one client before a push counts it as too slow and disconnects it
+/// (`outbox.rs` has the reasoning behind these four).
+pub const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes queued for one client over which its answers and stream chunks wait, and its
+/// connection reads no new request.
+pub const WAIT_QUEUED_BYTES: usize = 1024 * 1024;
+/// Bytes of one participant's messages queued at others, not yet written, over which its
+/// connection reads nothing more.
+pub const SENDER_IN_FLIGHT_BYTES: usize = 256 * 1024;
+/// Bytes queued at a receiver over which it is behind and stops counting against senders.
+pub const LAGGING_BYTES: usize = 512 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -123,8 +131,30 @@ fn loopback_of(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// A room of thousands holds as many sockets: the soft open-files limit goes up to the hard
+/// one (best effort; the default soft limit is often 1,024).
+pub fn raise_fd_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+        }
+    }
+}
+
 /// Binds the listener and serves in a background task.
 pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
+    raise_fd_limit();
     std::fs::create_dir_all(&config.data_dir)?;
     let db = Arc::new(
         crate::store::rooms::RoomsDb::open(&config.data_dir).map_err(std::io::Error::other)?,

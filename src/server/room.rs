@@ -2,137 +2,24 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast};
 
 use super::devlog::{DevEvent, Severity};
 use super::services::{ServiceEnv, Supervisor};
 use super::session::{RoomLease, Session};
 use crate::auth::ApiScope;
+use crate::protocol::Encoded;
 use crate::protocol::message::pack_message;
 use crate::store::files::FileStore;
 use crate::store::queues::QueueStore;
 use crate::store::rooms::RoomsDb;
 
-/// One message waiting to be written to a connection.
-pub(crate) struct Outgoing {
-    pub id: u64,
-    pub msg_type: String,
-    pub body: Vec<u8>,
-}
-
-/// The sending side of one connection. Cheap to clone.
-#[derive(Clone)]
-pub(crate) struct ConnHandle {
-    tx: mpsc::Sender<Outgoing>,
-    next_id: Arc<AtomicU64>,
-    /// Set when the connection ended; pending calls watch it to stop waiting.
-    closed: watch::Receiver<bool>,
-    /// Wakes the connection loop to disconnect a client that cannot keep up.
-    kick: Arc<Notify>,
-    /// Bytes waiting in the send queue; the writer subtracts what it sent.
-    queued: Arc<AtomicUsize>,
-}
-
-impl ConnHandle {
-    pub fn new(
-        tx: mpsc::Sender<Outgoing>,
-        closed: watch::Receiver<bool>,
-        kick: Arc<Notify>,
-        queued: Arc<AtomicUsize>,
-    ) -> ConnHandle {
-        ConnHandle {
-            tx,
-            next_id: Arc::new(AtomicU64::new(1)),
-            closed,
-            kick,
-            queued,
-        }
-    }
-
-    async fn enqueue(&self, out: Outgoing) -> Result<(), ()> {
-        self.queued.fetch_add(out.body.len(), Ordering::Relaxed);
-        self.tx.send(out).await.map_err(|_| ())
-    }
-
-    /// Sends a reply; waits for room in the send queue. Err = the connection is gone.
-    pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
-        self.enqueue(Outgoing {
-            id,
-            msg_type: msg_type.to_string(),
-            body,
-        })
-        .await
-    }
-
-    /// Pushes a server-initiated message without waiting: a client whose queue is full is
-    /// too slow to keep up with the room and is disconnected rather than stalling everyone.
-    pub fn push(&self, msg_type: &str, header: &Map<String, Value>, payload: &[u8]) {
-        self.push_packed(msg_type, pack_message(header, payload));
-    }
-
-    /// `push` of a body packed once for many receivers (a broadcast).
-    pub fn push_packed(&self, msg_type: &str, body: Vec<u8>) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let out = Outgoing {
-            id,
-            msg_type: msg_type.to_string(),
-            body,
-        };
-        let len = out.body.len();
-        if self.queued.load(Ordering::Relaxed) + len > super::MAX_QUEUED_BYTES {
-            self.kick.notify_one();
-            return;
-        }
-        self.queued.fetch_add(len, Ordering::Relaxed);
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-            self.kick.notify_one();
-        }
-    }
-
-    /// Sends a server-initiated message, waiting for room in the send queue (stream chunks:
-    /// the producer slows down to the client's pace).
-    pub async fn send_new(
-        &self,
-        msg_type: &str,
-        header: &Map<String, Value>,
-        payload: &[u8],
-    ) -> Result<(), ()> {
-        self.send_with_id(self.reserve_id(), msg_type, header, payload)
-            .await
-    }
-
-    /// A fresh id for a server-initiated message whose answer must be matched to it.
-    pub fn reserve_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub async fn send_with_id(
-        &self,
-        id: u64,
-        msg_type: &str,
-        header: &Map<String, Value>,
-        payload: &[u8],
-    ) -> Result<(), ()> {
-        let out = Outgoing {
-            id,
-            msg_type: msg_type.to_string(),
-            body: pack_message(header, payload),
-        };
-        self.enqueue(out).await
-    }
-
-    /// Resolves when the connection has ended.
-    pub async fn closed(&self) {
-        let mut rx = self.closed.clone();
-        let _ = rx.wait_for(|c| *c).await;
-    }
-}
+pub(crate) use super::outbox::ConnHandle;
 
 pub(crate) struct Participant {
     pub id: String,
@@ -140,6 +27,9 @@ pub(crate) struct Participant {
     pub role: String,
     pub scope: Option<ApiScope>,
     pub attributes: Mutex<Map<String, Value>>,
+    /// `presence()` as JSON text, kept until the attributes change: a participant enabling
+    /// messaging is sent everyone's, which in a room of thousands is most of the join's work.
+    pub presence_text: Mutex<Option<Arc<str>>>,
     pub messaging_enabled: AtomicBool,
     pub conn: ConnHandle,
     /// The room's URL as this participant reached it (`ws://host/rooms/NAME`).
@@ -157,6 +47,22 @@ impl Participant {
     /// The presence record the SDK expects: `{"id","role","attributes"}`.
     pub fn presence(&self) -> Value {
         json!({"id": self.id, "role": self.role, "attributes": self.attributes()})
+    }
+
+    /// `presence()` serialised, made once per change of the attributes.
+    pub fn presence_text(&self) -> Arc<str> {
+        let mut cached = self.presence_text.lock().unwrap_or_else(|p| p.into_inner());
+        cached
+            .get_or_insert_with(|| self.presence().to_string().into())
+            .clone()
+    }
+
+    /// Merges attributes in; returns them all.
+    pub fn merge_attributes(&self, attrs: Map<String, Value>) -> Map<String, Value> {
+        let mut current = self.attributes.lock().unwrap_or_else(|p| p.into_inner());
+        current.extend(attrs);
+        *self.presence_text.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        current.clone()
     }
 }
 
@@ -244,8 +150,10 @@ impl Room {
 
     /// Pushes a server-initiated message to every participant of the room.
     pub fn push_all(&self, msg_type: &str, header: &Map<String, Value>) {
+        let body = pack_message(header, b"");
+        let msg = Encoded::new(super::outbox::next_message_id(), msg_type, &body);
         for p in self.participants() {
-            p.conn.push(msg_type, header, b"");
+            p.conn.push_encoded(&msg, None);
         }
     }
 

@@ -111,19 +111,17 @@ impl Session {
         let _ = tokio::task::spawn_blocking(move || db.session_end(&id, now_secs())).await;
     }
 
-    /// Records a participant of this session (off the async threads).
+    /// Records a participant of this session: noted in memory now, written with the other
+    /// joins of its batch off the join path.
     pub fn record_participant(&self, session_id: &str, name: &str, role: &str) {
-        let (db, id, name, role) = (
-            self.db.clone(),
-            session_id.to_string(),
-            name.to_string(),
-            role.to_string(),
-        );
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = db.session_participant(&id, &name, &role, now_secs()) {
-                tracing::warn!("cannot record participant {name} of session {id}: {e}");
-            }
-        });
+        if self.db.note_participant(session_id, name, role, now_secs()) {
+            let db = self.db.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = db.flush_participants() {
+                    tracing::warn!("cannot record the participants of a session: {e}");
+                }
+            });
+        }
     }
 }
 

@@ -4,7 +4,12 @@
 //!
 //! The server and the `roomdeck rooms|sessions|service` commands open the same file; SQLite
 //! (WAL, full sync) keeps them consistent.
+//!
+//! Joins touch none of it on their way in: rooms are read once and kept (every change goes
+//! through this struct, which keeps the copy current), and who joined a session is written
+//! in batches after the join (`note_participant`), read back complete by the session queries.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,6 +24,8 @@ use super::{open_sqlite, valid_room_name};
 pub const MAX_SESSION_LOG_EVENTS: i64 = 10_000;
 /// Sessions (newest first, all rooms) whose developer logs are kept.
 pub const MAX_SESSIONS_WITH_LOGS: i64 = 200;
+/// Joins recorded per session; the first ones are kept.
+pub const MAX_SESSION_PARTICIPANTS: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoomsError {
@@ -174,6 +181,16 @@ pub fn new_service_id() -> String {
 pub struct RoomsDb {
     path: PathBuf,
     conn: Mutex<rusqlite::Connection>,
+    /// Rooms read so far, by name.
+    rooms: Mutex<HashMap<String, RoomRecord>>,
+    /// Joins not yet written, and how many each session has written.
+    joins: Mutex<Joins>,
+}
+
+#[derive(Default)]
+struct Joins {
+    pending: Vec<(String, SessionParticipant)>,
+    written: HashMap<String, usize>,
 }
 
 const SCHEMA: &str = "
@@ -191,8 +208,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     room_id TEXT,
     started_at REAL NOT NULL,
     ended_at REAL,
+    -- Who joined, as written before session_participants existed.
     participants TEXT NOT NULL DEFAULT '[]'
 );
+CREATE TABLE IF NOT EXISTS session_participants (
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    joined_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS session_participants_session ON session_participants(session);
 CREATE INDEX IF NOT EXISTS sessions_room ON sessions(room, started_at);
 CREATE TABLE IF NOT EXISTS session_logs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -287,7 +312,22 @@ impl RoomsDb {
         Ok(RoomsDb {
             path,
             conn: Mutex::new(conn),
+            rooms: Mutex::default(),
+            joins: Mutex::default(),
         })
+    }
+
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, RoomRecord>> {
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn joins(&self) -> std::sync::MutexGuard<'_, Joins> {
+        self.joins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A room by name if it was read before: no database access (the join path).
+    pub fn cached(&self, name: &str) -> Option<RoomRecord> {
+        self.rooms().get(name).cloned()
     }
 
     pub fn path(&self) -> &Path {
@@ -322,14 +362,22 @@ impl RoomsDb {
 
     /// A room by name only (joins name rooms; ids are for the REST API).
     pub fn get_by_name(&self, name: &str) -> Result<Option<RoomRecord>, RoomsError> {
-        Ok(self
-            .conn()
+        if let Some(room) = self.cached(name) {
+            return Ok(Some(room));
+        }
+        let conn = self.conn();
+        let room = conn
             .query_row(
                 &format!("SELECT {ROOM_COLS} FROM rooms WHERE name = ?1"),
                 [name],
                 room_from_row,
             )
-            .optional()?)
+            .optional()?;
+        // Kept while the database is locked, so a change cannot slip in between.
+        if let Some(r) = &room {
+            self.rooms().insert(r.name.clone(), r.clone());
+        }
+        Ok(room)
     }
 
     pub fn require(&self, name_or_id: &str) -> Result<RoomRecord, RoomsError> {
@@ -381,6 +429,7 @@ impl RoomsDb {
                 room.created_at
             ],
         )?;
+        self.rooms().insert(room.name.clone(), room.clone());
         Ok(room)
     }
 
@@ -438,7 +487,27 @@ impl RoomsDb {
         annotations: Option<Map<String, Value>>,
         enabled: Option<bool>,
     ) -> Result<RoomRecord, RoomsError> {
-        let mut room = self.require(name_or_id)?;
+        let room = self.require(name_or_id)?;
+        let old_name = room.name.clone();
+        let updated = self.update_room(data_dir, room, new_name, metadata, annotations, enabled);
+        // Forgotten after the writes: a read that raced them and kept the old record is dropped.
+        let mut rooms = self.rooms();
+        rooms.remove(&old_name);
+        if let Some(new) = new_name {
+            rooms.remove(new);
+        }
+        updated
+    }
+
+    fn update_room(
+        &self,
+        data_dir: &Path,
+        mut room: RoomRecord,
+        new_name: Option<&str>,
+        metadata: Option<Map<String, Value>>,
+        annotations: Option<Map<String, Value>>,
+        enabled: Option<bool>,
+    ) -> Result<RoomRecord, RoomsError> {
         if let Some(a) = &annotations {
             check_annotations(a)?;
         }
@@ -508,6 +577,7 @@ impl RoomsDb {
             let conn = self.conn();
             conn.execute("DELETE FROM rooms WHERE id = ?1", [&room.id])?;
             conn.execute("DELETE FROM services WHERE room = ?1", [&room.name])?;
+            self.rooms().remove(&room.name);
         }
         let dir = super::room_dir(data_dir, &room.name);
         match std::fs::remove_dir_all(&dir) {
@@ -541,6 +611,7 @@ impl RoomsDb {
         Ok(())
     }
 
+    /// Records a join and writes it at once (with any others waiting).
     pub fn session_participant(
         &self,
         id: &str,
@@ -548,29 +619,79 @@ impl RoomsDb {
         role: &str,
         at: f64,
     ) -> Result<(), RoomsError> {
-        let conn = self.conn();
-        let text: Option<String> = conn
-            .query_row(
-                "SELECT participants FROM sessions WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let mut list: Vec<Value> = text
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        // Bounded: a session keeps its first 1000 joins.
-        if list.len() < 1000 {
-            list.push(serde_json::json!({"name": name, "role": role, "joined_at": at}));
+        self.note_participant(id, name, role, at);
+        self.flush_participants()
+    }
+
+    /// Notes a join in memory, for `flush_participants` to write; true when it is the first
+    /// one waiting (the caller then schedules a flush; joins noted meanwhile join that batch).
+    pub fn note_participant(&self, id: &str, name: &str, role: &str, at: f64) -> bool {
+        let mut joins = self.joins();
+        joins.pending.push((
+            id.to_string(),
+            SessionParticipant {
+                name: name.to_string(),
+                role: role.to_string(),
+                joined_at: at,
+            },
+        ));
+        joins.pending.len() == 1
+    }
+
+    /// Writes the joins noted so far in one transaction (one fsync however many).
+    pub fn flush_participants(&self) -> Result<(), RoomsError> {
+        let mut conn = self.conn();
+        let pending = std::mem::take(&mut self.joins().pending);
+        if pending.is_empty() {
+            return Ok(());
         }
-        conn.execute(
-            "UPDATE sessions SET participants = ?1 WHERE id = ?2",
-            params![Value::Array(list).to_string(), id],
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO session_participants (session, name, role, joined_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut count =
+                tx.prepare_cached("SELECT count(*) FROM session_participants WHERE session = ?1")?;
+            for (session, p) in &pending {
+                let written = match self.joins().written.get(session) {
+                    Some(n) => *n,
+                    None => count.query_row([session], |r| r.get::<_, i64>(0))? as usize,
+                };
+                if written < MAX_SESSION_PARTICIPANTS {
+                    insert.execute(params![session, p.name, p.role, p.joined_at])?;
+                }
+                self.joins()
+                    .written
+                    .insert(session.clone(), (written + 1).min(MAX_SESSION_PARTICIPANTS));
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Who joined a session: the legacy JSON list, then the rows.
+    fn participants_of(
+        conn: &rusqlite::Connection,
+        session: &mut SessionRecord,
+    ) -> Result<(), RoomsError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, role, joined_at FROM session_participants WHERE session = ?1 ORDER BY rowid",
         )?;
+        let rows = stmt.query_map([&session.id], |r| {
+            Ok(SessionParticipant {
+                name: r.get(0)?,
+                role: r.get(1)?,
+                joined_at: r.get(2)?,
+            })
+        })?;
+        for row in rows {
+            session.participants.push(row?);
+        }
         Ok(())
     }
 
     pub fn session_end(&self, id: &str, ended_at: f64) -> Result<(), RoomsError> {
+        self.flush_participants()?;
         self.conn().execute(
             "UPDATE sessions SET ended_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
             params![ended_at, id],
@@ -587,14 +708,19 @@ impl RoomsDb {
     }
 
     pub fn session(&self, id: &str) -> Result<Option<SessionRecord>, RoomsError> {
-        Ok(self
-            .conn()
+        self.flush_participants()?;
+        let conn = self.conn();
+        let mut session = conn
             .query_row(
                 &format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"),
                 [id],
                 session_from_row,
             )
-            .optional()?)
+            .optional()?;
+        if let Some(s) = &mut session {
+            Self::participants_of(&conn, s)?;
+        }
+        Ok(session)
     }
 
     /// Sessions, newest first, of one room or all.
@@ -604,6 +730,7 @@ impl RoomsDb {
         active_only: bool,
         limit: usize,
     ) -> Result<Vec<SessionRecord>, RoomsError> {
+        self.flush_participants()?;
         let conn = self.conn();
         let mut sql = format!("SELECT {SESSION_COLS} FROM sessions WHERE 1=1");
         if room.is_some() {
@@ -621,7 +748,11 @@ impl RoomsDb {
             Some(r) => stmt.query_map([r], session_from_row)?,
             None => stmt.query_map([], session_from_row)?,
         };
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut sessions = rows.collect::<Result<Vec<_>, _>>()?;
+        for s in &mut sessions {
+            Self::participants_of(&conn, s)?;
+        }
+        Ok(sessions)
     }
 
     /// Appends developer log events of a session, dropping its oldest beyond the bound.
@@ -820,6 +951,10 @@ mod tests {
             Err(RoomsError::Active(_))
         ));
         db.session_participant("s1", "alice", "user", 11.0).unwrap();
+        // Noted joins are part of every read, written or not.
+        assert!(db.note_participant("s1", "bob", "agent", 11.5));
+        assert!(!db.note_participant("s1", "carol", "agent", 11.6));
+        assert_eq!(db.session("s1").unwrap().unwrap().participants.len(), 3);
         db.append_session_logs("s1", &[(12.0, "otel.log".into(), json!({"a": 1}))])
             .unwrap();
         db.session_end("s1", 20.0).unwrap();
@@ -827,6 +962,7 @@ mod tests {
         assert_eq!(s.ended_at, Some(20.0));
         assert_eq!(s.participants[0].name, "alice");
         assert_eq!(s.to_json()["participants"]["user"], 1);
+        assert_eq!(s.to_json()["participants"]["agent"], 2);
         assert_eq!(db.session_logs("s1").unwrap().len(), 1);
         assert_eq!(db.sessions(Some("r"), false, 10).unwrap().len(), 1);
         db.session_start("s2", "r", 30.0).unwrap();

@@ -9,6 +9,7 @@ mod authz;
 mod crash;
 mod dataset;
 mod exact_payloads;
+mod fanout;
 mod memory;
 mod messaging_stream;
 mod rooms;

@@ -7,8 +7,9 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::protocol::error_codes::NOT_FOUND;
-use crate::protocol::pack_message;
+use crate::protocol::{Encoded, pack_message};
 use crate::server::call::{ToolCall, ToolError, ToolResult, arg_str, empty};
+use crate::server::outbox::next_message_id;
 use crate::server::room::{Participant, Room};
 
 use super::spec::{ANSWERS_EMPTY, Arg, JSON_STREAM, Tool, Ty, opt, req, tool};
@@ -97,19 +98,13 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             let target = call.room.participant(to).ok_or_else(|| {
                 ToolError::new(NOT_FOUND, format!("participant {to} is not in the room"))
             })?;
-            deliver(&target, &call.caller.id, &msg_type, message, &attachment);
+            deliver(&[target], &call.caller, &msg_type, message, &attachment);
             empty()
         }
         "broadcast" => {
             let (msg_type, message, attachment) = message_parts(&args)?;
-            // Packed once: every receiver gets the same bytes.
-            let body = pack_message(
-                &send_header(&call.caller.id, &msg_type, message),
-                &attachment,
-            );
-            for peer in call.room.messaging_peers(&call.caller.id) {
-                peer.conn.push_packed("messaging.send", body.clone());
-            }
+            let peers = call.room.messaging_peers(&call.caller.id);
+            deliver(&peers, &call.caller, &msg_type, message, &attachment);
             empty()
         }
         other => Err(ToolError::invalid(format!(
@@ -144,12 +139,21 @@ pub(crate) fn message_parts(args: &Value) -> Result<(String, Value, Vec<u8>), To
     Ok((msg_type, message, attachment))
 }
 
-fn deliver(to: &Participant, from: &str, msg_type: &str, message: Value, attachment: &[u8]) {
-    to.conn.push(
-        "messaging.send",
-        &send_header(from, msg_type, message),
-        attachment,
-    );
+/// Pushes one `messaging.send` from `from` to each of `to`, in the order the sender's requests
+/// were read (this runs before the call's first wait). Encoded once: every receiver writes the
+/// same bytes; each copy counts against the sender's in-flight bound until written.
+fn deliver(
+    to: &[Arc<Participant>],
+    from: &Participant,
+    msg_type: &str,
+    message: Value,
+    attachment: &[u8],
+) {
+    let body = pack_message(&send_header(&from.id, msg_type, message), attachment);
+    let msg = Encoded::new(next_message_id(), "messaging.send", &body);
+    for peer in to {
+        peer.conn.push_encoded(&msg, Some(&from.conn));
+    }
 }
 
 /// The header of a `messaging.send` push.
@@ -161,55 +165,56 @@ fn send_header(from: &str, msg_type: &str, message: Value) -> Map<String, Value>
     header
 }
 
+/// The `messaging.enabled` push listing `peers`, built from their kept presence texts (the
+/// same header `send_header` makes, keys in serde_json's order).
+fn enabled_list(who: &Participant, peers: &[Arc<Participant>]) -> Encoded {
+    let texts: Vec<Arc<str>> = peers.iter().map(|p| p.presence_text()).collect();
+    let mut json = String::with_capacity(128 + texts.iter().map(|t| t.len() + 1).sum::<usize>());
+    json.push_str("{\"from_participant_id\":");
+    json.push_str(&Value::from(who.id.as_str()).to_string());
+    json.push_str(",\"message\":{\"participants\":[");
+    for (i, t) in texts.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(t);
+    }
+    json.push_str("]},\"type\":\"messaging.enabled\"}");
+    let mut body = Vec::with_capacity(8 + json.len());
+    body.extend_from_slice(&(json.len() as u64).to_be_bytes());
+    body.extend_from_slice(json.as_bytes());
+    Encoded::new(next_message_id(), "messaging.send", &body)
+}
+
 /// Marks a participant messaging-enabled, tells it who else is there, and tells them.
 fn enable(room: &Room, who: &Arc<Participant>) {
     let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     let already = who.messaging_enabled.swap(true, Ordering::SeqCst);
     let peers = room.messaging_peers(&who.id);
-    let list: Vec<Value> = peers.iter().map(|p| p.presence()).collect();
-    deliver(
-        who,
-        &who.id,
-        "messaging.enabled",
-        json!({"participants": list}),
-        &[],
-    );
+    who.conn.push_encoded(&enabled_list(who, &peers), None);
     if !already {
-        for peer in &peers {
-            deliver(peer, &who.id, "participant.enabled", who.presence(), &[]);
-        }
+        deliver(&peers, who, "participant.enabled", who.presence(), &[]);
     }
 }
 
 pub(crate) fn announce_disabled(room: &Room, who: &Participant) {
-    for peer in room.messaging_peers(&who.id) {
-        deliver(
-            &peer,
-            &who.id,
-            "participant.disabled",
-            json!({"id": who.id}),
-            &[],
-        );
-    }
+    let peers = room.messaging_peers(&who.id);
+    deliver(
+        &peers,
+        who,
+        "participant.disabled",
+        json!({"id": who.id}),
+        &[],
+    );
 }
 
 /// `set_attributes`: merges the attributes and tells the messaging peers.
 pub(crate) fn set_attributes(room: &Room, who: &Participant, attrs: Map<String, Value>) {
-    let merged = {
-        let mut current = who.attributes.lock().unwrap_or_else(|p| p.into_inner());
-        current.extend(attrs);
-        current.clone()
-    };
+    let merged = who.merge_attributes(attrs);
     let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     if who.messaging_enabled.load(Ordering::SeqCst) {
-        for peer in room.messaging_peers(&who.id) {
-            deliver(
-                &peer,
-                &who.id,
-                "participant.attributes",
-                json!({"attributes": merged}),
-                &[],
-            );
-        }
+        let peers = room.messaging_peers(&who.id);
+        let change = json!({"attributes": merged});
+        deliver(&peers, who, "participant.attributes", change, &[]);
     }
 }
