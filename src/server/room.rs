@@ -92,6 +92,8 @@ pub(crate) struct Room {
     pub memories: crate::store::memory::Memories,
     /// The session: its record, idle tracking and services (`session.rs`).
     pub session: super::session::Session,
+    /// Calls, messages, queue operations and errors counted for the console's overview.
+    pub stats: std::sync::Arc<super::toolkits::stats::Counters>,
 }
 
 impl Room {
@@ -263,6 +265,7 @@ impl Rooms {
             database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
             memories: crate::store::memory::Memories::new(&dir),
             session: Session::new(self.config.db.clone(), supervisor),
+            stats: super::toolkits::stats::counters(name),
         });
         let lease = RoomLease::new(room.clone());
         room.session.begin(&room);

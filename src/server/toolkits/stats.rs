@@ -39,7 +39,7 @@ const TOOLS: &[Tool] = &[
 const RECENT: usize = 256;
 
 #[derive(Default)]
-struct Counters {
+pub(crate) struct Counters {
     calls: AtomicU64,
     messages: AtomicU64,
     queue_ops: AtomicU64,
@@ -51,7 +51,9 @@ struct Counters {
 /// The counters of each room by name (kept across its sessions; readers take differences).
 static ROOMS: LazyLock<Mutex<HashMap<String, Arc<Counters>>>> = LazyLock::new(Default::default);
 
-fn counters(room: &str) -> Arc<Counters> {
+/// The counters of the room named `room`: the room takes them once when its session starts,
+/// so the map's lock stays off the call path.
+pub(crate) fn counters(room: &str) -> Arc<Counters> {
     let mut rooms = ROOMS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(c) = rooms.get(room) {
         return c.clone();
@@ -64,7 +66,7 @@ fn counters(room: &str) -> Arc<Counters> {
 pub(crate) fn record(call: &ToolCall, failed: bool) {
     let p = &call.caller;
     count(
-        &call.room.name,
+        &call.room.stats,
         (&p.id, &p.name, &p.role),
         &call.toolkit,
         &call.tool,
@@ -73,7 +75,7 @@ pub(crate) fn record(call: &ToolCall, failed: bool) {
 }
 
 fn count(
-    room: &str,
+    c: &Counters,
     (id, name, role): (&str, &str, &str),
     toolkit: &str,
     tool: &str,
@@ -82,7 +84,6 @@ fn count(
     if toolkit == TOOLKIT.name {
         return;
     }
-    let c = counters(room);
     {
         let mut recent = c.recent.lock().unwrap_or_else(|p| p.into_inner());
         if recent.back().is_none_or(|(last, _, _)| last != id) {
@@ -128,7 +129,7 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
             "scope": p.scope,
         }));
     }
-    let c = counters(&call.room.name);
+    let c = &call.room.stats;
     let participants = call
         .room
         .participants
@@ -151,7 +152,7 @@ mod tests {
 
     #[test]
     fn calls_are_counted_by_kind_and_stats_calls_are_not() {
-        let room = "stats-test-room";
+        let room = &*counters("stats-test-room");
         let who = ("p-1", "grace", "user");
         count(room, who, "messaging", "broadcast", false);
         count(room, who, "queues", "send", false);
@@ -160,7 +161,7 @@ mod tests {
         count(room, ("p-2", "linus", "user"), "developer", "error", false);
         count(room, who, "queues", "send", false);
         count(room, who, "stats", "room", false);
-        let c = counters(room);
+        let c = room;
         assert_eq!(c.calls.load(Ordering::Relaxed), 6);
         assert_eq!(c.messages.load(Ordering::Relaxed), 1);
         assert_eq!(c.queue_ops.load(Ordering::Relaxed), 3);
