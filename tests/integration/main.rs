@@ -9,6 +9,7 @@ mod authz;
 mod crash;
 mod dataset;
 mod memory;
+mod queues;
 mod rooms;
 mod server_client;
 mod services;
