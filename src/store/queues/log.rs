@@ -195,11 +195,23 @@ impl Replayed {
     }
 }
 
+/// Zeros written ahead of the end of the log, in steps of this much.
+const PREALLOCATE: u64 = 1 << 20;
+
 /// The open log, appended to by the writer thread only.
+///
+/// The file is extended with written zeros ahead of its records (not `fallocate`, whose
+/// unwritten extents change metadata when first written): an append then overwrites blocks
+/// that exist, the file's size does not change, and its fdatasync needs no journal commit
+/// (about half the cost on ext4, as SQLite's reused WAL). Replay stops at the zeros (an
+/// empty frame does not decode) and the file is cut back to its records on open.
 pub(super) struct LogFile {
     path: PathBuf,
     file: File,
+    /// End of the records.
     len: u64,
+    /// End of the file (records, then zeros).
+    allocated: u64,
 }
 
 impl LogFile {
@@ -212,19 +224,21 @@ impl LogFile {
         let mut file = OpenOptions::new().read(true).write(true).open(path)?;
         let (replayed, valid) = replay(&mut file)?;
         if replayed.dropped > 0 {
-            tracing::warn!(
-                "{}: dropped a torn tail of {} bytes (a batch cut short by a crash; none of it was acknowledged)",
+            // Preallocated zeros, or a batch a crash cut short (none of it was answered). Cut
+            // either way, so nothing stale is left after the records written from here.
+            tracing::info!(
+                "{}: cut {} bytes after the last whole record",
                 path.display(),
                 replayed.dropped
             );
             file.set_len(valid)?;
             file.sync_all()?;
         }
-        file.seek(SeekFrom::Start(valid))?;
         let log = LogFile {
             path: path.to_path_buf(),
             file,
             len: valid,
+            allocated: valid,
         };
         Ok((log, replayed))
     }
@@ -235,9 +249,17 @@ impl LogFile {
 
     /// Appends one batch and waits for it to be on disk.
     pub(super) fn append(&mut self, records: &[u8]) -> io::Result<()> {
+        let end = self.len + records.len() as u64;
+        if end > self.allocated {
+            let zeros = vec![0u8; (end + PREALLOCATE - self.allocated) as usize];
+            self.file.seek(SeekFrom::Start(self.allocated))?;
+            self.file.write_all(&zeros)?;
+            self.allocated += zeros.len() as u64;
+        }
+        self.file.seek(SeekFrom::Start(self.len))?;
         self.file.write_all(records)?;
         self.file.sync_data()?;
-        self.len += records.len() as u64;
+        self.len = end;
         Ok(())
     }
 
@@ -260,6 +282,7 @@ impl LogFile {
             path: path.to_path_buf(),
             file,
             len,
+            allocated: len,
         })
     }
 
@@ -404,7 +427,7 @@ mod tests {
         assert!(r.queues["b"].is_empty());
         assert!(!r.queues.contains_key("c"));
         assert_eq!(r.next_id, 5);
-        assert_eq!(r.dropped, 0);
+        assert_eq!(r.dropped, PREALLOCATE, "only the zeros ahead are cut");
     }
 
     /// Every way the last batch can be cut short or scribbled on: the whole records before
@@ -443,6 +466,7 @@ mod tests {
                 items(&r, "q"),
                 vec![(0, "kept".into()), (1, "after".into())]
             );
+            assert_eq!(r.dropped, PREALLOCATE, "the zeros ahead are cut too");
         }
     }
 
