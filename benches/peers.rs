@@ -717,7 +717,7 @@ async fn queue_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> Falli
         aof.map(|a| format!("Redis LPUSH/BRPOP, appendfsync everysec: {}", thousands(a))),
         aof.map(|a| ours / a),
         &format!(
-            "{counts}; roomdeck commits (fsync) every send and every receive before answering"
+            "{counts}; roomdeck answers a send after its batch's fsync, a receive from memory"
         ),
     ));
     rows.push(row(

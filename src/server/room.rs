@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
 
 use super::devlog::{DevEvent, Severity};
 use super::services::{ServiceEnv, Supervisor};
@@ -76,8 +76,6 @@ pub(crate) struct Room {
     pub documents: crate::store::documents::DocumentStore,
     /// Signs the expiring download URLs of this room's files.
     pub url_signer: super::files_api::UrlSigner,
-    /// Per-queue wake-ups for receivers waiting on an empty queue.
-    pub queue_waiters: Mutex<HashMap<String, Arc<Notify>>>,
     pub devlog: broadcast::Sender<DevEvent>,
     /// Held while presence changes and is announced, so that every participant sees joins,
     /// leaves and enables in one order (a `messaging.enabled` list never older than a
@@ -159,16 +157,6 @@ impl Room {
         }
     }
 
-    /// Wake-up handle for receivers of one queue.
-    pub fn queue_waiter(&self, queue: &str) -> Arc<Notify> {
-        self.queue_waiters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(queue.to_string())
-            .or_default()
-            .clone()
-    }
-
     /// Publishes a developer log event to everyone following the room's logs.
     pub fn publish(&self, event: DevEvent) {
         // No receivers is normal: nobody is watching the logs.
@@ -229,7 +217,7 @@ impl Rooms {
         }
         let dir = crate::store::room_dir(&self.config.data_dir, name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let queues = QueueStore::open(&dir.join("queues.db")).map_err(|e| e.to_string())?;
+        let queues = QueueStore::open(&dir).map_err(|e| e.to_string())?;
         let files = FileStore::open(&dir, self.config.max_upload_size)
             .map_err(|e| format!("{}: {e}", dir.join("files").display()))?;
         let documents = crate::store::documents::DocumentStore::open(&dir)
@@ -257,7 +245,6 @@ impl Rooms {
             files,
             documents,
             url_signer: self.config.url_signer.clone(),
-            queue_waiters: Mutex::new(HashMap::new()),
             devlog,
             presence: Mutex::new(()),
             hosted: Default::default(),

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! <data_dir>/secret               server secret (0600)
-//! <data_dir>/rooms/<room>/queues.db
+//! <data_dir>/rooms/<room>/queues.log           queues (see queues/log.rs)
 //! <data_dir>/rooms/<room>/dataset.db            the dataset toolkit's tables
 //! <data_dir>/rooms/<room>/sqlite/<ns…>/<db>.db  the sqlite toolkit's databases
 //! <data_dir>/rooms/<room>/memory/<ns…>/<name>.db the memory toolkit's memories

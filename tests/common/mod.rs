@@ -109,6 +109,14 @@ pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) ->
 /// The real `roomdeck serve` binary on `dir`, as its own process (for tests that kill it).
 /// Returns the child and its `ws://` base URL.
 pub async fn serve_binary(dir: &std::path::Path) -> (tokio::process::Child, String) {
+    serve_binary_with(dir, &[]).await
+}
+
+/// `serve_binary` with extra environment variables for the server.
+pub async fn serve_binary_with(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
     // ROOMDECK_BIN overrides the built binary (a target dir shared between worktrees may
     // hold another checkout's build under the same name).
@@ -124,6 +132,7 @@ pub async fn serve_binary(dir: &std::path::Path) -> (tokio::process::Child, Stri
             "--data-dir",
         ])
         .arg(dir)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -12,6 +12,7 @@ mod exact_payloads;
 mod fanout;
 mod memory;
 mod messaging_stream;
+mod queues;
 mod rooms;
 mod server_client;
 mod services;

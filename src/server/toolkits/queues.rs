@@ -1,6 +1,8 @@
 //! `queues`: durable named queues; `receive` with `wait` blocks until an item arrives.
-
-use std::sync::Arc;
+//!
+//! The store (`store/queues`) answers from memory and logs on its own writer thread, so no
+//! call here blocks an async thread: a send awaits the fsync of its batch, a receive does
+//! not wait for anything but an item.
 
 use serde_json::{Value, json};
 
@@ -9,8 +11,7 @@ use crate::protocol::error_codes::{OPERATION_FAILED, QUEUE_NOT_FOUND};
 use crate::server::call::{
     Reply, ToolCall, ToolError, ToolResult, arg_bool, arg_str, empty, json_reply,
 };
-use crate::server::room::Room;
-use crate::store::queues::{QueueError, QueueStore};
+use crate::store::queues::QueueError;
 
 use super::spec::{ANSWERS_EMPTY, ANSWERS_JSON_OR_EMPTY, Arg, Tool, Ty, opt, req, tool};
 
@@ -18,23 +19,11 @@ impl From<QueueError> for ToolError {
     fn from(e: QueueError) -> ToolError {
         match e {
             QueueError::NotFound(_) => ToolError::new(QUEUE_NOT_FOUND, e.to_string()),
-            QueueError::Storage(_) | QueueError::Commit(_) => {
+            QueueError::Full(_) | QueueError::Storage(_) => {
                 ToolError::new(OPERATION_FAILED, e.to_string())
             }
         }
     }
-}
-
-/// Runs a store operation off the async threads (SQLite commits wait for fsync).
-async fn store<T: Send + 'static>(
-    room: &Arc<Room>,
-    f: impl FnOnce(&QueueStore) -> Result<T, QueueError> + Send + 'static,
-) -> Result<T, ToolError> {
-    let room = room.clone();
-    tokio::task::spawn_blocking(move || f(&room.queues))
-        .await
-        .map_err(|e| ToolError::new(OPERATION_FAILED, format!("queue operation failed: {e}")))?
-        .map_err(ToolError::from)
 }
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
@@ -87,25 +76,22 @@ const TOOLS: &[Tool] = &[
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;
-    let room = call.room.clone();
+    let queues = &call.room.queues;
     if call.tool == "list" {
-        let queues = store(&room, |s| s.list()).await?;
         let list: Vec<Value> = queues
+            .list()?
             .into_iter()
             .map(|(name, size)| json!({"name": name, "size": size}))
             .collect();
         return json_reply(json!({ "queues": list }));
     }
-    let name = arg_str(&args, "name")?.to_string();
+    let name = arg_str(&args, "name")?;
     if name.is_empty() || name.len() > 256 {
         return Err(ToolError::invalid("a queue name is 1 to 256 characters"));
     }
     let create = arg_bool(&args, "create", true)?;
-    match call.tool.as_str() {
-        "open" => {
-            store(&room, move |s| s.open_queue(&name)).await?;
-            empty()
-        }
+    let durable = match call.tool.as_str() {
+        "open" => queues.open_queue(name)?,
         "send" => {
             let message = match args.get("message") {
                 Some(m @ Value::Object(_)) => m.to_string(),
@@ -115,59 +101,60 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
                     ));
                 }
             };
-            let queue = name.clone();
-            store(&room, move |s| s.send(&queue, &message, create)).await?;
-            room.queue_waiter(&name).notify_waiters();
-            empty()
+            queues.send(name, &message, create)?
         }
-        "receive" => receive(call, name, create, arg_bool(&args, "wait", true)?).await,
-        "drain" => {
-            store(&room, move |s| s.drain(&name)).await?;
-            empty()
+        "receive" => {
+            let wait = arg_bool(&args, "wait", true)?;
+            return receive(call, name, create, wait).await;
         }
-        "close" => {
-            store(&room, move |s| s.close(&name)).await?;
-            empty()
+        "drain" => queues.drain(name)?,
+        "close" => queues.close(name)?,
+        other => {
+            return Err(ToolError::invalid(format!(
+                "queues.{other} is not supported"
+            )));
         }
-        other => Err(ToolError::invalid(format!(
-            "queues.{other} is not supported"
-        ))),
-    }
+    };
+    durable.wait().await?;
+    empty()
 }
 
-async fn receive(call: &ToolCall, name: String, create: bool, wait: bool) -> ToolResult {
-    let room = call.room.clone();
-    let conn = call.conn().clone();
-    let waiter = room.queue_waiter(&name);
+async fn receive(call: &ToolCall, name: &str, create: bool, wait: bool) -> ToolResult {
+    let queues = &call.room.queues;
+    let conn = call.conn();
+    let waiter = if wait {
+        Some(queues.waiter(name, create)?)
+    } else {
+        None
+    };
     loop {
-        // Register for wake-ups before looking, so a send in between is not missed.
-        let notified = waiter.notified();
+        // Register for a wake-up before looking, so an item arriving in between is not missed.
+        let notified = waiter.as_ref().map(|w| w.notified());
         tokio::pin!(notified);
-        notified.as_mut().enable();
-        let queue = name.clone();
-        let item = store(&room, move |s| s.pop(&queue, create)).await?;
-        if let Some(item) = item {
-            let content = match serde_json::from_str::<Value>(&item.body) {
+        if let Some(n) = notified.as_mut().as_pin_mut() {
+            n.enable();
+        }
+        if let Some(item) = queues.take(name, create)? {
+            let content = match serde_json::from_str::<Value>(item.body()) {
                 Ok(v) => Content::Json(v),
-                Err(_) => Content::Text(item.body.clone()),
+                Err(_) => Content::Text(item.body().to_string()),
             };
-            // Answer directly so an item taken for a caller that just left goes back in place.
+            // Answer directly: an item taken for a caller that just left goes back in place
+            // (dropping `item` unconfirmed does that).
             if conn
                 .reply(call.request_id, "__response__", content.pack())
                 .await
-                .is_err()
+                .is_ok()
             {
-                let queue = name.clone();
-                store(&room, move |s| s.restore(&queue, &item)).await?;
-                room.queue_waiter(&name).notify_waiters();
+                item.confirm();
             }
             return Ok(Reply::Streamed);
         }
-        if !wait {
+        let Some(notified) = notified.as_mut().as_pin_mut() else {
             return empty();
-        }
+        };
         tokio::select! {
-            _ = &mut notified => {}
+            _ = notified => {}
             _ = conn.closed() => return empty(),
         }
     }
