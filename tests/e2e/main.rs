@@ -646,7 +646,10 @@ fn documents_and_toolkits_tabs_in_tmux() {
     t.text("queues.send");
     t.keys(&["Enter", "Down", "Enter"]);
     t.wait_for("Call queues.send: JSON arguments");
-    t.keys(&["C-k", "Delete", "C-k"]);
+    // The template has a line per argument: clear them all (the cursor starts on the first).
+    for _ in 0..8 {
+        t.keys(&["C-k", "Delete"]);
+    }
     t.text(r#"{"name": "jobs", "message": {"n": 7}, "create": true}"#);
     t.keys(&["Enter"]);
     t.wait_for(r#"queues.send {"create":true,"message":{"n":7},"name":"jobs"} ok"#);

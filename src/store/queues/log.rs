@@ -178,7 +178,7 @@ impl Replayed {
     }
 
     /// The records that rebuild these queues: what a compacted log holds.
-    pub(super) fn encode(queues: &[(String, Vec<(u64, Arc<str>)>)]) -> Vec<u8> {
+    pub(super) fn encode(queues: &Snapshot) -> Vec<u8> {
         let mut out = Vec::new();
         for (queue, items) in queues {
             Record::Create { queue }.encode(&mut out);
@@ -197,6 +197,9 @@ impl Replayed {
 
 /// Zeros written ahead of the end of the log, in steps of this much.
 const PREALLOCATE: u64 = 1 << 20;
+
+/// Every live queue with its items in order: what a compacted log holds.
+pub(super) type Snapshot = Vec<(String, Vec<(u64, Arc<str>)>)>;
 
 /// The open log, appended to by the writer thread only.
 ///

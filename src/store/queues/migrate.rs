@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::QueueError;
-use super::log::{LogFile, Replayed};
+use super::log::{LogFile, Replayed, Snapshot};
 
 pub(super) fn from_sqlite(db: &Path, log: &Path) -> Result<(), QueueError> {
     if !db.exists() {
@@ -42,9 +42,7 @@ pub(super) fn from_sqlite(db: &Path, log: &Path) -> Result<(), QueueError> {
     Ok(())
 }
 
-type Queues = Vec<(String, Vec<(u64, Arc<str>)>)>;
-
-fn read(db: &Path) -> rusqlite::Result<Queues> {
+fn read(db: &Path) -> rusqlite::Result<Snapshot> {
     let conn = crate::store::open_sqlite(db)?;
     let has_tables: i64 = conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('queues', 'items')",

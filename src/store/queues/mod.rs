@@ -186,7 +186,7 @@ impl State {
     }
 
     /// Every live queue and item (in flight included, at its place): a compacted log.
-    fn snapshot(&self) -> Vec<(String, Vec<(u64, Arc<str>)>)> {
+    fn snapshot(&self) -> log::Snapshot {
         let mut queues: HashMap<&str, BTreeMap<u64, Arc<str>>> = self
             .queues
             .iter()
@@ -336,8 +336,8 @@ struct Inner {
 
 /// Stores open in this process, by log path: a room whose session ended may still be held
 /// by a call finishing while the next session opens it, and both must share one writer.
-static OPEN: LazyLock<(Mutex<HashMap<PathBuf, Weak<Inner>>>, Condvar)> =
-    LazyLock::new(Default::default);
+type Registry = (Mutex<HashMap<PathBuf, Weak<Inner>>>, Condvar);
+static OPEN: LazyLock<Registry> = LazyLock::new(Default::default);
 
 impl Drop for Inner {
     fn drop(&mut self) {

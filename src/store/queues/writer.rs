@@ -13,7 +13,7 @@ use std::io;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::log::{LogFile, Replayed};
+use super::log::{LogFile, Replayed, Snapshot};
 use super::{Batch, Core, Limits};
 
 pub(super) fn spawn(core: Arc<Core>, log: LogFile) -> io::Result<JoinHandle<()>> {
@@ -60,8 +60,7 @@ fn run(core: &Core, mut log: LogFile) {
 
 /// Waits for work: the open batch (closing it) and, when compaction is due, a snapshot.
 /// None once the store is shut down and everything is written.
-#[allow(clippy::type_complexity)]
-fn next_batch(core: &Core) -> Option<(u64, Batch, Option<Vec<(String, Vec<(u64, Arc<str>)>)>>)> {
+fn next_batch(core: &Core) -> Option<(u64, Batch, Option<Snapshot>)> {
     let mut st = core.lock();
     while st.batch.is_empty() && !st.compact_due {
         if st.shutdown {
@@ -77,11 +76,7 @@ fn next_batch(core: &Core) -> Option<(u64, Batch, Option<Vec<(String, Vec<(u64, 
     Some((number, batch, snapshot))
 }
 
-fn write(
-    log: &mut LogFile,
-    batch: &Batch,
-    snapshot: Option<Vec<(String, Vec<(u64, Arc<str>)>)>>,
-) -> Result<(), String> {
+fn write(log: &mut LogFile, batch: &Batch, snapshot: Option<Snapshot>) -> Result<(), String> {
     let failed = |e: io::Error| format!("writing the queue log failed: {e}");
     match snapshot {
         Some(live) => log.rewrite(&Replayed::encode(&live)).map_err(failed),
