@@ -143,6 +143,7 @@ async fn write(conn: &ConnHandle, sink: &mut SplitSink<WebSocket, Message>) {
             return;
         }
         let mut bytes = 0;
+        let mut told = Vec::new();
         for queued in batch.drain(..) {
             bytes += queued.msg.len();
             for packet in queued.msg.packets() {
@@ -150,11 +151,15 @@ async fn write(conn: &ConnHandle, sink: &mut SplitSink<WebSocket, Message>) {
                     return;
                 }
             }
+            told.extend(queued.written);
         }
         if sink.flush().await.is_err() {
             return;
         }
         conn.written(bytes);
+        for tx in told {
+            let _ = tx.send(());
+        }
         // A burst's worth of queue capacity is not kept by an idle connection.
         batch.shrink_to(BATCH_CAPACITY_KEPT);
     }

@@ -21,7 +21,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use super::{LAGGING_BYTES, MAX_QUEUED_BYTES, SENDER_IN_FLIGHT_BYTES, WAIT_QUEUED_BYTES};
 use crate::protocol::Encoded;
@@ -50,6 +50,9 @@ pub(crate) struct Queued {
     pub msg: Encoded,
     /// The sender's charge, returned when the writer takes this or it is dropped.
     credit: Option<Credit>,
+    /// Told once the message is written and flushed to the socket; dropped unwritten (the
+    /// connection ended first), its receiver sees an error.
+    pub written: Option<oneshot::Sender<()>>,
 }
 
 /// Bytes charged to a sender's in-flight bound; returned on drop.
@@ -106,7 +109,13 @@ impl Outbox {
     }
 
     /// Adds a message to the queue (the caller checked the bounds) and wakes the writer.
-    fn enqueue(&self, mut s: MutexGuard<'_, State>, msg: Encoded, sender: Option<&Arc<Outbox>>) {
+    fn enqueue(
+        &self,
+        mut s: MutexGuard<'_, State>,
+        msg: Encoded,
+        sender: Option<&Arc<Outbox>>,
+        written: Option<oneshot::Sender<()>>,
+    ) {
         let len = msg.len();
         let credit = match sender {
             Some(sender) if !s.lagging => {
@@ -118,7 +127,11 @@ impl Outbox {
             }
             _ => None,
         };
-        s.queue.push_back(Queued { msg, credit });
+        s.queue.push_back(Queued {
+            msg,
+            credit,
+            written,
+        });
         s.bytes += len;
         if s.bytes > LAGGING_BYTES && !s.lagging {
             // Behind: stop holding up the senders of what is queued.
@@ -154,6 +167,16 @@ impl ConnHandle {
     /// Queues `msg` unless the queue is full, which disconnects the client. A queue holding no
     /// more than `slack` bytes takes a message of any size. Err = the connection is gone.
     fn offer(&self, msg: Encoded, sender: Option<&ConnHandle>, slack: usize) -> Result<(), ()> {
+        self.offer_then(msg, sender, slack, None)
+    }
+
+    fn offer_then(
+        &self,
+        msg: Encoded,
+        sender: Option<&ConnHandle>,
+        slack: usize,
+        written: Option<oneshot::Sender<()>>,
+    ) -> Result<(), ()> {
         let mut s = self.0.lock();
         if s.closed || s.kicked {
             return Err(());
@@ -166,7 +189,7 @@ impl ConnHandle {
             self.0.on_kick.notify_one();
             return Err(());
         }
-        self.0.enqueue(s, msg, sender.map(|c| &c.0));
+        self.0.enqueue(s, msg, sender.map(|c| &c.0), written);
         Ok(())
     }
 
@@ -188,7 +211,7 @@ impl ConnHandle {
                     return Err(());
                 }
                 if s.bytes == 0 || s.bytes + msg.len() <= WAIT_QUEUED_BYTES {
-                    self.0.enqueue(s, msg, None);
+                    self.0.enqueue(s, msg, None, None);
                     return Ok(());
                 }
                 // Registered before the lock goes, so the writer's wake-up is not missed.
@@ -203,6 +226,20 @@ impl ConnHandle {
     /// that does not read). Err = the connection is gone.
     pub async fn reply(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
         self.offer(Encoded::new(id, msg_type, &body), None, WAIT_QUEUED_BYTES)
+    }
+
+    /// `reply`, and resolves once the answer is written to the socket (Err: the connection
+    /// ended before that). What must not be forgotten before the client has the answer (a
+    /// received queue item's removal) waits for this, not for the queueing.
+    pub async fn reply_written(&self, id: u64, msg_type: &str, body: Vec<u8>) -> Result<(), ()> {
+        let (tx, rx) = oneshot::channel();
+        self.offer_then(
+            Encoded::new(id, msg_type, &body),
+            None,
+            WAIT_QUEUED_BYTES,
+            Some(tx),
+        )?;
+        rx.await.map_err(|_| ())
     }
 
     /// Sends a server-initiated message, waiting for room in the send queue (stream chunks:

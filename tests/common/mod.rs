@@ -101,7 +101,7 @@ pub async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
 }
 
 pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(5), fut)
+    tokio::time::timeout(std::time::Duration::from_secs(15), fut)
         .await
         .unwrap_or_else(|_| panic!("timed out: {what}"))
 }

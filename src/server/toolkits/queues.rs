@@ -139,10 +139,11 @@ async fn receive(call: &ToolCall, name: &str, create: bool, wait: bool) -> ToolR
                 Ok(v) => Content::Json(v),
                 Err(_) => Content::Text(item.body().to_string()),
             };
-            // Answer directly: an item taken for a caller that just left goes back in place
-            // (dropping `item` unconfirmed does that).
+            // Answer directly, and log the removal only once the answer is on the socket: an
+            // item whose answer was never written (the caller left, or the server died
+            // first) goes back in place (dropping `item` unconfirmed does that).
             if conn
-                .reply(call.request_id, "__response__", content.pack())
+                .reply_written(call.request_id, "__response__", content.pack())
                 .await
                 .is_ok()
             {
