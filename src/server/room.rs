@@ -34,6 +34,8 @@ pub(crate) struct Participant {
     pub conn: ConnHandle,
     /// The room's URL as this participant reached it (`ws://host/rooms/NAME`).
     pub room_url: String,
+    /// How many of its actions the room still logs this second (actions.rs).
+    pub actions: super::actions::ActionBudget,
 }
 
 impl Participant {
