@@ -342,6 +342,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Docs, "ctrl-r", Action::Refresh),
     (Context::Docs, "f5", Action::Refresh),
     (Context::Tools, "i", Action::ToolInvoke),
+    (Context::Tools, "space", Action::Select),
     (Context::Tools, "r", Action::Refresh),
     (Context::Tools, "ctrl-r", Action::Refresh),
     (Context::Tools, "f5", Action::Refresh),
