@@ -19,7 +19,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "roomdeck",
     version,
-    about = "A terminal console for rooms, with a local room runtime inside it"
+    about = "A terminal console for rooms, with a local room runtime inside it",
+    after_help = tabs_help()
 )]
 pub struct Cli {
     /// Where rooms and the server secret live (default: the user's data dir).
@@ -32,6 +33,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Open the console (the default): a local room, or a remote one with --url.
+    #[command(after_help = tabs_help())]
     Tui(TuiArgs),
     /// Run the room server on its own.
     Serve(serve::ServeArgs),
@@ -47,6 +49,33 @@ enum Command {
     Service(service::ServiceArgs),
     /// First run: config file, data dir, server secret and the `default` room.
     Setup(setup::SetupArgs),
+}
+
+/// The console's tabs for `roomdeck --help`, from the console's own table, so a new tab is
+/// named here (the match has no catch-all).
+fn tabs_help() -> String {
+    use crate::tui::pane::{TABS, Tab};
+    let mut out = String::from(
+        "The console (`roomdeck` or `roomdeck tui`) has these tabs; a digit opens one,\n\
+         `?` lists the keys, `:` opens the command palette:\n",
+    );
+    for t in TABS {
+        let what = match t.tab {
+            Tab::Overview => {
+                "the room at a glance: participants, live rates, queues, services, warnings"
+            }
+            Tab::Chat => "participants, messages and messaging streams; write to everyone or one",
+            Tab::Queues => "queues with live sizes: send, receive, drain",
+            Tab::Logs => "the room's developer log, live: filter, search, pause, copy",
+            Tab::Services => "the room's services with state and restarts, and their log lines",
+            Tab::Files => "the room's storage as a tree: preview, upload, download, move, delete",
+            Tab::Database => "the room's SQLite tables; run SQL, export results",
+            Tab::Docs => "shared (sync) documents, live as JSON; edit one",
+            Tab::Tools => "toolkits and their tools; call one with JSON arguments",
+        };
+        out.push_str(&format!("  {}  {:<9} {what}\n", t.number, t.title));
+    }
+    out
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -153,4 +182,19 @@ fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String>
         data_dir,
         no_mouse: args.no_mouse,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_names_every_tab() {
+        let help = super::Cli::command().render_help().to_string();
+        for t in crate::tui::pane::TABS {
+            let row = format!("  {}  {}", t.number, t.title);
+            assert!(help.contains(&row), "{row:?} in:\n{help}");
+        }
+        assert!(help.contains("`?` lists the keys"), "{help}");
+    }
 }

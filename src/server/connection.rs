@@ -56,6 +56,7 @@ pub(crate) async fn serve(
         messaging_enabled: AtomicBool::new(false),
         conn: conn.clone(),
         room_url: room_url.clone(),
+        actions: Default::default(),
     });
     room.join(participant.clone());
 
@@ -355,8 +356,12 @@ async fn run_call(mut call: ToolCall, streams: Streams) {
     let (id, tool_call_id) = (call.request_id, call.tool_call_id.clone());
     let (toolkit, tool) = (call.toolkit.clone(), call.tool.clone());
     let opened = call.stream_opened.clone();
+    let action = super::actions::describe(&call);
     let result = toolkits::dispatch(&mut call).await;
     toolkits::stats::record(&call, result.is_err());
+    if let (Some(action), Ok(_)) = (action, &result) {
+        super::actions::logged(&call, action);
+    }
     drop(call);
     if let Some(key) = &tool_call_id {
         streams

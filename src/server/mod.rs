@@ -3,6 +3,7 @@
 //! `start` binds, serves in the background and returns a handle; `roomdeck serve` and the
 //! server the CLI embeds for the console and one-shot commands (`cli::local`) both use it.
 
+mod actions;
 mod call;
 mod connection;
 mod container_engine;

@@ -34,6 +34,8 @@ pub(crate) struct Participant {
     pub conn: ConnHandle,
     /// The room's URL as this participant reached it (`ws://host/rooms/NAME`).
     pub room_url: String,
+    /// How many of its actions the room still logs this second (actions.rs).
+    pub actions: super::actions::ActionBudget,
 }
 
 impl Participant {
@@ -165,8 +167,14 @@ impl Room {
 
     /// The server's own account of what happens in the room, as an `otel.log` event.
     pub fn log(&self, severity: Severity, message: String) {
+        self.log_with(severity, message, &Map::new());
+    }
+
+    /// A log line with OTel attributes, for readers that want the facts without parsing the
+    /// words (the console's chat pane reads the `stream.*` ones).
+    pub fn log_with(&self, severity: Severity, message: String, attributes: &Map<String, Value>) {
         tracing::info!(room = %self.name, "{message}");
-        self.publish(DevEvent::otel(severity, &message, &Map::new()));
+        self.publish(DevEvent::otel(severity, &message, attributes));
     }
 }
 

@@ -639,6 +639,8 @@ impl App {
                 Focus::FileTree => self.files_toggle(),
                 Focus::DbTables => self.select_table(),
                 Focus::DocList if self.docs.open.is_some() => self.set_focus(Focus::DocView),
+                // Folding a toolkit changes nothing in the room (read-only may do it).
+                Focus::ToolList if self.tools.toggle_selected() => {}
                 Focus::ToolList => self.do_action(Action::ToolInvoke),
                 _ => {}
             },

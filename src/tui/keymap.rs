@@ -308,24 +308,32 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::List, "enter", Action::Select),
     (Context::List, "esc", Action::Back),
     (Context::List, "y", Action::Copy),
+    // One key per common verb in every tab: i write (send), e edit, x export (save a copy),
+    // u upload, d/delete delete or drain (after a confirm), c create, r refresh (ctrl-r and
+    // f5 too, but in the SQL editor they run it), / filter, y copy, s search, n/N next match.
+    // Verbs of one tab take keys no other tab uses: p pops (receives) a queue item, R restarts.
     (Context::Chat, "i", Action::Compose),
     // Enter opens a participant's detail (m there writes to it); on everyone it composes.
     (Context::Chat, "enter", Action::Select),
-    (Context::Queues, "s", Action::QueueSend),
-    (Context::Queues, "n", Action::QueueNew),
-    (Context::Queues, "r", Action::QueueReceive),
+    (Context::Queues, "i", Action::QueueSend),
+    (Context::Queues, "c", Action::QueueNew),
+    (Context::Queues, "p", Action::QueueReceive),
     (Context::Queues, "d", Action::QueueDrain),
+    (Context::Queues, "delete", Action::QueueDrain),
+    (Context::Queues, "r", Action::Refresh),
     (Context::Queues, "ctrl-r", Action::Refresh),
     (Context::Queues, "f5", Action::Refresh),
-    (Context::Services, "r", Action::ServiceRestart),
+    (Context::Services, "R", Action::ServiceRestart),
+    (Context::Services, "r", Action::Refresh),
     (Context::Services, "ctrl-r", Action::Refresh),
     (Context::Services, "f5", Action::Refresh),
     (Context::Files, "u", Action::FileUpload),
-    (Context::Files, "s", Action::FileDownload),
+    (Context::Files, "x", Action::FileDownload),
     (Context::Files, "d", Action::FileDelete),
     (Context::Files, "delete", Action::FileDelete),
     (Context::Files, "m", Action::FileMove),
     (Context::Files, "space", Action::Select),
+    (Context::Files, "r", Action::Refresh),
     (Context::Files, "ctrl-r", Action::Refresh),
     (Context::Files, "f5", Action::Refresh),
     // ctrl-enter reaches only terminals that report it; f5 and ctrl-r also pass through tmux.
@@ -335,23 +343,24 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Database, "ctrl-p", Action::SqlHistoryPrev),
     (Context::Database, "ctrl-n", Action::SqlHistoryNext),
     (Context::Database, "r", Action::Refresh),
-    (Context::Database, "e", Action::SqlExport),
+    (Context::Database, "x", Action::SqlExport),
     (Context::Database, "i", Action::SqlEdit),
     (Context::Docs, "e", Action::DocEdit),
     (Context::Docs, "r", Action::Refresh),
     (Context::Docs, "ctrl-r", Action::Refresh),
     (Context::Docs, "f5", Action::Refresh),
     (Context::Tools, "i", Action::ToolInvoke),
+    (Context::Tools, "space", Action::Select),
     (Context::Tools, "r", Action::Refresh),
     (Context::Tools, "ctrl-r", Action::Refresh),
     (Context::Tools, "f5", Action::Refresh),
     (Context::Logs, "s", Action::Search),
     (Context::Logs, "n", Action::SearchNext),
     (Context::Logs, "N", Action::SearchPrev),
-    (Context::Logs, "p", Action::TogglePause),
+    (Context::Logs, "space", Action::TogglePause),
     (Context::Logs, "t", Action::ToggleTimestamps),
     (Context::Logs, "w", Action::ToggleWrap),
-    (Context::Logs, "c", Action::ClearLogs),
+    (Context::Logs, "ctrl-l", Action::ClearLogs),
     (Context::Logs, "f", Action::Bottom),
 ];
 
@@ -519,11 +528,49 @@ mod tests {
         assert_eq!(km.lookup(Context::Queues, &cc), Some(Action::Quit));
     }
 
+    /// The common verbs keep one key in every tab (issue 15): a key bound in two tabs means
+    /// one verb (refresh, edit, export, delete-or-drain, write).
+    #[test]
+    fn a_key_means_one_verb_in_every_tab() {
+        let km = Keymap::preset(Preset::Default);
+        let verb = |a: Action| match a {
+            Action::Refresh => "refresh",
+            Action::DocEdit => "edit",
+            Action::SqlExport | Action::FileDownload => "export",
+            Action::QueueDrain | Action::FileDelete => "delete",
+            // `i` types into the SQL editor as into a message.
+            Action::Compose | Action::QueueSend | Action::ToolInvoke | Action::SqlEdit => "write",
+            Action::Select => "select",
+            other => other.name(),
+        };
+        let mut seen: BTreeMap<Chord, (Context, &str)> = BTreeMap::new();
+        for (ctx, chord, action) in km.bindings() {
+            if matches!(ctx, Context::Global | Context::List) {
+                continue;
+            }
+            // In the SQL editor ctrl-r and f5 run the SQL (the editor's own keys).
+            if ctx == Context::Database && action == Action::SqlRun {
+                continue;
+            }
+            // Space toggles what it is on: a folder, a toolkit, the log's pause.
+            let v = if chord == Chord::parse("space").unwrap() {
+                "toggle"
+            } else {
+                verb(action)
+            };
+            if let Some((other, was)) = seen.insert(chord, (ctx, v)) {
+                assert_eq!(was, v, "{chord} is {was} in {other:?} but {v} in {ctx:?}");
+            }
+        }
+    }
+
     #[test]
     fn contexts_fall_back() {
         let km = Keymap::preset(Preset::Default);
+        let i = Chord::parse("i").unwrap();
+        assert_eq!(km.lookup(Context::Queues, &i), Some(Action::QueueSend));
+        assert_eq!(km.lookup(Context::Chat, &i), Some(Action::Compose));
         let s = Chord::parse("s").unwrap();
-        assert_eq!(km.lookup(Context::Queues, &s), Some(Action::QueueSend));
         assert_eq!(km.lookup(Context::Logs, &s), Some(Action::Search));
         assert_eq!(km.lookup(Context::Chat, &s), None);
         let enter = Chord::parse("enter").unwrap();

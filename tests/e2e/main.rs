@@ -212,10 +212,10 @@ fn console_in_tmux() {
             .any(|l| l.contains("jobs") && l.trim_end().ends_with("1││"))
             || s.lines().any(|l| l.contains(" jobs ") && l.contains(" 1│"))
     });
-    t.keys(&["r"]);
+    t.keys(&["p"]);
     t.wait_for("\"task\": \"resize\"");
     // Send from the console, take it with the CLI.
-    t.keys(&["s"]);
+    t.keys(&["i"]);
     t.wait_for("Send to queue jobs");
     t.text(r#"{"from": "console"}"#);
     t.keys(&["Enter"]);
@@ -254,7 +254,7 @@ fn console_in_tmux() {
 
     // Services: the tab lists the room's services, with restart in the hint bar.
     t.keys(&["4"]);
-    t.wait_for("r restart");
+    t.wait_for("R restart");
     t.wait_until("services listed", |s| {
         s.contains("LIVENESS") || s.contains("no services · deploy one")
     });
@@ -289,7 +289,7 @@ fn console_in_tmux() {
         s.lines()
             .any(|l| l.contains("ticker") && l.contains("running"))
     });
-    t.keys(&["r"]);
+    t.keys(&["R"]);
     t.wait_for("Restart service ticker?");
     t.keys(&["y"]);
     t.wait_for("restarted service ticker");
@@ -646,7 +646,7 @@ fn documents_and_toolkits_tabs_in_tmux() {
     t.text("queues.send");
     t.keys(&["Enter", "Down", "Enter"]);
     t.wait_for("Call queues.send: JSON arguments");
-    // The template has a line per argument: clear them all (the cursor starts on the first).
+    // Clear the template whatever its length (one kill and one join per line).
     for _ in 0..8 {
         t.keys(&["C-k", "Delete"]);
     }

@@ -86,7 +86,7 @@ fn screenshots() {
     capture("chat");
     t.keys(&["2"]);
     t.wait_for("SIZE");
-    t.keys(&["Down", "r"]);
+    t.keys(&["Down", "p"]);
     t.wait_for("\"task\": \"resize\"");
     capture("queues");
     // The overview, with the messages and queue work above still on its sparklines.

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod action_log;
 mod authz;
 mod crash;
 mod dataset;

@@ -9,7 +9,7 @@
 //! or leaves; the other side is told with a control-close. Buffers are the bounded ones of
 //! the two connections and of the forward (64 chunks): a slow side slows the other down.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::stream::{Chunk, next_chunk};
 use crate::protocol::Content;
@@ -73,18 +73,34 @@ pub(crate) async fn stream(call: &mut ToolCall) -> ToolResult {
         let Some(stream) = relay.await_answer(call, &mut events).await? else {
             return Ok(Reply::Content(Content::Empty));
         };
-        // The room's log shows streams between participants (the console reads it).
+        // The room's log shows streams between participants; the console's chat pane reads
+        // the `stream.*` attributes.
         let who = format!("{} -> {}", call.caller.name, receiver.name);
-        call.room.log(
+        let from = call.caller.name.clone();
+        let facts = |state: &str| {
+            let mut a = Map::new();
+            a.insert("stream.id".into(), json!(stream_id));
+            a.insert("stream.state".into(), json!(state));
+            a.insert("stream.from".into(), json!(from));
+            a.insert("stream.to".into(), json!(receiver.name));
+            a
+        };
+        let opened = facts("open");
+        call.room.log_with(
             Severity::Info,
             format!("messaging stream {stream_id} opened: {who}"),
+            &opened,
         );
         let (up, down) = relay.run(call, &stream, &mut events).await;
-        call.room.log(
+        let mut closed = facts("closed");
+        closed.insert("stream.sent".into(), json!(up));
+        closed.insert("stream.received".into(), json!(down));
+        call.room.log_with(
             Severity::Info,
             format!(
                 "messaging stream {stream_id} closed: {who}, {up} messages sent, {down} received"
             ),
+            &closed,
         );
         Ok(Reply::Streamed)
     }

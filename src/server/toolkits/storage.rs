@@ -329,6 +329,7 @@ async fn upload(call: &mut ToolCall) -> ToolResult {
         .await
         .map_err(|e| ToolError::new(OPERATION_FAILED, format!("upload failed: {e}")))??;
     announce_updated(&room, &path, &call.caller.id);
+    crate::server::actions::log(call, format!("uploaded {path}"));
     stream.close().await;
     Ok(Reply::Streamed)
 }

@@ -21,13 +21,14 @@ impl App {
         }
     }
 
-    /// Enter or `i` on a tool: a prompt with arguments built from its schema.
+    /// Enter or `i` on a tool: a prompt with arguments built from its schema. On a toolkit
+    /// heading: folds or unfolds it.
     pub(super) fn ask_tool_arguments(&mut self) {
+        if self.tools.toggle_selected() {
+            return;
+        }
         let Some((kit, tool)) = self.tools.selected_tool() else {
-            self.notify(
-                NoticeLevel::Info,
-                "select a tool (not a toolkit) to call it",
-            );
+            self.notify(NoticeLevel::Info, "no tool selected");
             return;
         };
         let template = argument_template(tool.schema.as_ref());

@@ -12,12 +12,14 @@ use ratatui_textarea::TextArea;
 use super::logs::{find_ci, wrap_spans};
 use super::{human_size, pane_block};
 use crate::tui::action::Action;
-use crate::tui::net::{ChatMessage, NetEvent, PeerInfo};
+use crate::tui::net::{ChatMessage, LogLine, NetEvent, PeerInfo};
 use crate::tui::pane::{DrawCx, Focus, NetCx, Pane, scroll_up, step};
 use crate::tui::theme::Theme;
 use crate::tui::time::clock;
 
 pub const MAX_MESSAGES: usize = 10_000;
+/// Streams listed under the participants; the oldest closed one goes first.
+pub const MAX_STREAMS: usize = 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peer {
@@ -37,6 +39,63 @@ pub enum Entry {
     },
 }
 
+/// A `messaging.stream` between two participants, as the room's log reports it (the
+/// `stream.*` attributes messaging_stream.rs gives its two log lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamView {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub open: bool,
+    /// Messages each way, known once the stream closed.
+    pub sent: Option<u64>,
+    pub received: Option<u64>,
+}
+
+impl StreamView {
+    /// The stream a log line reports, if it reports one.
+    fn from_log(line: &LogLine) -> Option<StreamView> {
+        let attrs = attr_pairs(&line.attrs);
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let count = |k: &str| get(k).and_then(|v| v.parse().ok());
+        Some(StreamView {
+            id: get("stream.id")?,
+            open: get("stream.state")? == "open",
+            from: get("stream.from").unwrap_or_default(),
+            to: get("stream.to").unwrap_or_default(),
+            sent: count("stream.sent"),
+            received: count("stream.received"),
+        })
+    }
+}
+
+/// `key=value` pairs of a log line's attributes. Values may hold spaces (participant names),
+/// so a word starts a new pair only when it reads as `stream.KEY=` or another dotted key.
+fn attr_pairs(attrs: &str) -> Vec<(&str, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    for word in attrs.split(' ') {
+        let key = word.split_once('=').map(|(k, _)| k).filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        });
+        match (key, out.last_mut()) {
+            (Some(k), _) => out.push((k, word[k.len() + 1..].to_string())),
+            (None, Some((_, v))) => {
+                v.push(' ');
+                v.push_str(word);
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
 #[derive(Debug)]
 pub struct ChatPane {
     pub peers: Vec<Peer>,
@@ -48,6 +107,8 @@ pub struct ChatPane {
     pub filter: String,
     pub input: TextArea<'static>,
     pub me_id: String,
+    /// Messaging streams between participants, newest last.
+    pub streams: VecDeque<StreamView>,
 }
 
 impl Default for ChatPane {
@@ -62,6 +123,7 @@ impl Default for ChatPane {
             filter: String::new(),
             input,
             me_id: String::new(),
+            streams: VecDeque::new(),
         }
     }
 }
@@ -75,6 +137,25 @@ impl ChatPane {
         if self.scroll > 0 {
             self.scroll += 1;
         }
+    }
+
+    /// Takes the stream lines of a batch of log lines; true when one changed the list.
+    pub fn observe_streams(&mut self, lines: &[LogLine]) -> bool {
+        let mut changed = false;
+        for s in lines.iter().filter_map(StreamView::from_log) {
+            changed = true;
+            match self.streams.iter_mut().find(|known| known.id == s.id) {
+                Some(known) => *known = s,
+                None => {
+                    if self.streams.len() == MAX_STREAMS {
+                        let drop = self.streams.iter().position(|k| !k.open).unwrap_or(0);
+                        self.streams.remove(drop);
+                    }
+                    self.streams.push_back(s);
+                }
+            }
+        }
+        changed
     }
 
     /// The recipient picked in the list; None means everyone.
@@ -239,6 +320,31 @@ impl ChatPane {
             })
             .highlight_symbol(if focused { "▶ " } else { "  " });
         f.render_stateful_widget(list, area, &mut state);
+    }
+
+    /// Streams: who -> whom, open, or closed with the messages each way.
+    pub fn draw_streams(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let open = self.streams.iter().filter(|s| s.open).count();
+        let block = pane_block(format!(" Streams {open} open "), theme, false);
+        let rows = self.streams.iter().rev().map(|s| {
+            let (dot, style, counts) = if s.open {
+                ("● ", theme.fg_of(theme.ok), "open".to_string())
+            } else {
+                let n = |c: Option<u64>| c.map_or("?".to_string(), |c| c.to_string());
+                (
+                    "○ ",
+                    theme.muted(),
+                    format!("↑{} ↓{}", n(s.sent), n(s.received)),
+                )
+            };
+            // The state first: a narrow column cuts the names, not the counts.
+            ListItem::new(Line::from(vec![
+                Span::styled(dot, style),
+                Span::styled(format!("{counts} "), theme.muted()),
+                Span::raw(format!("{} → {}", s.from, s.to)),
+            ]))
+        });
+        f.render_widget(List::new(rows.collect::<Vec<_>>()).block(block), area);
     }
 
     pub fn draw_messages(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool, tz: i32) {
@@ -420,8 +526,18 @@ impl Pane for ChatPane {
             (Some(left), Some(m), Some(i))
         };
         if let Some(r) = peers {
+            // Streams take the foot of the participants column while there are any.
+            let streams_h = match self.streams.len() as u16 {
+                0 => 0,
+                n => (n + 2).min(r.height / 3),
+            };
+            let [r, streams] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(streams_h)]).areas(r);
             cx.place(r, Focus::Peers);
             self.draw_peers(f, r, cx.theme, cx.focused(Focus::Peers));
+            if streams_h > 2 {
+                self.draw_streams(f, streams, cx.theme);
+            }
         }
         if let Some(r) = messages {
             cx.place(r, Focus::Messages);
@@ -462,6 +578,11 @@ impl Pane for ChatPane {
             NetEvent::PeerLeft { id } => self.peer_left(&id, cx.now_ms),
             NetEvent::PeerRenamed { id, name } => self.peer_renamed(&id, &name),
             NetEvent::Message(m) => self.push(Entry::Msg(m)),
+            // The logs pane shows these lines too: take the streams, pass the event on.
+            NetEvent::Logs(lines) => {
+                self.observe_streams(&lines);
+                return Err(NetEvent::Logs(lines));
+            }
             ev => return Err(ev),
         }
         Ok(true)

@@ -78,7 +78,7 @@ impl QueuesPane {
             &self.filter,
             self.loaded,
             "no queue matches the filter",
-            "no queues yet · n sends to a new one",
+            "no queues yet · c sends to a new one",
         ) else {
             return;
         };
@@ -114,11 +114,11 @@ impl QueuesPane {
         let mut lines: Vec<Line> = Vec::new();
         if self.received.is_empty() {
             lines.push(Line::styled(
-                "nothing received yet · r takes one message off the selected queue",
+                "nothing received yet · p takes one message off the selected queue",
                 theme.muted(),
             ));
             lines.push(Line::styled(
-                "s sends JSON to it · d drains it",
+                "i sends JSON to it · d drains it",
                 theme.muted(),
             ));
         }

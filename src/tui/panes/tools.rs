@@ -1,7 +1,7 @@
 //! The toolkits pane: every toolkit of the room with its tools, the selected tool's arguments,
 //! and the calls made from here with their answers.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -84,11 +84,14 @@ pub struct ToolsPane {
     pub loaded: bool,
     pub calls: VecDeque<Call>,
     pub detail_scroll: usize,
+    /// Toolkits shown unfolded; the rest show their heading only, so a room's hundred-odd
+    /// tools read as a dozen toolkits. A filter looks inside folded ones too.
+    pub unfolded: BTreeSet<String>,
 }
 
 impl ToolsPane {
     /// Toolkits and their tools that match the filter (a toolkit's name matching shows all
-    /// its tools).
+    /// its tools). Without a filter, a folded toolkit is its heading alone.
     pub fn rows(&self) -> Vec<ToolRow<'_>> {
         let hit = |s: &str| self.filter.is_empty() || find_ci(s, &self.filter).is_some();
         let mut out = Vec::new();
@@ -103,10 +106,29 @@ impl ToolsPane {
                 .collect();
             if whole || !tools.is_empty() {
                 out.push(ToolRow::Kit(kit));
-                out.extend(tools.into_iter().map(|t| ToolRow::Tool(kit, t)));
+                if self.shows_tools_of(kit) {
+                    out.extend(tools.into_iter().map(|t| ToolRow::Tool(kit, t)));
+                }
             }
         }
         out
+    }
+
+    fn shows_tools_of(&self, kit: &ToolkitSummary) -> bool {
+        !self.filter.is_empty() || self.unfolded.contains(&kit.name)
+    }
+
+    /// Folds or unfolds the toolkit of the selected heading; false when a tool is selected.
+    pub fn toggle_selected(&mut self) -> bool {
+        let Some(ToolRow::Kit(k)) = self.rows().get(self.selected).copied() else {
+            return false;
+        };
+        let name = k.name.clone();
+        if !self.unfolded.remove(&name) {
+            self.unfolded.insert(name.clone());
+        }
+        self.reselect(Some((name, None)));
+        true
     }
 
     /// (toolkit, tool) of the selected row, when it is a tool.
@@ -187,10 +209,14 @@ impl ToolsPane {
 
     pub fn draw_list(&self, f: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
         let rows = self.rows();
-        let tools = rows
-            .iter()
-            .filter(|r| matches!(r, ToolRow::Tool(..)))
-            .count();
+        // Folded toolkits' tools count too (a filter unfolds every match).
+        let tools = if self.filter.is_empty() {
+            self.kits.iter().map(|k| k.tools.len()).sum()
+        } else {
+            rows.iter()
+                .filter(|r| matches!(r, ToolRow::Tool(..)))
+                .count()
+        };
         let Some(block) = list_block(
             f,
             area,
@@ -207,16 +233,20 @@ impl ToolsPane {
         };
         let items = rows.iter().map(|r| match r {
             ToolRow::Kit(k) => {
-                let mut spans = vec![Span::styled(
-                    k.name.clone(),
-                    theme.accent().add_modifier(Modifier::BOLD),
-                )];
+                let open = self.shows_tools_of(k);
+                let mut spans = vec![
+                    Span::styled(if open { "▾ " } else { "▸ " }, theme.muted()),
+                    Span::styled(k.name.clone(), theme.accent().add_modifier(Modifier::BOLD)),
+                ];
+                if !open {
+                    spans.push(Span::styled(format!(" {}", k.tools.len()), theme.muted()));
+                }
                 if k.host.is_some() {
                     spans.push(Span::styled(" (hosted)", theme.muted()));
                 }
                 ListItem::new(Line::from(spans))
             }
-            ToolRow::Tool(_, t) => ListItem::new(Line::raw(format!("  {}", t.name))),
+            ToolRow::Tool(_, t) => ListItem::new(Line::raw(format!("    {}", t.name))),
         });
         let list = List::new(items)
             .block(block)
@@ -249,9 +279,14 @@ impl ToolsPane {
                 lines.push(host_line(k, theme));
                 lines.push(Line::styled(
                     format!(
-                        "{} tool{} · select one to call it",
+                        "{} tool{} · enter {} · / finds a tool by name",
                         k.tools.len(),
-                        if k.tools.len() == 1 { "" } else { "s" }
+                        if k.tools.len() == 1 { "" } else { "s" },
+                        if self.shows_tools_of(k) {
+                            "folds them"
+                        } else {
+                            "lists them"
+                        }
                     ),
                     theme.muted(),
                 ));

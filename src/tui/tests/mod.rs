@@ -21,6 +21,7 @@ use super::ui;
 
 mod docs;
 mod overview;
+mod streams;
 mod tools;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
@@ -315,7 +316,7 @@ fn queue_send_validates_json_inline() {
     a.take_effects();
     // selected: emails (sorted), move to jobs
     key(&mut a, KeyCode::Down);
-    key(&mut a, KeyCode::Char('s'));
+    key(&mut a, KeyCode::Char('i'));
     assert!(matches!(a.popup, Some(Popup::Prompt(_))));
     typ(&mut a, "{\"n\": ");
     key(&mut a, KeyCode::Enter);
@@ -348,7 +349,7 @@ fn queue_send_validates_json_inline() {
 fn new_queue_asks_name_then_message() {
     let mut a = populated();
     key(&mut a, KeyCode::Char('2'));
-    key(&mut a, KeyCode::Char('n'));
+    key(&mut a, KeyCode::Char('c'));
     typ(&mut a, "fresh");
     key(&mut a, KeyCode::Enter);
     a.update(Msg::Paste("{\"a\": [1, 2]}".into()));
@@ -366,7 +367,7 @@ fn receive_and_drain_with_confirm() {
     let mut a = populated();
     key(&mut a, KeyCode::Char('2'));
     a.take_effects();
-    key(&mut a, KeyCode::Char('r'));
+    key(&mut a, KeyCode::Char('p'));
     assert_eq!(
         net_cmds(&mut a),
         vec![NetCommand::QueueReceive {
@@ -418,7 +419,7 @@ fn read_only_refuses_changes() {
     key(&mut a, KeyCode::Char('i'));
     assert!(!a.composing());
     key(&mut a, KeyCode::Char('2'));
-    for k in ['s', 'n', 'r', 'd'] {
+    for k in ['i', 'c', 'p', 'd'] {
         key(&mut a, KeyCode::Char(k));
         assert!(a.popup.is_none(), "{k}");
     }
@@ -450,10 +451,10 @@ fn logs_filter_search_follow() {
     assert!(a.logs.selected_text().unwrap().contains("tool call failed"));
     key(&mut a, KeyCode::Char('f'));
     assert!(a.logs.following());
-    key(&mut a, KeyCode::Char('p'));
+    key(&mut a, KeyCode::Char(' '));
     net(&mut a, NetEvent::Logs(vec![log(9, Level::Info, "late")]));
     assert_eq!(a.logs.pending(), 1);
-    key(&mut a, KeyCode::Char('p'));
+    key(&mut a, KeyCode::Char(' '));
     assert_eq!(a.logs.len(), 6);
     key(&mut a, KeyCode::Char('y'));
     assert!(
@@ -663,7 +664,7 @@ fn services_list_updates_from_a_net_event_and_is_polled_while_shown() {
 fn service_restart_asks_to_confirm() {
     let mut a = services_app();
     key(&mut a, KeyCode::End); // web
-    key(&mut a, KeyCode::Char('r'));
+    key(&mut a, KeyCode::Char('R'));
     match &a.popup {
         Some(Popup::Confirm(c)) => assert!(c.body.contains("Restart service web?"), "{}", c.body),
         _ => panic!("r must ask first"),
@@ -672,7 +673,7 @@ fn service_restart_asks_to_confirm() {
     key(&mut a, KeyCode::Char('n'));
     assert!(a.popup.is_none());
     assert!(net_cmds(&mut a).is_empty());
-    key(&mut a, KeyCode::Char('r'));
+    key(&mut a, KeyCode::Char('R'));
     key(&mut a, KeyCode::Char('y'));
     assert_eq!(
         net_cmds(&mut a),
@@ -707,7 +708,7 @@ fn service_restart_is_refused_in_read_only_mode() {
         &mut a,
         NetEvent::Services(vec![svc("svc-web", "web", "running", 0, None)]),
     );
-    key(&mut a, KeyCode::Char('r'));
+    key(&mut a, KeyCode::Char('R'));
     assert!(a.popup.is_none());
     assert!(a.notice.as_ref().unwrap().text.contains("read-only"));
     a.notice = None;
@@ -1031,7 +1032,7 @@ fn files_upload_prompt_completes_and_reports_progress() {
 fn files_download_to_a_local_path() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = files_app();
-    key(&mut a, KeyCode::Char('s'));
+    key(&mut a, KeyCode::Char('x'));
     match &a.popup {
         Some(Popup::Path(p)) => assert_eq!(p.edit.text, "./report.json"),
         _ => panic!("s asks where to"),
@@ -1054,7 +1055,7 @@ fn files_download_to_a_local_path() {
     // A folder is not a download.
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Home);
-    key(&mut a, KeyCode::Char('s'));
+    key(&mut a, KeyCode::Char('x'));
     assert!(a.popup.is_none());
     assert!(a.notice.as_ref().unwrap().text.contains("select a file"));
 }
@@ -1150,12 +1151,12 @@ fn files_changes_are_refused_in_read_only_mode() {
             .all(|c| matches!(c, FilesCommand::List { .. } | FilesCommand::Preview { .. }))
     );
     // Reading is fine: download asks where to.
-    key(&mut a, KeyCode::Char('s'));
+    key(&mut a, KeyCode::Char('x'));
     assert!(matches!(a.popup, Some(Popup::Path(_))));
     // The hint bar leaves the refused keys out.
     key(&mut a, KeyCode::Esc);
     let screen = render(&mut a, 100, 20);
-    assert!(screen.contains("s download") && !screen.contains("u upload"));
+    assert!(screen.contains("x download") && !screen.contains("u upload"));
 }
 
 #[test]
@@ -1683,7 +1684,7 @@ fn results_are_bounded_and_say_so() {
     assert_eq!(grid.summary(), "showing first 10,000 of 12,000+ rows");
     // The cut result of a read exports by running the query again, streamed to disk.
     key(&mut a, KeyCode::Esc);
-    key(&mut a, KeyCode::Char('e'));
+    key(&mut a, KeyCode::Char('x'));
     match &a.popup {
         Some(Popup::Prompt(p)) => assert_eq!(p.text(), "./result.csv"),
         _ => panic!("e asks where to export"),
@@ -1743,7 +1744,7 @@ fn a_whole_result_exports_the_rows_held() {
     }
     // Nothing to export before a result.
     let mut b = database_app();
-    key(&mut b, KeyCode::Char('e'));
+    key(&mut b, KeyCode::Char('x'));
     assert!(b.popup.is_none());
     assert!(b.notice.as_ref().unwrap().text.contains("no result"));
 }

@@ -50,6 +50,13 @@ fn tools_app() -> App {
         vec![NetCommand::Tools(ToolsCommand::List)]
     );
     net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
+    assert_eq!(a.tools.rows().len(), 2, "toolkits start folded");
+    // Unfold both: enter on the first heading, then on the last.
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::End);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Home);
+    assert_eq!(a.tools.rows().len(), 5);
     a
 }
 
@@ -71,10 +78,12 @@ fn invoked(a: &mut App) -> Vec<(u64, String, String, serde_json::Value)> {
 #[test]
 fn a_tool_is_called_with_arguments_from_its_schema() {
     let mut a = tools_app();
-    // The first row is the toolkit heading: enter there says to pick a tool.
+    // The first row is the toolkit heading: enter there folds it (space too) and asks nothing.
     key(&mut a, KeyCode::Enter);
     assert!(a.popup.is_none());
-    assert!(a.notice.as_ref().unwrap().text.contains("select a tool"));
+    assert_eq!(a.tools.rows().len(), 3, "queues folded");
+    key(&mut a, KeyCode::Char(' '));
+    assert_eq!(a.tools.rows().len(), 5, "queues unfolded");
     // weather.forecast is the last row; its schema gives the arguments to start from.
     key(&mut a, KeyCode::End);
     let screen = render(&mut a, 100, 24);
@@ -205,6 +214,29 @@ fn filter_matches_toolkits_tools_and_descriptions() {
 }
 
 #[test]
+fn a_filter_finds_tools_inside_folded_toolkits() {
+    let mut a = live_app();
+    key(&mut a, KeyCode::Char('8'));
+    net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
+    let screen = render(&mut a, 100, 24);
+    assert!(screen.contains("▸ queues 2"), "{screen}");
+    assert!(!screen.contains("send"), "folded: {screen}");
+    a.run_command("filter forecast");
+    let screen = render(&mut a, 100, 24);
+    assert!(screen.contains("▾ weather"), "{screen}");
+    assert!(screen.contains("forecast"), "{screen}");
+    key(&mut a, KeyCode::Down);
+    assert_eq!(
+        a.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
+        Some(("weather".into(), "forecast".into()))
+    );
+    // Clearing the filter folds it again; the selection goes back to its heading.
+    a.run_command("filter ");
+    assert_eq!(a.tools.rows().len(), 2);
+    assert_eq!(a.tools.selected, 1);
+}
+
+#[test]
 fn read_only_mode_lists_tools_but_does_not_call_them() {
     let mut a = app_with(Options {
         read_only: true,
@@ -213,6 +245,9 @@ fn read_only_mode_lists_tools_but_does_not_call_them() {
     net(&mut a, NetEvent::State(ConnState::Live));
     key(&mut a, KeyCode::Char('8'));
     net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
+    // Folding changes nothing in the room, so read-only may unfold a toolkit.
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.tools.rows().len(), 4);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Char('i'));
     assert!(a.popup.is_none());
