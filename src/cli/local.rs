@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::auth::{ApiScope, ParticipantToken};
 use crate::server::{self, RunningServer, ServerConfig};
-use crate::tui::{LocalRooms, OpenedRoom, RoomGuard};
+use crate::store::rooms::RoomsDb;
+use crate::tui::{LocalRooms, OpenedRoom, RoomGuard, RoomInfo, RoomState};
 
 /// `<data_dir>/server.url` while a `roomdeck serve` runs there; removed when it stops.
 pub struct ServerMarker(PathBuf);
@@ -128,6 +129,80 @@ impl LocalRooms for ConsoleRooms {
             })
         })
     }
+
+    fn list(&self) -> Pin<Box<dyn Future<Output = Result<Vec<RoomInfo>, String>> + Send + '_>> {
+        Box::pin(self.registry(|db, data_dir| {
+            let (rooms, _) = db.list(None, 0, usize::MAX)?;
+            rooms
+                .into_iter()
+                .map(|r| {
+                    let session = db.sessions(Some(&r.name), true, 1)?.into_iter().next();
+                    let state = match (&session, r.enabled) {
+                        (Some(_), _) => RoomState::Active,
+                        (None, true) => RoomState::Idle,
+                        (None, false) => RoomState::Disabled,
+                    };
+                    Ok(RoomInfo {
+                        state,
+                        participants: session.as_ref().map_or(0, |s| s.participants.len()),
+                        session_start_ms: session.map(|s| (s.started_at * 1000.0) as i64),
+                        data_bytes: dir_size(&crate::store::room_dir(data_dir, &r.name)),
+                        name: r.name,
+                    })
+                })
+                .collect()
+        }))
+    }
+
+    fn create<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        let room = room.to_string();
+        Box::pin(self.registry(move |db, _| db.create(&room, false, None, None).map(drop)))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        let room = room.to_string();
+        Box::pin(self.registry(move |db, data_dir| db.delete(data_dir, &room).map(drop)))
+    }
+}
+
+impl ConsoleRooms {
+    /// Runs `f` on the data dir's rooms registry off the async threads, as `roomdeck rooms`
+    /// does locally (the same SQLite file a running server writes its sessions to).
+    fn registry<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&RoomsDb, &Path) -> Result<T, crate::store::rooms::RoomsError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, String>> + Send + 'static {
+        let data_dir = self.data_dir.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let db = RoomsDb::open(&data_dir).map_err(|e| e.to_string())?;
+                f(&db, &data_dir).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| format!("rooms registry task failed: {e}"))?
+        }
+    }
+}
+
+/// Bytes of the files under `dir` (0 when it does not exist).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The server this process embeds for the console (none when it joined a `roomdeck serve`),

@@ -64,6 +64,37 @@ pub trait LocalRooms: Send + Sync {
         &'a self,
         room: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<OpenedRoom, String>> + Send + 'a>>;
+    /// Every local room, sorted by name (the `:rooms` view).
+    fn list(&self) -> Pin<Box<dyn Future<Output = Result<Vec<RoomInfo>, String>> + Send + '_>>;
+    fn create<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    /// Deletes a room with its data; the registry refuses an active one.
+    fn delete<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// One room as the `:rooms` view lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomInfo {
+    pub name: String,
+    pub state: RoomState,
+    /// Who joined its current session (0 when idle).
+    pub participants: usize,
+    /// When its current session started (unix ms).
+    pub session_start_ms: Option<i64>,
+    /// Bytes under the room's data folder.
+    pub data_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomState {
+    Active,
+    Idle,
+    Disabled,
 }
 
 /// A local room to join, and what keeps its server up while the console is on it.
@@ -126,7 +157,11 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 sql_history_file: Some(dbbridge::history_file(&opts.data_dir)),
             };
             let mut app = App::new(theme.clone(), keymap.clone(), app_opts);
-            let result = ui_loop(&mut app, &room).await;
+            let registry = match &opts.target {
+                Target::Local { rooms, .. } => Some(rooms.clone()),
+                Target::Remote { .. } => None,
+            };
+            let result = ui_loop(&mut app, &room, registry).await;
             room.shutdown().await;
             match result {
                 // `:room NAME`: the same console (theme, mouse) on another local room.
@@ -146,7 +181,11 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
 }
 
 /// Runs until quit (`Ok(None)`) or a `:room NAME` switch (`Ok(Some(NAME))`).
-async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<String>, String> {
+async fn ui_loop(
+    app: &mut App,
+    room: &bridge::RoomTarget,
+    registry: Option<Arc<dyn LocalRooms>>,
+) -> Result<Option<String>, String> {
     let started = std::time::Instant::now();
     term::enter(app.mouse).map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut terminal = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
@@ -157,6 +196,8 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
         }
     };
     let (cmd_tx, mut net_rx) = room.connect();
+    // Answers of the rooms registry to the `:rooms` view (one per request it makes).
+    let (rooms_tx, mut rooms_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut events = EventStream::new();
     #[cfg(unix)]
     let mut sigterm =
@@ -230,6 +271,10 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
                     }
                 }
             }
+            Some(answer) = rooms_rx.recv() => {
+                app.now_ms = now_ms();
+                dirty |= app.update(Msg::Rooms(answer));
+            }
             _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {
                 app.now_ms = now_ms();
                 dirty |= app.update(Msg::Tick);
@@ -259,6 +304,14 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
                     dirty = true;
                 }
                 Effect::Quit => break 'outer,
+                Effect::Rooms(req) => {
+                    if let Some(registry) = registry.clone() {
+                        let tx = rooms_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(ask_registry(&*registry, req).await);
+                        });
+                    }
+                }
                 Effect::SwitchRoom(name) => {
                     result = Ok(Some(name));
                     break 'outer;
@@ -269,4 +322,22 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
     term::leave();
     let _ = cmd_tx.send(net::NetCommand::Shutdown);
     result
+}
+
+async fn ask_registry(
+    registry: &dyn LocalRooms,
+    req: popups::rooms::RoomsRequest,
+) -> popups::rooms::RoomsAnswer {
+    use popups::rooms::{RoomsAnswer, RoomsRequest};
+    match req {
+        RoomsRequest::List => RoomsAnswer::Listed(registry.list().await),
+        RoomsRequest::Create(name) => {
+            let result = registry.create(&name).await;
+            RoomsAnswer::Created(name, result)
+        }
+        RoomsRequest::Delete(name) => {
+            let result = registry.delete(&name).await;
+            RoomsAnswer::Deleted(name, result)
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Popups drawn over the frame: help, command palette, confirm, and the JSON prompt.
+//! Popups drawn over the frame: help, command palette, confirm, the JSON prompt, rooms.
 
 pub mod confirm;
 pub mod help;
@@ -6,6 +6,7 @@ pub mod palette;
 pub mod path;
 pub mod peer;
 pub mod prompt;
+pub mod rooms;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
