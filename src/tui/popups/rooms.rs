@@ -6,7 +6,9 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{
+    Block, Borders, Cell, Clear, HighlightSpacing, Paragraph, Row, Table, TableState,
+};
 
 use super::{EditOutcome, LineEdit, centered};
 use crate::tui::panes::human_size;
@@ -197,7 +199,7 @@ fn state_label(s: RoomState) -> &'static str {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, v: &RoomsView, theme: &Theme, tz_offset_secs: i32) {
-    let r = centered(area, 90, 80, 60, 14);
+    let r = centered(area, 70, 80, 76, 14);
     f.render_widget(Clear, r);
     let shown = v.shown();
     let title = if v.filter.text.is_empty() {
@@ -275,7 +277,9 @@ pub fn draw(f: &mut Frame, area: Rect, v: &RoomsView, theme: &Theme, tz_offset_s
             ],
         )
         .header(header)
-        .row_highlight_style(theme.selection());
+        .row_highlight_style(theme.selection())
+        .highlight_symbol("▶")
+        .highlight_spacing(HighlightSpacing::Always);
         let mut state = TableState::default().with_selected(Some(v.selected));
         f.render_stateful_widget(table, list, &mut state);
     }
