@@ -703,3 +703,69 @@ fn overview_rates_move_in_tmux() {
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
 }
+
+/// `:rooms`: the local rooms with their state; `c` creates one, enter switches the console
+/// to it (the status line's room), `d` deletes an idle one after its confirm, and the
+/// `roomdeck rooms` CLI sees the same registry.
+#[test]
+fn rooms_view_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start(100, 30, "");
+    t.wait_for("● live");
+    t.keys(&[":"]);
+    t.text("rooms");
+    t.keys(&["Enter"]);
+    t.wait_until("default listed as active", |s| {
+        s.contains("Rooms (1)")
+            && s.lines()
+                .any(|l| l.contains("● default") && l.contains("active"))
+    });
+
+    t.keys(&["c"]);
+    t.wait_for("new room:");
+    t.text("lab");
+    t.keys(&["Enter"]);
+    t.wait_for("created room lab");
+    t.wait_until("lab listed and selected", |s| {
+        s.contains("Rooms (2)")
+            && s.lines()
+                .any(|l| l.contains("▶  lab") && l.contains("idle"))
+    });
+    t.keys(&["Enter"]);
+    t.wait_until("room lab live", |s| {
+        s.contains("│ room lab") && s.contains("● live")
+    });
+
+    // Back in the view: lab is the current room now, default went idle and can go.
+    t.keys(&[":"]);
+    t.text("rooms");
+    t.keys(&["Enter"]);
+    t.wait_until("lab current, default idle", |s| {
+        s.lines()
+            .any(|l| l.contains("● lab") && l.contains("active"))
+            && s.lines()
+                .any(|l| l.contains("default") && l.contains("idle"))
+    });
+    t.keys(&["g", "d"]);
+    t.wait_for("Delete room default and all its data?");
+    t.keys(&["y"]);
+    t.wait_for("deleted room default");
+    t.wait_for("Rooms (1)");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&t.data)
+        .args(["rooms", "list"])
+        .output()
+        .expect("roomdeck rooms list runs");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("lab") && !listed.contains("default"),
+        "{listed}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_until("view closed", |s| !s.contains("Rooms ("));
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}
