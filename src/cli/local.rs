@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::auth::{ApiScope, ParticipantToken};
 use crate::server::{self, RunningServer, ServerConfig};
-use crate::store::rooms::RoomsDb;
+use crate::store::rooms::{RoomOverview, RoomsDb};
 use crate::tui::{LocalRooms, OpenedRoom, RoomGuard, RoomInfo, RoomState};
 
 /// `<data_dir>/server.url` while a `roomdeck serve` runs there; removed when it stops.
@@ -131,27 +131,11 @@ impl LocalRooms for ConsoleRooms {
     }
 
     fn list(&self) -> Pin<Box<dyn Future<Output = Result<Vec<RoomInfo>, String>> + Send + '_>> {
-        Box::pin(self.registry(|db, data_dir| {
-            let (rooms, _) = db.list(None, 0, usize::MAX)?;
-            rooms
-                .into_iter()
-                .map(|r| {
-                    let session = db.sessions(Some(&r.name), true, 1)?.into_iter().next();
-                    let state = match (&session, r.enabled) {
-                        (Some(_), _) => RoomState::Active,
-                        (None, true) => RoomState::Idle,
-                        (None, false) => RoomState::Disabled,
-                    };
-                    Ok(RoomInfo {
-                        state,
-                        participants: session.as_ref().map_or(0, |s| s.participants.len()),
-                        session_start_ms: session.map(|s| (s.started_at * 1000.0) as i64),
-                        data_bytes: dir_size(&crate::store::room_dir(data_dir, &r.name)),
-                        name: r.name,
-                    })
-                })
-                .collect()
-        }))
+        Box::pin(
+            self.registry(|db, data_dir| {
+                Ok(db.overview(data_dir)?.iter().map(room_info).collect())
+            }),
+        )
     }
 
     fn create<'a>(
@@ -190,19 +174,28 @@ impl ConsoleRooms {
     }
 }
 
-/// Bytes of the files under `dir` (0 when it does not exist).
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+/// The console's view of a room: from the registry here, or a REST list's JSON.
+pub fn room_info(o: &RoomOverview) -> RoomInfo {
+    room_info_json(&o.to_json())
+}
+
+/// A room of the REST list (`RoomOverview::to_json`); a server without the overview fields
+/// gives idle rooms with no size.
+pub fn room_info_json(v: &serde_json::Value) -> RoomInfo {
+    let state = match v["state"].as_str() {
+        Some("active") => RoomState::Active,
+        _ if v["enabled"] == false => RoomState::Disabled,
+        _ => RoomState::Idle,
     };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
+    RoomInfo {
+        name: v["name"].as_str().unwrap_or_default().to_string(),
+        state,
+        participants: v["participants"].as_u64().unwrap_or(0) as usize,
+        session_start_ms: v["session_started_at"]
+            .as_f64()
+            .map(|s| (s * 1000.0) as i64),
+        data_bytes: v["data_bytes"].as_u64().unwrap_or(0),
+    }
 }
 
 /// The server this process embeds for the console (none when it joined a `roomdeck serve`),

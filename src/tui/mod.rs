@@ -36,6 +36,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use app::{App, Effect, Msg, Options};
+pub use bridge::token_name;
 use net::now_ms;
 
 pub struct TuiOptions {
@@ -53,8 +54,23 @@ pub enum Target {
         room: String,
         rooms: Arc<dyn LocalRooms>,
     },
-    /// Any room that speaks the protocol: `ws(s)://host/rooms/NAME` and a participant token.
-    Remote { url: String, token: String },
+    /// Any room that speaks the protocol: `ws(s)://host/rooms/NAME` and a participant token;
+    /// with the server's rooms (its REST API, from `--api-url`) for `:rooms` and `:room NAME`.
+    Remote {
+        url: String,
+        token: String,
+        rooms: Option<Arc<dyn LocalRooms>>,
+    },
+}
+
+impl Target {
+    /// Where the console's rooms are listed and opened, if it knows.
+    fn rooms(&self) -> Option<Arc<dyn LocalRooms>> {
+        match self {
+            Target::Local { rooms, .. } => Some(rooms.clone()),
+            Target::Remote { rooms, .. } => rooms.clone(),
+        }
+    }
 }
 
 /// How the console opens a local room: the CLI's side of it (it starts or finds the local
@@ -152,15 +168,12 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 tz_offset_secs: time::local_offset_secs(),
                 config_dir: opts.config_dir.clone(),
                 location: room.location(),
-                local: matches!(opts.target, Target::Local { .. }),
+                local: opts.target.rooms().is_some(),
                 sql_history: dbbridge::load_history(&dbbridge::history_file(&opts.data_dir)),
                 sql_history_file: Some(dbbridge::history_file(&opts.data_dir)),
             };
             let mut app = App::new(theme.clone(), keymap.clone(), app_opts);
-            let registry = match &opts.target {
-                Target::Local { rooms, .. } => Some(rooms.clone()),
-                Target::Remote { .. } => None,
-            };
+            let registry = opts.target.rooms();
             let result = ui_loop(&mut app, &room, registry).await;
             room.shutdown().await;
             match result {
@@ -168,8 +181,8 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 Ok(Some(next)) => {
                     theme = app.theme.clone();
                     mouse = app.mouse;
-                    let Target::Local { rooms, .. } = opts.target else {
-                        return Err("only a local console can open another room".into());
+                    let Some(rooms) = opts.target.rooms() else {
+                        return Err("this console cannot open another room".into());
                     };
                     opts.target = Target::Local { room: next, rooms };
                 }

@@ -6,10 +6,10 @@ use super::{App, Effect, NoticeLevel, Popup};
 use crate::tui::popups::rooms::{Outcome, RoomsAnswer, RoomsRequest, RoomsView};
 
 /// What a remote console's view says instead of a list.
-pub const REMOTE_ROOMS: &str = "This console is on a remote room: it lists and manages only the \
-    rooms of a local server. For a remote server's rooms use its REST API: \
-    `roomdeck rooms list --api-url http://HOST:PORT --token TOKEN` (a token with the admin \
-    grant: `roomdeck token --scope full` on that server).";
+pub const REMOTE_ROOMS: &str = "This console is on a remote room with no API URL, so it cannot \
+    list that server's rooms. Start it with the server's REST API to list, open, create and \
+    delete rooms here: `roomdeck --api-url http://HOST:PORT --token TOKEN --room NAME` (a token \
+    with the admin grant: `roomdeck token --scope full` on that server).";
 
 impl App {
     pub(super) fn open_rooms(&mut self) {
