@@ -4,13 +4,11 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Block, Borders, Cell, Clear, HighlightSpacing, Paragraph, Row, Table, TableState,
-};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 
-use super::{EditOutcome, LineEdit, centered};
+use super::{EditOutcome, LineEdit, centered, framed};
 use crate::tui::panes::human_size;
 use crate::tui::theme::Theme;
 use crate::tui::time;
@@ -200,7 +198,6 @@ fn state_label(s: RoomState) -> &'static str {
 
 pub fn draw(f: &mut Frame, area: Rect, v: &RoomsView, theme: &Theme, tz_offset_secs: i32) {
     let r = centered(area, 70, 80, 76, 14);
-    f.render_widget(Clear, r);
     let shown = v.shown();
     let title = if v.filter.text.is_empty() {
         format!(" Rooms ({}) ", v.rooms.len())
@@ -212,19 +209,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &RoomsView, theme: &Theme, tz_offset_s
             v.filter.text
         )
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(title, theme.title(true)))
-        .style(theme.base());
-    let inner = block.inner(r);
-    f.render_widget(block, r);
-    let [list, bottom, hints] = Layout::vertical([
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
+    let [list, bottom, hints] = framed(f, r, title, 1, theme);
 
     if let Some(why) = &v.unavailable {
         f.render_widget(

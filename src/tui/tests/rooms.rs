@@ -25,22 +25,11 @@ fn rooms() -> Vec<RoomInfo> {
 }
 
 fn local_app(read_only: bool) -> App {
-    let mut a = app_with(Options {
+    live_app_with(Options {
         local: true,
         read_only,
         ..Options::default()
-    });
-    net(&mut a, NetEvent::State(ConnState::Live));
-    net(
-        &mut a,
-        NetEvent::Joined {
-            room: "default".into(),
-            participant_id: "me-1".into(),
-            name: "ada".into(),
-        },
-    );
-    a.take_effects();
-    a
+    })
 }
 
 fn rooms_effects(a: &mut App) -> Vec<Effect> {
