@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::api_rooms::ApiRooms;
+use super::http::Api;
 use crate::auth::{ApiScope, ParticipantToken};
 use crate::server::{self, RunningServer, ServerConfig};
 use crate::store::rooms::{RoomOverview, RoomsDb};
@@ -131,31 +133,63 @@ impl LocalRooms for ConsoleRooms {
     }
 
     fn list(&self) -> Pin<Box<dyn Future<Output = Result<Vec<RoomInfo>, String>> + Send + '_>> {
-        Box::pin(
-            self.registry(|db, data_dir| {
-                Ok(db.overview(data_dir)?.iter().map(room_info).collect())
-            }),
-        )
+        Box::pin(async move {
+            if let Some(api) = self.served_api()? {
+                return api.list().await;
+            }
+            self.registry(|db, data_dir| Ok(db.overview(data_dir)?.iter().map(room_info).collect()))
+                .await
+        })
     }
 
     fn create<'a>(
         &'a self,
         room: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        let room = room.to_string();
-        Box::pin(self.registry(move |db, _| db.create(&room, false, None, None).map(drop)))
+        Box::pin(async move {
+            if let Some(api) = self.served_api()? {
+                return api.create(room).await;
+            }
+            let room = room.to_string();
+            self.registry(move |db, _| db.create(&room, false, None, None).map(drop))
+                .await
+        })
     }
 
     fn delete<'a>(
         &'a self,
         room: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        let room = room.to_string();
-        Box::pin(self.registry(move |db, data_dir| db.delete(data_dir, &room).map(drop)))
+        Box::pin(async move {
+            if let Some(api) = self.served_api()? {
+                return api.delete(room).await;
+            }
+            let room = room.to_string();
+            self.registry(move |db, data_dir| db.delete(data_dir, &room).map(drop))
+                .await
+        })
     }
 }
 
 impl ConsoleRooms {
+    /// The REST API of the server on this data dir (a `roomdeck serve`, or the one this
+    /// console embeds), if one runs: the rooms are changed through it, so its cache of the
+    /// registry stays right. With an owner token minted here.
+    fn served_api(&self) -> Result<Option<ApiRooms>, String> {
+        let Some(base) = ServerMarker::read(&self.data_dir) else {
+            return Ok(None);
+        };
+        let secret = crate::auth::secret::load_or_create_secret(&self.data_dir)
+            .map_err(|e| format!("server secret in {}: {e}", self.data_dir.display()))?;
+        let mut token = ParticipantToken::new(&local_user_name());
+        token.add_api_grant(ApiScope::owner());
+        let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
+        let base = base.replacen("ws://", "http://", 1);
+        Ok(Some(ApiRooms {
+            api: Api::new(&base, Some(token), "local")?,
+        }))
+    }
+
     /// Runs `f` on the data dir's rooms registry off the async threads, as `roomdeck rooms`
     /// does locally (the same SQLite file a running server writes its sessions to).
     fn registry<T: Send + 'static>(
