@@ -181,7 +181,7 @@ impl ConsoleRooms {
         };
         let secret = crate::auth::secret::load_or_create_secret(&self.data_dir)
             .map_err(|e| format!("server secret in {}: {e}", self.data_dir.display()))?;
-        let mut token = ParticipantToken::new(&local_user_name());
+        let mut token = ParticipantToken::new(local_user_name());
         token.add_api_grant(ApiScope::owner());
         let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
         let base = base.replacen("ws://", "http://", 1);

@@ -151,6 +151,8 @@ impl RoomsView {
 
     fn list_key(&mut self, k: &KeyEvent, read_only: bool) -> Outcome {
         let n = self.shown().len();
+        // The last error stays until the next key.
+        self.error = None;
         match k.code {
             KeyCode::Esc | KeyCode::Char('q') => return Outcome::Close,
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
@@ -168,18 +170,23 @@ impl RoomsView {
                 self.error = Some(format!("read-only mode: {verb} is off"));
             }
             KeyCode::Char('c') if self.unavailable.is_none() => {
-                self.error = None;
                 self.mode = Mode::Name(LineEdit::default());
             }
             KeyCode::Char('d') => {
                 if let Some(name) = self.selected_name() {
-                    self.error = None;
                     self.mode = Mode::ConfirmDelete(name);
                 }
             }
-            KeyCode::Enter => match self.selected_name() {
-                Some(name) if name == self.current => return Outcome::Close,
-                Some(name) => return Outcome::Open(name),
+            KeyCode::Enter => match self.shown().get(self.selected) {
+                Some(r) if r.name == self.current => return Outcome::Close,
+                // Joining would be refused (HTTP 423), and the console would have no room.
+                Some(r) if r.state == RoomState::Disabled => {
+                    self.error = Some(format!(
+                        "room {0} is disabled: `roomdeck rooms update {0} --enabled` opens it again",
+                        r.name
+                    ));
+                }
+                Some(r) => return Outcome::Open(r.name.clone()),
                 None => {}
             },
             _ => {}

@@ -108,6 +108,14 @@ fn enter_switches_to_the_selected_room_and_on_the_current_one_just_closes() {
         rooms_effects(&mut a),
         vec![Effect::SwitchRoom("lab".into())]
     );
+
+    // A disabled room would refuse the join: the view says so and stays.
+    open_view(&mut a);
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(rooms_effects(&mut a), vec![]);
+    assert!(render(&mut a, 120, 30).contains("room legacy is disabled"));
 }
 
 #[test]
