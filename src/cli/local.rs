@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::api_rooms::ApiRooms;
+use super::http::Api;
 use crate::auth::{ApiScope, ParticipantToken};
 use crate::server::{self, RunningServer, ServerConfig};
-use crate::tui::{LocalRooms, OpenedRoom, RoomGuard};
+use crate::store::rooms::{RoomOverview, RoomsDb};
+use crate::tui::{LocalRooms, OpenedRoom, RoomGuard, RoomInfo, RoomState};
 
 /// `<data_dir>/server.url` while a `roomdeck serve` runs there; removed when it stops.
 pub struct ServerMarker(PathBuf);
@@ -127,6 +130,105 @@ impl LocalRooms for ConsoleRooms {
                 guard: Box::new(guard),
             })
         })
+    }
+
+    fn list(&self) -> Pin<Box<dyn Future<Output = Result<Vec<RoomInfo>, String>> + Send + '_>> {
+        Box::pin(async move {
+            if let Some(api) = self.served_api()? {
+                return api.list().await;
+            }
+            self.registry(|db, data_dir| Ok(db.overview(data_dir)?.iter().map(room_info).collect()))
+                .await
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            if let Some(api) = self.served_api()? {
+                return api.create(room).await;
+            }
+            let room = room.to_string();
+            self.registry(move |db, _| db.create(&room, false, None, None).map(drop))
+                .await
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            if let Some(api) = self.served_api()? {
+                return api.delete(room).await;
+            }
+            let room = room.to_string();
+            self.registry(move |db, data_dir| db.delete(data_dir, &room).map(drop))
+                .await
+        })
+    }
+}
+
+impl ConsoleRooms {
+    /// The REST API of the server on this data dir (a `roomdeck serve`, or the one this
+    /// console embeds), if one runs: the rooms are changed through it, so its cache of the
+    /// registry stays right. With an owner token minted here.
+    fn served_api(&self) -> Result<Option<ApiRooms>, String> {
+        let Some(base) = ServerMarker::read(&self.data_dir) else {
+            return Ok(None);
+        };
+        let secret = crate::auth::secret::load_or_create_secret(&self.data_dir)
+            .map_err(|e| format!("server secret in {}: {e}", self.data_dir.display()))?;
+        let mut token = ParticipantToken::new(local_user_name());
+        token.add_api_grant(ApiScope::owner());
+        let token = token.to_jwt(&secret).map_err(|e| e.to_string())?;
+        let base = base.replacen("ws://", "http://", 1);
+        Ok(Some(ApiRooms {
+            api: Api::new(&base, Some(token), "local")?,
+        }))
+    }
+
+    /// Runs `f` on the data dir's rooms registry off the async threads, as `roomdeck rooms`
+    /// does locally (the same SQLite file a running server writes its sessions to).
+    fn registry<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&RoomsDb, &Path) -> Result<T, crate::store::rooms::RoomsError> + Send + 'static,
+    ) -> impl Future<Output = Result<T, String>> + Send + 'static {
+        let data_dir = self.data_dir.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let db = RoomsDb::open(&data_dir).map_err(|e| e.to_string())?;
+                f(&db, &data_dir).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| format!("rooms registry task failed: {e}"))?
+        }
+    }
+}
+
+/// The console's view of a room: from the registry here, or a REST list's JSON.
+pub fn room_info(o: &RoomOverview) -> RoomInfo {
+    room_info_json(&o.to_json())
+}
+
+/// A room of the REST list (`RoomOverview::to_json`); a server without the overview fields
+/// gives idle rooms with no size.
+pub fn room_info_json(v: &serde_json::Value) -> RoomInfo {
+    let state = match v["state"].as_str() {
+        Some("active") => RoomState::Active,
+        _ if v["enabled"] == false => RoomState::Disabled,
+        _ => RoomState::Idle,
+    };
+    RoomInfo {
+        name: v["name"].as_str().unwrap_or_default().to_string(),
+        state,
+        participants: v["participants"].as_u64().unwrap_or(0) as usize,
+        session_start_ms: v["session_started_at"]
+            .as_f64()
+            .map(|s| (s * 1000.0) as i64),
+        data_bytes: v["data_bytes"].as_u64().unwrap_or(0),
     }
 }
 

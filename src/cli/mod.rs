@@ -1,5 +1,6 @@
 //! The command line: `roomdeck [tui|serve|token|room ...]`.
 
+mod api_rooms;
 pub mod http;
 mod local;
 mod room;
@@ -155,12 +156,24 @@ fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String>
     use crate::tui::{Target, TuiOptions};
     // Like the SDK: a room URL, or a base URL (ws:// or the API's http://) plus the room name.
     let room_name = args.room.clone().unwrap_or_else(|| "default".into());
+    // With an API URL the console also reaches the server's rooms (`:rooms`) through REST.
+    let registry = match (&args.api_url, &args.token) {
+        (Some(api), Some(token)) if api.starts_with("http://") => {
+            let api = http::Api::new(api, Some(token.clone()), "local")?;
+            Some(std::sync::Arc::new(api_rooms::ApiRooms { api }) as _)
+        }
+        _ => None,
+    };
     let remote = args
         .url
         .or(args.api_url)
         .map(|base| room::room_url(&base, &room_name));
     let target = match (remote, args.token) {
-        (Some(url), Some(token)) => Target::Remote { url, token },
+        (Some(url), Some(token)) => Target::Remote {
+            url,
+            token,
+            rooms: registry,
+        },
         (Some(_), None) => return Err("--url needs --token (or MESHAGENT_TOKEN)".into()),
         (None, _) => Target::Local {
             room: room_name,

@@ -186,8 +186,15 @@ async fn list_rooms(
             .map_err(|_| error(StatusCode::BAD_REQUEST, "bad continuation_token"))?,
     };
     let filter = q.get("filter").cloned();
+    let data_dir = state.config.data_dir.clone();
+    // Each room with its state, open session and data size (the console's `:rooms`).
     let (rooms, total) = db(&state, move |db| {
-        db.list(filter.as_deref(), offset, page_size)
+        let (rooms, total) = db.list(filter.as_deref(), offset, page_size)?;
+        let rooms = rooms
+            .into_iter()
+            .map(|r| db.overview_of(&data_dir, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rooms, total))
     })
     .await?;
     let next = (offset + rooms.len() < total).then(|| (offset + rooms.len()).to_string());

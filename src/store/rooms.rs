@@ -115,6 +115,55 @@ impl SessionRecord {
     }
 }
 
+/// A room with its open session (if any) and the bytes of its data folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomOverview {
+    pub room: RoomRecord,
+    pub session: Option<SessionRecord>,
+    pub data_bytes: u64,
+}
+
+impl RoomOverview {
+    /// "active" (a session is open), "idle" or "disabled".
+    pub fn state(&self) -> &'static str {
+        match (&self.session, self.room.enabled) {
+            (Some(_), _) => "active",
+            (None, true) => "idle",
+            (None, false) => "disabled",
+        }
+    }
+
+    /// The SDK's `Room` shape plus the overview (`state`, `participants` of the open
+    /// session, `session_started_at` in unix seconds, `data_bytes`); the SDK ignores extras.
+    pub fn to_json(&self) -> Value {
+        let mut v = self.room.to_json();
+        v["state"] = self.state().into();
+        v["participants"] = self
+            .session
+            .as_ref()
+            .map_or(0, |s| s.participants.len())
+            .into();
+        v["session_started_at"] = self.session.as_ref().map(|s| s.started_at).into();
+        v["data_bytes"] = self.data_bytes.into();
+        v
+    }
+}
+
+/// Bytes of the files under `dir` (0 when it does not exist).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// One saved service spec of a room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedService {
@@ -464,6 +513,30 @@ impl RoomsDb {
         let total = all.len();
         let page = all.into_iter().skip(offset).take(limit).collect();
         Ok((page, total))
+    }
+
+    /// Every room, sorted by name, with what a rooms overview shows of it (the console's
+    /// `:rooms` view, locally or through the REST list).
+    pub fn overview(&self, data_dir: &Path) -> Result<Vec<RoomOverview>, RoomsError> {
+        let (rooms, _) = self.list(None, 0, usize::MAX)?;
+        rooms
+            .into_iter()
+            .map(|room| self.overview_of(data_dir, room))
+            .collect()
+    }
+
+    pub fn overview_of(
+        &self,
+        data_dir: &Path,
+        room: RoomRecord,
+    ) -> Result<RoomOverview, RoomsError> {
+        let session = self.sessions(Some(&room.name), true, 1)?.into_iter().next();
+        let data_bytes = dir_size(&super::room_dir(data_dir, &room.name));
+        Ok(RoomOverview {
+            room,
+            session,
+            data_bytes,
+        })
     }
 
     /// Whether a session of this room is open (a server has it active).

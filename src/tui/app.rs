@@ -14,6 +14,7 @@ mod logs;
 mod mouse;
 mod overview;
 mod queues;
+mod rooms;
 mod services;
 mod tools;
 
@@ -43,6 +44,7 @@ use super::popups::palette::Palette;
 use super::popups::path::PathPrompt;
 use super::popups::peer::PeerDetail;
 use super::popups::prompt::Prompt;
+use super::popups::rooms::{RoomsAnswer, RoomsRequest, RoomsView};
 use super::theme::{self, Theme};
 
 #[derive(Debug)]
@@ -52,6 +54,8 @@ pub enum Msg {
     Paste(String),
     Resize(u16, u16),
     Net(NetEvent),
+    /// The rooms registry answered the `:rooms` view.
+    Rooms(RoomsAnswer),
     /// Time passed (notifications expire).
     Tick,
 }
@@ -64,6 +68,8 @@ pub enum Effect {
     Suspend,
     /// Reopen the console on another local room.
     SwitchRoom(String),
+    /// Ask the CLI's rooms registry (the `:rooms` view).
+    Rooms(RoomsRequest),
     /// Keep the SQL history (oldest first) in this file.
     SaveSqlHistory {
         path: PathBuf,
@@ -106,6 +112,7 @@ pub enum Popup {
     Prompt(Prompt),
     Path(PathPrompt),
     Peer(PeerDetail),
+    Rooms(RoomsView),
 }
 
 /// A line input at the bottom of a pane: `/` filter or logs search.
@@ -368,6 +375,7 @@ impl App {
             }
             Msg::Resize(..) => true,
             Msg::Net(ev) => self.on_net(ev),
+            Msg::Rooms(answer) => self.on_rooms(answer),
             Msg::Tick => {
                 let mut redraw = self.overview_tick();
                 if self

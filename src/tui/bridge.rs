@@ -38,7 +38,7 @@ impl RoomTarget {
     /// A local room is opened by the CLI's `LocalRooms`; a remote one is joined as given.
     pub async fn prepare(opts: &TuiOptions) -> Result<RoomTarget, String> {
         match &opts.target {
-            Target::Remote { url, token } => {
+            Target::Remote { url, token, .. } => {
                 let name = token_name(token).unwrap_or_default();
                 let location = url
                     .split("://")
@@ -98,7 +98,7 @@ impl RoomTarget {
 }
 
 /// The `name` claim of a JWT, read without checking it (for display only).
-fn token_name(jwt: &str) -> Option<String> {
+pub fn token_name(jwt: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))

@@ -36,6 +36,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use app::{App, Effect, Msg, Options};
+pub use bridge::token_name;
 use net::now_ms;
 
 pub struct TuiOptions {
@@ -53,8 +54,23 @@ pub enum Target {
         room: String,
         rooms: Arc<dyn LocalRooms>,
     },
-    /// Any room that speaks the protocol: `ws(s)://host/rooms/NAME` and a participant token.
-    Remote { url: String, token: String },
+    /// Any room that speaks the protocol: `ws(s)://host/rooms/NAME` and a participant token;
+    /// with the server's rooms (its REST API, from `--api-url`) for `:rooms` and `:room NAME`.
+    Remote {
+        url: String,
+        token: String,
+        rooms: Option<Arc<dyn LocalRooms>>,
+    },
+}
+
+impl Target {
+    /// Where the console's rooms are listed and opened, if it knows.
+    fn rooms(&self) -> Option<Arc<dyn LocalRooms>> {
+        match self {
+            Target::Local { rooms, .. } => Some(rooms.clone()),
+            Target::Remote { rooms, .. } => rooms.clone(),
+        }
+    }
 }
 
 /// How the console opens a local room: the CLI's side of it (it starts or finds the local
@@ -64,6 +80,37 @@ pub trait LocalRooms: Send + Sync {
         &'a self,
         room: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<OpenedRoom, String>> + Send + 'a>>;
+    /// Every local room, sorted by name (the `:rooms` view).
+    fn list(&self) -> Pin<Box<dyn Future<Output = Result<Vec<RoomInfo>, String>> + Send + '_>>;
+    fn create<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    /// Deletes a room with its data; the registry refuses an active one.
+    fn delete<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// One room as the `:rooms` view lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomInfo {
+    pub name: String,
+    pub state: RoomState,
+    /// Who joined its current session (0 when idle).
+    pub participants: usize,
+    /// When its current session started (unix ms).
+    pub session_start_ms: Option<i64>,
+    /// Bytes under the room's data folder.
+    pub data_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomState {
+    Active,
+    Idle,
+    Disabled,
 }
 
 /// A local room to join, and what keeps its server up while the console is on it.
@@ -121,20 +168,21 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 tz_offset_secs: time::local_offset_secs(),
                 config_dir: opts.config_dir.clone(),
                 location: room.location(),
-                local: matches!(opts.target, Target::Local { .. }),
+                local: opts.target.rooms().is_some(),
                 sql_history: dbbridge::load_history(&dbbridge::history_file(&opts.data_dir)),
                 sql_history_file: Some(dbbridge::history_file(&opts.data_dir)),
             };
             let mut app = App::new(theme.clone(), keymap.clone(), app_opts);
-            let result = ui_loop(&mut app, &room).await;
+            let registry = opts.target.rooms();
+            let result = ui_loop(&mut app, &room, registry).await;
             room.shutdown().await;
             match result {
                 // `:room NAME`: the same console (theme, mouse) on another local room.
                 Ok(Some(next)) => {
                     theme = app.theme.clone();
                     mouse = app.mouse;
-                    let Target::Local { rooms, .. } = opts.target else {
-                        return Err("only a local console can open another room".into());
+                    let Some(rooms) = opts.target.rooms() else {
+                        return Err("this console cannot open another room".into());
                     };
                     opts.target = Target::Local { room: next, rooms };
                 }
@@ -146,7 +194,11 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
 }
 
 /// Runs until quit (`Ok(None)`) or a `:room NAME` switch (`Ok(Some(NAME))`).
-async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<String>, String> {
+async fn ui_loop(
+    app: &mut App,
+    room: &bridge::RoomTarget,
+    registry: Option<Arc<dyn LocalRooms>>,
+) -> Result<Option<String>, String> {
     let started = std::time::Instant::now();
     term::enter(app.mouse).map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut terminal = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
@@ -157,6 +209,8 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
         }
     };
     let (cmd_tx, mut net_rx) = room.connect();
+    // Answers of the rooms registry to the `:rooms` view (one per request it makes).
+    let (rooms_tx, mut rooms_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut events = EventStream::new();
     #[cfg(unix)]
     let mut sigterm =
@@ -230,6 +284,10 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
                     }
                 }
             }
+            Some(answer) = rooms_rx.recv() => {
+                app.now_ms = now_ms();
+                dirty |= app.update(Msg::Rooms(answer));
+            }
             _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {
                 app.now_ms = now_ms();
                 dirty |= app.update(Msg::Tick);
@@ -259,6 +317,14 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
                     dirty = true;
                 }
                 Effect::Quit => break 'outer,
+                Effect::Rooms(req) => {
+                    if let Some(registry) = registry.clone() {
+                        let tx = rooms_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(ask_registry(&*registry, req).await);
+                        });
+                    }
+                }
                 Effect::SwitchRoom(name) => {
                     result = Ok(Some(name));
                     break 'outer;
@@ -269,4 +335,22 @@ async fn ui_loop(app: &mut App, room: &bridge::RoomTarget) -> Result<Option<Stri
     term::leave();
     let _ = cmd_tx.send(net::NetCommand::Shutdown);
     result
+}
+
+async fn ask_registry(
+    registry: &dyn LocalRooms,
+    req: popups::rooms::RoomsRequest,
+) -> popups::rooms::RoomsAnswer {
+    use popups::rooms::{RoomsAnswer, RoomsRequest};
+    match req {
+        RoomsRequest::List => RoomsAnswer::Listed(registry.list().await),
+        RoomsRequest::Create(name) => {
+            let result = registry.create(&name).await;
+            RoomsAnswer::Created(name, result)
+        }
+        RoomsRequest::Delete(name) => {
+            let result = registry.delete(&name).await;
+            RoomsAnswer::Deleted(name, result)
+        }
+    }
 }

@@ -63,6 +63,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
         Some(Popup::Prompt(p)) => popups::prompt::draw(f, area, p, theme),
         Some(Popup::Path(p)) => popups::path::draw(f, area, p, theme),
         Some(Popup::Peer(p)) => popups::peer::draw(f, area, p, theme, app.tz_offset_secs),
+        Some(Popup::Rooms(v)) => popups::rooms::draw(f, area, v, theme, app.tz_offset_secs),
         None => {}
     }
 }

@@ -445,47 +445,10 @@ fn remote_room_with_reconnect() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("served");
-    let serve = |port: &str| {
-        Command::new(BIN)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("roomdeck serve starts")
-    };
+    let serve = |port: &str| serve_on(&data, port);
     let mut server = serve("0");
-    let marker = data.join("server.url");
-    let start = Instant::now();
-    let url = loop {
-        if let Some(u) = std::fs::read_to_string(&marker)
-            .ok()
-            .and_then(|t| t.lines().next().map(str::to_string))
-        {
-            break u;
-        }
-        assert!(start.elapsed() < WAIT, "roomdeck serve wrote no server.url");
-        std::thread::sleep(Duration::from_millis(40));
-    };
-    let token = Command::new(BIN)
-        .args([
-            "token",
-            "--room",
-            "ops",
-            "--name",
-            "remote-ada",
-            "--scope",
-            "full",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .output()
-        .expect("roomdeck token runs");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let url = served_url(&data);
+    let token = full_token(&data, "ops", "remote-ada");
     let t = Tmux::start(
         100,
         24,
@@ -705,4 +668,163 @@ fn overview_rates_move_in_tmux() {
     t.wait_for("○ grace");
     t.keys(&["q"]);
     t.wait_for("__EXIT__0");
+}
+
+/// `:rooms`: the local rooms with their state; `c` creates one, enter switches the console
+/// to it (the status line's room), `d` deletes an idle one after its confirm, and the
+/// `roomdeck rooms` CLI sees the same registry.
+#[test]
+fn rooms_view_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start(100, 30, "");
+    t.wait_for("● live");
+    t.keys(&[":"]);
+    t.text("rooms");
+    t.keys(&["Enter"]);
+    t.wait_until("default listed as active", |s| {
+        s.contains("Rooms (1)")
+            && s.lines()
+                .any(|l| l.contains("● default") && l.contains("active"))
+    });
+
+    t.keys(&["c"]);
+    t.wait_for("new room:");
+    t.text("lab");
+    t.keys(&["Enter"]);
+    t.wait_for("created room lab");
+    t.wait_until("lab listed and selected", |s| {
+        s.contains("Rooms (2)")
+            && s.lines()
+                .any(|l| l.contains("▶  lab") && l.contains("idle"))
+    });
+    t.keys(&["Enter"]);
+    t.wait_until("room lab live", |s| {
+        s.contains("│ room lab") && s.contains("● live")
+    });
+
+    // Back in the view: lab is the current room now, default went idle and can go.
+    t.keys(&[":"]);
+    t.text("rooms");
+    t.keys(&["Enter"]);
+    t.wait_until("lab current, default idle", |s| {
+        s.lines()
+            .any(|l| l.contains("● lab") && l.contains("active"))
+            && s.lines()
+                .any(|l| l.contains("default") && l.contains("idle"))
+    });
+    t.keys(&["g", "d"]);
+    t.wait_for("Delete room default and all its data?");
+    t.keys(&["y"]);
+    t.wait_for("deleted room default");
+    t.wait_for("Rooms (1)");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&t.data)
+        .args(["rooms", "list"])
+        .output()
+        .expect("roomdeck rooms list runs");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("lab") && !listed.contains("default"),
+        "{listed}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_until("view closed", |s| !s.contains("Rooms ("));
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+}
+
+/// `roomdeck serve` on 127.0.0.1:PORT (0: any) over `data`.
+fn serve_on(data: &Path, port: &str) -> std::process::Child {
+    Command::new(BIN)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("roomdeck serve starts")
+}
+
+/// The base URL (`ws://HOST:PORT`) a `roomdeck serve` over `data` wrote once it listens.
+fn served_url(data: &Path) -> String {
+    let marker = data.join("server.url");
+    let start = Instant::now();
+    loop {
+        if let Some(u) = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+        {
+            return u;
+        }
+        assert!(start.elapsed() < WAIT, "roomdeck serve wrote no server.url");
+        std::thread::sleep(Duration::from_millis(40));
+    }
+}
+
+/// A token with every grant (admin too) for `room` of the server over `data`.
+fn full_token(data: &Path, room: &str, name: &str) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "--room",
+            room,
+            "--name",
+            name,
+            "--scope",
+            "full",
+            "--data-dir",
+        ])
+        .arg(data)
+        .output()
+        .expect("roomdeck token runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A remote server's rooms through `--api-url`: `:rooms` lists them, `c` creates one on the
+/// server, enter joins it with the token the server mints.
+#[test]
+fn rooms_view_over_the_api_url_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("served");
+    let mut server = serve_on(&data, "0");
+    let url = served_url(&data);
+    let api = url.replacen("ws://", "http://", 1);
+    let token = full_token(&data, "ops", "remote-ada");
+    let t = Tmux::start(
+        100,
+        30,
+        &format!("tui --api-url {api} --room ops --token {token}"),
+    );
+    t.wait_until("room ops live", |s| {
+        s.contains("room ops") && s.contains("● live")
+    });
+    t.keys(&[":"]);
+    t.text("rooms");
+    t.keys(&["Enter"]);
+    t.wait_until("ops listed as active", |s| {
+        s.lines()
+            .any(|l| l.contains("● ops") && l.contains("active"))
+    });
+    t.keys(&["c"]);
+    t.text("lab");
+    t.keys(&["Enter"]);
+    t.wait_for("created room lab");
+    t.wait_until("lab selected", |s| s.lines().any(|l| l.contains("▶  lab")));
+    t.keys(&["Enter"]);
+    t.wait_until("room lab live", |s| {
+        s.contains("│ room lab") && s.contains("● live") && s.contains("as remote-ada")
+    });
+    t.keys(&["q"]);
+    t.wait_for("__EXIT__0");
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
 }

@@ -236,3 +236,42 @@ async fn connect_mints_a_token_for_the_callers_identity() {
         .expect("joins with the minted token");
     client.close().await;
 }
+
+/// The rooms list carries what the console's `:rooms` view shows: state, who joined the open
+/// session, when it started and the data folder's size (the SDK's `Room` ignores them).
+#[tokio::test]
+async fn the_rooms_list_shows_state_participants_session_and_size() {
+    let s = TestServer::start().await;
+    let client = s.join("busy", "alice").await;
+    let api = api(&s);
+    api.call("POST", "/rooms", Some(&json!({"name": "quiet"})))
+        .await
+        .expect("created");
+    api.call(
+        "PUT",
+        "/rooms/quiet",
+        Some(&json!({"name": "quiet", "enabled": false})),
+    )
+    .await
+    .expect("disabled");
+    let page = api.call("GET", "/rooms", None).await.unwrap();
+    let rooms = page["rooms"].as_array().expect("rooms");
+    let room = |name: &str| {
+        rooms
+            .iter()
+            .find(|r| r["name"] == name)
+            .expect(name)
+            .clone()
+    };
+    let busy = room("busy");
+    assert_eq!(busy["state"], "active");
+    assert_eq!(busy["participants"], 1);
+    assert!(busy["session_started_at"].as_f64().is_some(), "{busy}");
+    assert!(busy["data_bytes"].as_u64().is_some(), "{busy}");
+    let quiet = room("quiet");
+    assert_eq!(quiet["state"], "disabled");
+    assert_eq!(quiet["participants"], 0);
+    assert_eq!(quiet["session_started_at"], Value::Null);
+    assert_eq!(quiet["data_bytes"], 0);
+    client.close().await;
+}

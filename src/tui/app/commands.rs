@@ -63,6 +63,7 @@ impl App {
                 }
             }
             "room" => self.switch_room(arg),
+            "rooms" => self.open_rooms(),
             "restart" if !arg.is_empty() => {
                 match self
                     .services
@@ -149,7 +150,7 @@ impl App {
         }
     }
 
-    fn switch_room(&mut self, name: &str) {
+    pub(super) fn switch_room(&mut self, name: &str) {
         if !self.local {
             self.notify(
                 NoticeLevel::Error,

@@ -149,6 +149,7 @@ impl App {
             },
             Popup::Path(p) => self.path_prompt_key(p, k),
             Popup::Peer(p) => self.peer_detail_key(p, k),
+            Popup::Rooms(v) => self.rooms_key(v, k),
             Popup::Prompt(mut p) => {
                 let alt = k.modifiers.contains(KeyModifiers::ALT);
                 let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
@@ -224,6 +225,7 @@ impl App {
             }
             (Some(Popup::Palette(p)), _) => p.edit.insert_str(text),
             (Some(Popup::Help(h)), _) => h.filter.insert_str(text),
+            (Some(Popup::Rooms(v)), _) => v.paste(text),
             (Some(Popup::Confirm(_)), _) | (Some(Popup::Peer(_)), _) => {}
             (Some(Popup::Path(p)), _) => {
                 p.edit.insert_str(text);

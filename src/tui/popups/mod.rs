@@ -1,4 +1,4 @@
-//! Popups drawn over the frame: help, command palette, confirm, and the JSON prompt.
+//! Popups drawn over the frame: help, command palette, confirm, the JSON prompt, rooms.
 
 pub mod confirm;
 pub mod help;
@@ -6,9 +6,15 @@ pub mod palette;
 pub mod path;
 pub mod peer;
 pub mod prompt;
+pub mod rooms;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Clear};
+
+use super::theme::Theme;
 
 /// A single-line text editor (palette, filters, search, names).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -133,6 +139,30 @@ impl LineEdit {
         let b = self.byte_at(self.cursor);
         self.text[..b].width() as u16
     }
+}
+
+/// Clears `r` and draws a popup's border with `title` there; returns the inside, split into
+/// the body, `below` lines under it (errors, the line being typed) and the hint line.
+pub fn framed(f: &mut Frame, r: Rect, title: String, below: u16, theme: &Theme) -> [Rect; 3] {
+    f.render_widget(Clear, r);
+    let block = popup_block(title, theme);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(below),
+        Constraint::Length(1),
+    ])
+    .areas(inner)
+}
+
+/// A popup's border, focused, with `title`.
+pub fn popup_block(title: String, theme: &Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(title, theme.title(true)))
+        .style(theme.base())
 }
 
 /// A rectangle of `pct_w`% x `pct_h`% centred in `area`, at least `min_w` x `min_h`.

@@ -78,6 +78,11 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
         Arg::Text,
     ),
     (
+        "rooms",
+        "list the server's rooms: open, create, delete",
+        Arg::None,
+    ),
+    (
         "restart",
         "restart SERVICE: restart a service (asks first)",
         Arg::Text,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::LineEdit;
 use crate::tui::theme::Theme;
@@ -188,11 +188,7 @@ pub fn draw(f: &mut Frame, area: Rect, p: &PathPrompt, theme: &Theme) {
         height: h,
     };
     f.render_widget(Clear, r);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(title, theme.title(true)))
-        .style(theme.base());
+    let block = super::popup_block(title, theme);
     let mut lines = vec![Line::from(vec![
         Span::styled("> ", theme.accent()),
         Span::raw(p.edit.text.clone()),

@@ -2,12 +2,12 @@
 //! arguments, checked before use.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
-use super::centered;
+use super::{centered, framed};
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +123,6 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
         }
         _ => centered(area, 60, 40, 40, 9),
     };
-    f.render_widget(Clear, r);
     let title = match &p.kind {
         PromptKind::QueueName => " Send to a new queue: name ".to_string(),
         PromptKind::QueueMessage { queue, .. } => format!(" Send to queue {queue}: JSON "),
@@ -133,19 +132,7 @@ pub fn draw(f: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
             format!(" Call {toolkit}.{tool}: JSON arguments ")
         }
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(title, theme.title(true)))
-        .style(theme.base());
-    let inner = block.inner(r);
-    f.render_widget(block, r);
-    let [edit, err, hint] = Layout::vertical([
-        Constraint::Min(1),
-        Constraint::Length(2),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
+    let [edit, err, hint] = framed(f, r, title, 2, theme);
     f.render_widget(&p.input, edit);
     if p.saving {
         f.render_widget(Line::styled("saving…", theme.muted()), err);

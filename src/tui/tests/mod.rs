@@ -21,6 +21,7 @@ use super::ui;
 
 mod docs;
 mod overview;
+mod rooms;
 mod streams;
 mod tools;
 
@@ -44,7 +45,12 @@ fn app() -> App {
 }
 
 fn live_app() -> App {
-    let mut a = app();
+    live_app_with(Options::default())
+}
+
+/// Live in room "default" as ada ("me-1").
+fn live_app_with(opts: Options) -> App {
+    let mut a = app_with(opts);
     net(&mut a, NetEvent::State(ConnState::Live));
     net(
         &mut a,
@@ -1355,20 +1361,10 @@ fn a_refused_token_is_shown_as_final() {
 
 #[test]
 fn room_command_reopens_on_another_local_room() {
-    let mut a = app_with(Options {
+    let mut a = live_app_with(Options {
         local: true,
         ..Options::default()
     });
-    net(&mut a, NetEvent::State(ConnState::Live));
-    net(
-        &mut a,
-        NetEvent::Joined {
-            room: "default".into(),
-            participant_id: "me-1".into(),
-            name: "ada".into(),
-        },
-    );
-    a.take_effects();
     key(&mut a, KeyCode::Char(':'));
     typ(&mut a, "room lab");
     key(&mut a, KeyCode::Enter);
