@@ -82,6 +82,13 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", "e2e", "-l", text]);
     }
 
+    /// Runs a palette command: `:`, the command, enter.
+    fn command(&self, cmd: &str) {
+        self.keys(&[":"]);
+        self.text(cmd);
+        self.keys(&["Enter"]);
+    }
+
     fn wait_for(&self, what: &str) -> String {
         self.wait_until(what, |s| s.contains(what))
     }
@@ -229,9 +236,7 @@ fn console_in_tmux() {
     // Logs: a developer log line arrives, and the filter keeps only matching lines.
     t.keys(&["3"]);
     t.wait_for("participant grace");
-    t.keys(&[":"]);
-    t.text("log e2e marker line");
-    t.keys(&["Enter"]);
+    t.command("log e2e marker line");
     t.wait_for("INFO  e2e marker line");
     t.keys(&["/"]);
     t.text("marker");
@@ -276,9 +281,7 @@ fn console_in_tmux() {
         .output()
         .expect("roomdeck service deploy runs");
     assert!(out.status.success(), "{out:?}");
-    t.keys(&[":"]);
-    t.text("room lab");
-    t.keys(&["Enter"]);
+    t.command("room lab");
     t.wait_until("room lab live", |s| {
         s.contains("│ room lab") && s.contains("● live")
     });
@@ -616,9 +619,7 @@ fn documents_and_toolkits_tabs_in_tmux() {
     t.text(r#"{"name": "jobs", "message": {"n": 7}, "create": true}"#);
     t.keys(&["Enter"]);
     t.wait_for(r#"queues.send {"create":true,"message":{"n":7},"name":"jobs"} ok"#);
-    t.keys(&[":"]);
-    t.text("invoke queues.list");
-    t.keys(&["Enter"]);
+    t.command("invoke queues.list");
     t.wait_for("queues.list {} ok");
     t.wait_for(r#""name": "jobs""#);
     t.keys(&["q"]);
@@ -680,9 +681,7 @@ fn rooms_view_in_tmux() {
     }
     let t = Tmux::start(100, 30, "");
     t.wait_for("● live");
-    t.keys(&[":"]);
-    t.text("rooms");
-    t.keys(&["Enter"]);
+    t.command("rooms");
     t.wait_until("default listed as active", |s| {
         s.contains("Rooms (1)")
             && s.lines()
@@ -705,9 +704,7 @@ fn rooms_view_in_tmux() {
     });
 
     // Back in the view: lab is the current room now, default went idle and can go.
-    t.keys(&[":"]);
-    t.text("rooms");
-    t.keys(&["Enter"]);
+    t.command("rooms");
     t.wait_until("lab current, default idle", |s| {
         s.lines()
             .any(|l| l.contains("● lab") && l.contains("active"))
@@ -807,9 +804,7 @@ fn rooms_view_over_the_api_url_in_tmux() {
     t.wait_until("room ops live", |s| {
         s.contains("room ops") && s.contains("● live")
     });
-    t.keys(&[":"]);
-    t.text("rooms");
-    t.keys(&["Enter"]);
+    t.command("rooms");
     t.wait_until("ops listed as active", |s| {
         s.lines()
             .any(|l| l.contains("● ops") && l.contains("active"))

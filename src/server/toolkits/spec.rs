@@ -243,6 +243,21 @@ impl Tool {
     }
 }
 
+/// The tools of an open SQL query, the same in the dataset and sqlite toolkits (one
+/// implementation serves both).
+const QUERY_ID: Arg = req("query_id", Ty::Str, "the id `open_sql_query` answered");
+pub(crate) const READ_SQL_QUERY: Tool = tool(
+    "read_sql_query",
+    "Read an open query's rows as Arrow batches (stream)",
+    &[QUERY_ID],
+)
+.takes(STREAM)
+.answers(ANSWERS_STREAM);
+pub(crate) const CLOSE_SQL_QUERY: Tool =
+    tool("close_sql_query", "Close an open query", &[QUERY_ID]).answers(ANSWERS_EMPTY);
+pub(crate) const CANCEL_SQL_QUERY: Tool =
+    tool("cancel_sql_query", "Interrupt an open query", &[QUERY_ID]);
+
 /// Arguments many tools share.
 pub(crate) const VALUES: Arg = req(
     "values",

@@ -27,8 +27,8 @@ use crate::store::tables::{
 };
 
 use super::spec::{
-    ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, BINARY, JSON_OR_BINARY, NAMESPACE, STREAM,
-    Tool, Ty, VALUES, opt, req, tool,
+    ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, BINARY, CANCEL_SQL_QUERY, CLOSE_SQL_QUERY,
+    JSON_OR_BINARY, NAMESPACE, READ_SQL_QUERY, STREAM, Tool, Ty, VALUES, opt, req, tool,
 };
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
@@ -56,7 +56,6 @@ const PARAMS: Arg = opt(
     "values for the `?` (a list) or `:name` (an object) placeholders",
 );
 const QUERY: Arg = req("query", Ty::Str, "the SQL text");
-const QUERY_ID: Arg = req("query_id", Ty::Str, "the id `open_sql_query` answered");
 const IGNORE_MISSING: Arg =
     opt("ignore_missing", Ty::Bool, "succeed if it does not exist").or("false");
 const SQL: &[Arg] = &[DATABASE, QUERY, PARAMS, NAMESPACE];
@@ -237,15 +236,9 @@ const TOOLS: &[Tool] = &[
             ),
         ],
     ),
-    tool(
-        "read_sql_query",
-        "Read an open query's rows (stream)",
-        &[QUERY_ID],
-    )
-    .takes(STREAM)
-    .answers(ANSWERS_STREAM),
-    tool("close_sql_query", "Close an open query", &[QUERY_ID]).answers(ANSWERS_EMPTY),
-    tool("cancel_sql_query", "Interrupt an open query", &[QUERY_ID]),
+    READ_SQL_QUERY,
+    CLOSE_SQL_QUERY,
+    CANCEL_SQL_QUERY,
     tool(
         "backup",
         "A consistent copy of a database file, checked by size and SHA-256 (stream)",

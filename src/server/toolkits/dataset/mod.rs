@@ -30,8 +30,8 @@ use shared::{
 };
 
 use super::spec::{
-    ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, JSON_OR_BINARY, NAMESPACE, STREAM, Tool,
-    Ty, VALUES, opt, req, tool,
+    ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, CANCEL_SQL_QUERY, CLOSE_SQL_QUERY,
+    JSON_OR_BINARY, NAMESPACE, READ_SQL_QUERY, STREAM, Tool, Ty, VALUES, opt, req, tool,
 };
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
@@ -66,7 +66,6 @@ const TEXT_COLUMNS: Arg = opt(
     Ty::StrList,
     "the columns searched for `text`",
 );
-const QUERY_ID: Arg = req("query_id", Ty::Str, "the id `open_sql_query` answered");
 const SQL: &[Arg] = &[
     req("query", Ty::Str, "the SQL text"),
     opt(
@@ -177,15 +176,9 @@ const TOOLS: &[Tool] = &[
     .takes(JSON_OR_BINARY)
     .answers(ANSWERS_BINARY),
     tool("execute_sql_statement", "Run a SQL statement", SQL).takes(JSON_OR_BINARY),
-    tool(
-        "read_sql_query",
-        "Read an open query's rows as Arrow batches (stream)",
-        &[QUERY_ID],
-    )
-    .takes(STREAM)
-    .answers(ANSWERS_STREAM),
-    tool("close_sql_query", "Close an open query", &[QUERY_ID]).answers(ANSWERS_EMPTY),
-    tool("cancel_sql_query", "Interrupt an open query", &[QUERY_ID]),
+    READ_SQL_QUERY,
+    CLOSE_SQL_QUERY,
+    CANCEL_SQL_QUERY,
     tool(
         "drop_table",
         "Delete a table",
