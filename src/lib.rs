@@ -15,10 +15,12 @@
 //!   mints the token) and hands the console a URL, a token and a guard.
 
 pub mod auth;
+pub mod checksum;
 pub mod cli;
 pub mod client;
 pub mod paths;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod timeline;
 pub mod tui;

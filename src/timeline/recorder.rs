@@ -1,0 +1,195 @@
+//! The recorder: events handed over on a bounded channel to one writer thread, so a room's
+//! hot path never waits on the recording's disk.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::segments::Writer;
+use super::{Event, Kind, SessionMeta};
+
+/// Events waiting for the writer; past this the recorder drops and counts (and says so in
+/// the recording) rather than slow the room down.
+const QUEUE_DEPTH: usize = 64 * 1024;
+
+/// How a recording is bounded on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// All sessions under the root together.
+    pub max_bytes: u64,
+    /// One segment file; the oldest segments go first when the root is full.
+    pub segment_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::of_total(256 << 20)
+    }
+}
+
+impl Limits {
+    /// A total size, in segments of an eighth of it (1 MiB to 32 MiB).
+    pub fn of_total(max_bytes: u64) -> Limits {
+        Limits {
+            max_bytes,
+            segment_bytes: (max_bytes / 8).clamp(1 << 20, 32 << 20),
+        }
+    }
+}
+
+enum Msg {
+    Event(Box<Event>),
+    Finish(mpsc::Sender<()>),
+}
+
+/// A session's recorder; cheap to clone. `Recorder::off()` records nothing.
+#[derive(Clone)]
+pub struct Recorder {
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    tx: SyncSender<Msg>,
+    start: Instant,
+    dropped: AtomicU64,
+    recorded: AtomicU64,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Recorder {
+    pub fn off() -> Recorder {
+        Recorder { inner: None }
+    }
+
+    /// Starts recording the session `meta` under `root` (its writer thread runs until the
+    /// last clone is dropped or `finish` is called).
+    pub fn start(root: &Path, meta: SessionMeta, limits: Limits) -> std::io::Result<Recorder> {
+        let mut writer = Writer::create(root, &meta, limits.max_bytes, limits.segment_bytes)?;
+        let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE_DEPTH);
+        let name = format!("record {}", meta.session_id);
+        let thread = std::thread::Builder::new().name(name).spawn(move || {
+            let mut dirty = false;
+            loop {
+                // Flushed when the channel runs dry, so a reader tailing the file sees
+                // events within a tick, and a burst is written in big blocks.
+                let msg = if dirty {
+                    match rx.recv_timeout(Duration::from_millis(20)) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout) => {
+                            let _ = writer.flush();
+                            dirty = false;
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                } else {
+                    match rx.recv() {
+                        Ok(m) => m,
+                        Err(_) => break,
+                    }
+                };
+                match msg {
+                    Msg::Event(e) => {
+                        if let Err(err) = writer.append(&e) {
+                            tracing::warn!("recording stopped: {err}");
+                            return;
+                        }
+                        dirty = true;
+                    }
+                    Msg::Finish(done) => {
+                        let _ = writer.finish();
+                        dirty = false;
+                        let _ = done.send(());
+                    }
+                }
+            }
+            let _ = writer.finish();
+        })?;
+        let inner = Arc::new(Inner {
+            tx,
+            start: Instant::now(),
+            dropped: AtomicU64::new(0),
+            recorded: AtomicU64::new(0),
+            thread: Mutex::new(Some(thread)),
+        });
+        Ok(Recorder { inner: Some(inner) })
+    }
+
+    /// Whether events are kept: callers skip building an event when they are not.
+    pub fn is_on(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Microseconds since the recording began.
+    pub fn now_us(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, |i| i.start.elapsed().as_micros() as u64)
+    }
+
+    /// Records `event`, stamping it now when its `t_us` is 0. Never blocks: when the writer
+    /// is behind by QUEUE_DEPTH events, the event is dropped and counted.
+    pub fn record(&self, mut event: Event) {
+        let Some(inner) = &self.inner else { return };
+        if event.t_us == 0 {
+            event.t_us = inner.start.elapsed().as_micros() as u64;
+        }
+        let dropped = inner.dropped.load(Ordering::Relaxed);
+        if dropped > 0
+            && inner
+                .dropped
+                .compare_exchange(dropped, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            let note = Event {
+                t_us: event.t_us,
+                ..Event::new(
+                    Kind::Session,
+                    format!("{dropped} events not recorded: the recorder fell behind"),
+                )
+            };
+            if inner.tx.try_send(Msg::Event(Box::new(note))).is_err() {
+                inner.dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
+        }
+        match inner.tx.try_send(Msg::Event(Box::new(event))) {
+            Ok(()) => {
+                inner.recorded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_)) => {
+                inner.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// Events handed to the writer so far.
+    pub fn recorded(&self) -> u64 {
+        self.inner
+            .as_ref()
+            .map_or(0, |i| i.recorded.load(Ordering::Relaxed))
+    }
+
+    /// Waits until everything recorded so far is written and synced.
+    pub fn sync(&self) {
+        let Some(inner) = &self.inner else { return };
+        let (tx, rx) = mpsc::channel();
+        if inner.tx.send(Msg::Finish(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The sender goes with self; the thread ends once it has written what was queued.
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        let (tx, _) = mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
