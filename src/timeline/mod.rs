@@ -14,6 +14,7 @@
 //! The root is bounded by size: when a new segment would take it over, the oldest segments
 //! (of any session) are deleted first.
 
+pub mod content;
 pub mod event;
 pub mod open;
 pub mod recorder;

@@ -136,6 +136,7 @@ impl Recorder {
         if event.t_us == 0 {
             event.t_us = inner.start.elapsed().as_micros() as u64;
         }
+        super::content::redact_secrets(&mut event);
         let dropped = inner.dropped.load(Ordering::Relaxed);
         if dropped > 0
             && inner
