@@ -8,6 +8,7 @@ mod rooms;
 mod serve;
 mod service;
 mod sessions;
+pub mod sessions_record;
 pub mod setup;
 pub mod token;
 

@@ -25,6 +25,19 @@ pub struct ServeArgs {
     /// Largest file one storage upload may create, in bytes.
     #[arg(long, env = "ROOMDECK_MAX_UPLOAD_SIZE", default_value_t = crate::store::files::DEFAULT_MAX_UPLOAD_SIZE)]
     max_upload_size: u64,
+    /// Record each room session's timeline (`roomdeck sessions export|replay`, the
+    /// console's Timeline tab): on or off.
+    #[arg(long, value_enum, default_value_t = Record::On)]
+    record: Record,
+    /// Bytes of recorded timelines kept per room; the oldest are dropped first.
+    #[arg(long, env = "ROOMDECK_RECORD_MAX_SIZE", default_value_t = server::DEFAULT_RECORD_MAX_SIZE)]
+    record_max_size: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Record {
+    On,
+    Off,
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), String> {
@@ -43,6 +56,8 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: ServeArgs) -> Result<(), Str
         config.idle_timeout = args.idle_timeout;
         config.create_rooms_on_join = !args.no_create_rooms;
         config.max_upload_size = args.max_upload_size;
+        config.record = args.record == Record::On;
+        config.record_max_size = args.record_max_size;
         let running = server::start(config)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

@@ -1,4 +1,5 @@
-//! `roomdeck sessions list|logs`: past and active sessions and their developer logs.
+//! `roomdeck sessions list|logs|export|replay`: past and active sessions, their developer
+//! logs, and their recorded timelines (`sessions_record.rs`).
 
 use std::path::PathBuf;
 
@@ -43,6 +44,33 @@ pub enum SessionsCmd {
         #[arg(long, value_enum, default_value_t = LogFormat::Plain)]
         format: LogFormat,
     },
+    /// A recorded session's timeline as JSON Lines, one event per line (a room's session,
+    /// or one `roomdeck inspect` recorded).
+    Export {
+        /// The session's id (or a unique start of it).
+        session: String,
+        /// Write to this file instead of stdout.
+        #[arg(long = "out", visible_alias = "file", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Sends a recorded session's messages and queue items into another room, at their
+    /// original pacing, to reproduce what happened.
+    Replay {
+        /// The session's id (or a unique start of it).
+        session: String,
+        /// The room to send them into (a local room, or the room at --url).
+        #[arg(long)]
+        to: String,
+        /// Pacing: 2 is twice as fast as recorded, 0 as fast as possible.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// A remote room server (ws://HOST, or a room URL); needs --token.
+        #[arg(long, env = "MESHAGENT_ROOM_URL")]
+        url: Option<String>,
+        /// The participant name the replay joins the local room as.
+        #[arg(long, default_value = "replay")]
+        name: String,
+    },
 }
 
 pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), String> {
@@ -54,9 +82,50 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
         )?),
         _ => None,
     };
-    let local = || RoomsDb::open(&super::data_dir(global_data_dir)).map_err(|e| e.to_string());
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let data_dir = super::data_dir(global_data_dir);
+    let local = || RoomsDb::open(&data_dir).map_err(|e| e.to_string());
+    let local_only = |what: &str| match &remote {
+        Some(_) => Err(format!(
+            "sessions {what} reads the recordings in the local data dir; --api-url is not used"
+        )),
+        None => Ok(()),
+    };
     match args.cmd {
+        SessionsCmd::Export { session, out } => {
+            local_only("export")?;
+            return super::sessions_record::run_export(&data_dir, &session, out);
+        }
+        SessionsCmd::Replay {
+            session,
+            to,
+            speed,
+            url,
+            name,
+        } => {
+            return super::sessions_record::run_replay(
+                &data_dir,
+                &session,
+                &to,
+                speed,
+                url,
+                args.target.token.clone(),
+                &name,
+            );
+        }
+        _ => {}
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let recorded: std::collections::HashMap<String, crate::timeline::SessionInfo> =
+        if remote.is_none() {
+            crate::timeline::all_sessions(&data_dir)
+                .into_iter()
+                .map(|s| (s.meta.session_id.clone(), s))
+                .collect()
+        } else {
+            Default::default()
+        };
+    match args.cmd {
+        SessionsCmd::Export { .. } | SessionsCmd::Replay { .. } => unreachable!("handled above"),
         SessionsCmd::List { room, limit } => {
             let sessions: Vec<Value> = match &remote {
                 Some(api) => {
@@ -73,6 +142,9 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                     .iter()
                     .map(|s| {
                         let mut v = s.to_json();
+                        if let Some(r) = recorded.get(&s.id) {
+                            v["recording"] = json!({"bytes": r.bytes, "dir": r.dir});
+                        }
                         v["participant_names"] = json!(
                             s.participants
                                 .iter()
@@ -89,8 +161,8 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                 println!("No sessions.");
             } else {
                 println!(
-                    "{:<34} {:<20} {:<25} {:<25} PARTICIPANTS",
-                    "ID", "ROOM", "STARTED", "ENDED"
+                    "{:<34} {:<20} {:<25} {:<25} {:<10} PARTICIPANTS",
+                    "ID", "ROOM", "STARTED", "ENDED", "RECORDED"
                 );
                 for s in sessions {
                     let ended = if s["is_active"].as_bool() == Some(true) {
@@ -106,12 +178,16 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                             .join(", "),
                         None => s["participants"].to_string(),
                     };
+                    let recording = s["recording"]["bytes"]
+                        .as_u64()
+                        .map_or("-".to_string(), |b| super::sessions_record::size_text(b));
                     println!(
-                        "{:<34} {:<20} {:<25} {:<25} {}",
+                        "{:<34} {:<20} {:<25} {:<25} {:<10} {}",
                         s["id"].as_str().unwrap_or_default(),
                         s["room_name"].as_str().unwrap_or_default(),
                         s["created_at"].as_str().unwrap_or_default(),
                         ended,
+                        recording,
                         who
                     );
                 }

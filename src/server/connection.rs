@@ -357,11 +357,13 @@ async fn run_call(mut call: ToolCall, streams: Streams) {
     let (toolkit, tool) = (call.toolkit.clone(), call.tool.clone());
     let opened = call.stream_opened.clone();
     let action = super::actions::describe(&call);
+    let started = super::recording::call_started(&call);
     let result = toolkits::dispatch(&mut call).await;
     toolkits::stats::record(&call, result.is_err());
     if let (Some(action), Ok(_)) = (action, &result) {
         super::actions::logged(&call, action);
     }
+    let record = started.map(|t| super::recording::CallRecord::of(&mut call, t));
     drop(call);
     if let Some(key) = &tool_call_id {
         streams
@@ -371,16 +373,30 @@ async fn run_call(mut call: ToolCall, streams: Streams) {
     }
     match result {
         Ok(Reply::Content(content)) => {
-            let _ = conn.reply(id, "__response__", content.pack()).await;
+            let packed = content.pack();
+            if let Some(r) = record {
+                r.answered(Ok(Some(content)));
+            }
+            let _ = conn.reply(id, "__response__", packed).await;
         }
-        Ok(Reply::Streamed) => {}
+        Ok(Reply::Streamed) => {
+            if let Some(r) = record {
+                r.answered(Ok(None));
+            }
+        }
         Err(e) if opened.load(std::sync::atomic::Ordering::SeqCst) => {
+            if let Some(r) = record {
+                r.answered(Err(&e));
+            }
             // The answer was already a stream: report the error in it, then end it.
             let key = tool_call_id.unwrap_or_default();
             let _ = super::call::send_chunk(&conn, &key, &toolkit, &tool, &e.content()).await;
             let _ = super::call::send_chunk(&conn, &key, &toolkit, &tool, &Content::close()).await;
         }
         Err(e) => {
+            if let Some(r) = record {
+                r.answered(Err(&e));
+            }
             let _ = conn.reply(id, "__response__", e.content().pack()).await;
         }
     }

@@ -12,6 +12,7 @@ mod files_api;
 mod hosted;
 mod http;
 mod outbox;
+pub(crate) mod recording;
 mod rest;
 mod room;
 mod room_files;
@@ -58,7 +59,14 @@ pub struct ServerConfig {
     pub run_services: bool,
     /// Largest file one storage upload may create.
     pub max_upload_size: u64,
+    /// Whether rooms record their sessions' timelines (default), and in how many bytes
+    /// at most per room (`DEFAULT_RECORD_MAX_SIZE`; the oldest segments go first).
+    pub record: bool,
+    pub record_max_size: u64,
 }
+
+/// Default for `ServerConfig::record_max_size`: 256 MiB per room.
+pub const DEFAULT_RECORD_MAX_SIZE: u64 = 256 << 20;
 
 /// Default for `ServerConfig::idle_timeout`.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,6 +82,8 @@ impl ServerConfig {
             create_rooms_on_join: true,
             run_services: true,
             max_upload_size: crate::store::files::DEFAULT_MAX_UPLOAD_SIZE,
+            record: true,
+            record_max_size: DEFAULT_RECORD_MAX_SIZE,
         }
     }
 }
@@ -176,6 +186,9 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             secrets_key: crate::store::secrets::derive_key(&config.secret),
             max_upload_size: config.max_upload_size,
             url_signer: files_api::UrlSigner::new(&config.secret),
+            record: config
+                .record
+                .then(|| crate::timeline::Limits::of_total(config.record_max_size)),
         }),
         config,
         shutdown: rx.clone(),

@@ -94,6 +94,8 @@ pub(crate) struct Room {
     pub session: super::session::Session,
     /// Calls, messages, queue operations and errors counted for the console's overview.
     pub stats: std::sync::Arc<super::toolkits::stats::Counters>,
+    /// The session's timeline (`recording.rs`); off with `serve --record off`.
+    pub recorder: crate::timeline::Recorder,
 }
 
 impl Room {
@@ -127,7 +129,8 @@ impl Room {
         self.participants
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(participant.id.clone(), participant);
+            .insert(participant.id.clone(), participant.clone());
+        super::recording::joined(self, &participant);
         self.session
             .record_participant(&self.session_id, &name, &role);
         self.log(
@@ -146,6 +149,7 @@ impl Room {
         if let Some(p) = gone {
             self.hosted.host_left(&p.id);
             super::toolkits::participant_left(self, &p);
+            super::recording::left(self, &p);
             self.log(Severity::Info, format!("participant {} left", p.name));
         }
     }
@@ -174,6 +178,7 @@ impl Room {
     /// words (the console's chat pane reads the `stream.*` ones).
     pub fn log_with(&self, severity: Severity, message: String, attributes: &Map<String, Value>) {
         tracing::info!(room = %self.name, "{message}");
+        super::recording::log(&self.recorder, severity, &message, attributes);
         self.publish(DevEvent::otel(severity, &message, attributes));
     }
 }
@@ -195,6 +200,8 @@ pub(crate) struct RoomsConfig {
     pub url_signer: super::files_api::UrlSigner,
     /// Key for the rooms' secrets, derived from the server secret.
     pub secrets_key: [u8; 32],
+    /// How sessions are recorded (None: not at all).
+    pub record: Option<crate::timeline::Limits>,
 }
 
 /// Every open (active) room of this server.
@@ -236,7 +243,11 @@ impl Rooms {
         )
         .map_err(|e| e.to_string())?;
         let (devlog, _) = broadcast::channel(4096);
+        let session_id = super::call::random_id();
+        let recorder =
+            super::recording::start(&self.config.data_dir, self.config.record, name, &session_id);
         let env = ServiceEnv {
+            recorder: recorder.clone(),
             room: name.to_string(),
             data_dir: self.config.data_dir.clone(),
             secret: self.config.secret.clone(),
@@ -247,7 +258,7 @@ impl Rooms {
         let supervisor = Arc::new(Supervisor::new(env, self.config.db.clone()));
         let room = Arc::new(Room {
             name: name.to_string(),
-            session_id: super::call::random_id(),
+            session_id,
             participants: Mutex::new(HashMap::new()),
             queues,
             files,
@@ -261,6 +272,7 @@ impl Rooms {
             memories: crate::store::memory::Memories::new(&dir),
             session: Session::new(self.config.db.clone(), supervisor),
             stats: super::toolkits::stats::counters(name),
+            recorder,
         });
         let lease = RoomLease::new(room.clone());
         room.session.begin(&room);

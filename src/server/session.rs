@@ -109,6 +109,7 @@ impl Session {
         }
         let (db, id) = (self.db.clone(), room.session_id.clone());
         let _ = tokio::task::spawn_blocking(move || db.session_end(&id, now_secs())).await;
+        super::recording::ended(room).await;
     }
 
     /// Records a participant of this session: noted in memory now, written with the other

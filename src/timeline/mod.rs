@@ -21,7 +21,7 @@ pub mod recorder;
 pub mod segments;
 
 pub use event::{Event, Kind};
-pub use open::{Row, Session, SessionInfo, list_sessions};
+pub use open::{Row, Session, SessionInfo, all_sessions, find_session, list_sessions};
 pub use recorder::{Limits, Recorder};
 
 /// The directory under a room's data directory that holds its recorded sessions.

@@ -208,7 +208,8 @@ fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
     f.read_exact(buf)
 }
 
-fn read_meta(dir: &Path) -> io::Result<SessionMeta> {
+/// The `session.json` of a recorded session.
+pub fn read_meta(dir: &Path) -> io::Result<SessionMeta> {
     let bytes = fs::read(dir.join(SESSION_FILE))?;
     serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
@@ -243,6 +244,132 @@ pub fn list_sessions(root: &Path) -> io::Result<Vec<SessionInfo>> {
     }
     out.sort_by(|a, b| b.meta.started_at_ms.cmp(&a.meta.started_at_ms));
     Ok(out)
+}
+
+/// Every event of the session in `dir`, in order, read one record at a time (memory: one
+/// event, whatever the session's size). A damaged record is skipped; a record cut short at
+/// a segment's end (the writer's tail) ends that segment.
+pub fn read_events(dir: &Path) -> io::Result<impl Iterator<Item = Event>> {
+    let segments = segments_of(dir)?;
+    let mut segments = segments.into_iter();
+    let mut current: Option<io::BufReader<File>> = None;
+    let mut body = Vec::new();
+    Ok(std::iter::from_fn(move || {
+        loop {
+            if current.is_none() {
+                let (_, path) = segments.next()?;
+                let Ok(file) = File::open(&path) else {
+                    continue;
+                };
+                let mut r = io::BufReader::with_capacity(256 << 10, file);
+                let mut magic = [0u8; MAGIC.len()];
+                if r.read_exact(&mut magic).is_err() || &magic != MAGIC {
+                    continue;
+                }
+                current = Some(r);
+            }
+            let r = current.as_mut()?;
+            let mut frame = [0u8; FRAME];
+            if r.read_exact(&mut frame).is_err() {
+                current = None;
+                continue;
+            }
+            let len = u32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+            let crc = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+            if len > super::segments::MAX_RECORD {
+                current = None;
+                continue;
+            }
+            body.resize(len, 0);
+            if r.read_exact(&mut body).is_err() {
+                current = None;
+                continue;
+            }
+            if crate::checksum::crc32(&body) != crc {
+                continue;
+            }
+            if let Some(e) = Event::decode(&body) {
+                return Some(e);
+            }
+        }
+    }))
+}
+
+/// The roots under a data directory that hold recorded sessions: every room's
+/// `rooms/<room>/timeline/`, and every `inspect/<name>/` the inspector records into.
+pub fn roots(data_dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let subdirs = |dir: PathBuf| -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        dirs
+    };
+    for room in subdirs(data_dir.join("rooms")) {
+        let root = room.join(super::ROOM_DIR);
+        if root.is_dir() {
+            out.push(root);
+        }
+    }
+    out.extend(subdirs(data_dir.join(INSPECT_DIR)));
+    out
+}
+
+/// Where `roomdeck inspect` records, under the data directory: `inspect/<name>/<session>/`.
+pub const INSPECT_DIR: &str = "inspect";
+
+/// Every recorded session under a data directory, newest first.
+pub fn all_sessions(data_dir: &Path) -> Vec<SessionInfo> {
+    let mut out: Vec<SessionInfo> = roots(data_dir)
+        .iter()
+        .flat_map(|r| list_sessions(r).unwrap_or_default())
+        .collect();
+    out.sort_by(|a, b| b.meta.started_at_ms.cmp(&a.meta.started_at_ms));
+    out
+}
+
+/// The directory of the session recorded with id `id` under a data directory (a room's
+/// timeline or the inspector's), or a sentence saying there is none. A unique prefix of
+/// an id finds it too.
+pub fn find_session(data_dir: &Path, id: &str) -> Result<PathBuf, String> {
+    let valid = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(format!("{id:?} is not a session id"));
+    }
+    let roots = roots(data_dir);
+    for root in &roots {
+        let dir = root.join(id);
+        if dir.join(SESSION_FILE).is_file() {
+            return Ok(dir);
+        }
+    }
+    let mut found: Vec<PathBuf> = Vec::new();
+    for root in &roots {
+        for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with(id) && entry.path().join(SESSION_FILE).is_file() {
+                found.push(entry.path());
+            }
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(format!(
+            "no recorded session {id:?} in {} (see `roomdeck sessions list`)",
+            data_dir.display()
+        )),
+        n => Err(format!(
+            "{n} recorded sessions start with {id:?}; give more of the id"
+        )),
+    }
 }
 
 #[cfg(test)]

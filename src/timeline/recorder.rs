@@ -39,8 +39,13 @@ impl Limits {
     }
 }
 
+/// Builds an event on the writer thread (see `Recorder::record_with`).
+type Build = Box<dyn FnOnce() -> Event + Send>;
+
 enum Msg {
     Event(Box<Event>),
+    /// An event made on the writer thread, stamped at this time if it has none.
+    Lazy(u64, Build),
     Finish(mpsc::Sender<()>),
 }
 
@@ -71,6 +76,9 @@ impl Recorder {
         let name = format!("record {}", meta.session_id);
         let thread = std::thread::Builder::new().name(name).spawn(move || {
             let mut dirty = false;
+            // Events are written in time order: one stamped a moment before another that
+            // reached the channel first takes that one's time.
+            let mut last_t = 0u64;
             loop {
                 // Flushed when the channel runs dry, so a reader tailing the file sees
                 // events within a tick, and a burst is written in big blocks.
@@ -90,19 +98,31 @@ impl Recorder {
                         Err(_) => break,
                     }
                 };
-                match msg {
-                    Msg::Event(e) => {
-                        if let Err(err) = writer.append(&e) {
-                            tracing::warn!("recording stopped: {err}");
-                            return;
+                let event = match msg {
+                    Msg::Event(e) => Some(*e),
+                    Msg::Lazy(t_us, build) => {
+                        let mut e = build();
+                        if e.t_us == 0 {
+                            e.t_us = t_us;
                         }
-                        dirty = true;
+                        super::content::redact_secrets(&mut e);
+                        Some(e)
                     }
                     Msg::Finish(done) => {
                         let _ = writer.finish();
                         dirty = false;
                         let _ = done.send(());
+                        None
                     }
+                };
+                if let Some(mut e) = event {
+                    e.t_us = e.t_us.max(last_t);
+                    last_t = e.t_us;
+                    if let Err(err) = writer.append(&e) {
+                        tracing::warn!("recording stopped: {err}");
+                        return;
+                    }
+                    dirty = true;
                 }
             }
             let _ = writer.finish();
@@ -137,33 +157,17 @@ impl Recorder {
             event.t_us = inner.start.elapsed().as_micros() as u64;
         }
         super::content::redact_secrets(&mut event);
-        let dropped = inner.dropped.load(Ordering::Relaxed);
-        if dropped > 0
-            && inner
-                .dropped
-                .compare_exchange(dropped, 0, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        {
-            let note = Event {
-                t_us: event.t_us,
-                ..Event::new(
-                    Kind::Session,
-                    format!("{dropped} events not recorded: the recorder fell behind"),
-                )
-            };
-            if inner.tx.try_send(Msg::Event(Box::new(note))).is_err() {
-                inner.dropped.fetch_add(dropped, Ordering::Relaxed);
-            }
-        }
-        match inner.tx.try_send(Msg::Event(Box::new(event))) {
-            Ok(()) => {
-                inner.recorded.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Full(_)) => {
-                inner.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Disconnected(_)) => {}
-        }
+        let t_us = event.t_us;
+        inner.send(t_us, Msg::Event(Box::new(event)));
+    }
+
+    /// Records the event `build` makes, stamped now; `build` runs on the writer thread, so
+    /// a hot path hands over what it has (arguments, answer) and pays for no formatting or
+    /// serialising. Secrets are redacted from what `build` returns as `record` does.
+    pub fn record_with(&self, build: impl FnOnce() -> Event + Send + 'static) {
+        let Some(inner) = &self.inner else { return };
+        let t_us = inner.start.elapsed().as_micros() as u64;
+        inner.send(t_us, Msg::Lazy(t_us, Box::new(build)));
     }
 
     /// Events handed to the writer so far.
@@ -179,6 +183,38 @@ impl Recorder {
         let (tx, rx) = mpsc::channel();
         if inner.tx.send(Msg::Finish(tx)).is_ok() {
             let _ = rx.recv();
+        }
+    }
+}
+
+impl Inner {
+    fn send(&self, t_us: u64, msg: Msg) {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > 0
+            && self
+                .dropped
+                .compare_exchange(dropped, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            let note = Event {
+                t_us,
+                ..Event::new(
+                    Kind::Session,
+                    format!("{dropped} events not recorded: the recorder fell behind"),
+                )
+            };
+            if self.tx.try_send(Msg::Event(Box::new(note))).is_err() {
+                self.dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
+        }
+        match self.tx.try_send(msg) {
+            Ok(()) => {
+                self.recorded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 }

@@ -44,6 +44,8 @@ pub(crate) struct ServiceEnv {
     pub devlog: broadcast::Sender<DevEvent>,
     /// False for a server embedded in a one-shot command: services are listed, not run.
     pub run: bool,
+    /// The session's timeline: services' starts, exits and output lines go into it.
+    pub recorder: crate::timeline::Recorder,
 }
 
 impl ServiceEnv {
@@ -56,6 +58,10 @@ impl ServiceEnv {
         attrs.insert("service".into(), Value::String(service.to_string()));
         if let Some(s) = stream {
             attrs.insert("stream".into(), Value::String(s.to_string()));
+        }
+        match stream {
+            None => crate::server::recording::service(&self.recorder, service, &message),
+            Some(_) => crate::server::recording::log(&self.recorder, severity, &message, &attrs),
         }
         let _ = self.devlog.send(DevEvent::otel(severity, &message, &attrs));
     }
@@ -887,6 +893,7 @@ mod tests {
             server_addr: "127.0.0.1:1".into(),
             devlog,
             run: true,
+            recorder: crate::timeline::Recorder::off(),
         }
     }
 

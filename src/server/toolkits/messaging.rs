@@ -210,6 +210,7 @@ pub(crate) fn announce_disabled(room: &Room, who: &Participant) {
 
 /// `set_attributes`: merges the attributes and tells the messaging peers.
 pub(crate) fn set_attributes(room: &Room, who: &Participant, attrs: Map<String, Value>) {
+    crate::server::recording::attributes(room, who, &attrs);
     let merged = who.merge_attributes(attrs);
     let _presence = room.presence.lock().unwrap_or_else(|p| p.into_inner());
     if who.messaging_enabled.load(Ordering::SeqCst) {

@@ -477,6 +477,7 @@ async fn session(
                         } else {
                             Arc::from(String::from_utf8_lossy(&data).into_owned())
                         };
+                        crate::server::recording::sync_update(call, path, &update);
                         if doc.apply(sub.id, &update, b64)? {
                             schedule_save(&room, doc.clone());
                         }

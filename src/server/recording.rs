@@ -1,0 +1,378 @@
+//! A room session's flight recorder: what happens in the room, event by event, written to
+//! `<room>/timeline/<session>/` (see `crate::timeline`).
+//!
+//! Every hook here is one line at the place it records (a call's answer, a join, a log
+//! line) and costs nothing when recording is off. Tool calls hand over what they already
+//! own (their arguments, their answer) and the event is made on the recorder's thread, so
+//! the hot path pays for an `Instant`, a box and a channel send; bytes a call carries are
+//! cut to `DATA_KEPT` first, except a sync update's, which is kept whole.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use super::call::{ToolCall, ToolError};
+use super::devlog::Severity;
+use super::room::{Participant, Room};
+use crate::protocol::Content;
+use crate::timeline::content::of_content;
+use crate::timeline::{Event, Kind, Limits, Recorder, SessionMeta};
+
+/// Bytes of a call's data (a binary argument, a file answer) the recording keeps.
+pub(crate) const DATA_KEPT: usize = 4 << 10;
+
+/// Starts recording a new session of `room` under its data directory, or `Recorder::off()`
+/// when recording is off or cannot start (said in the server's log: the room runs anyway).
+pub(crate) fn start(
+    data_dir: &std::path::Path,
+    limits: Option<Limits>,
+    room: &str,
+    session_id: &str,
+) -> Recorder {
+    let Some(limits) = limits else {
+        return Recorder::off();
+    };
+    let root = crate::store::room_dir(data_dir, room).join(crate::timeline::ROOM_DIR);
+    let meta = SessionMeta {
+        session_id: session_id.to_string(),
+        room: room.to_string(),
+        started_at_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        source: "local".into(),
+    };
+    match Recorder::start(&root, meta, limits) {
+        Ok(rec) => {
+            rec.record(Event {
+                toolkit: room.to_string(),
+                ..Event::new(Kind::Session, "session started")
+            });
+            rec
+        }
+        Err(e) => {
+            tracing::warn!(room, "cannot record session {session_id}: {e}");
+            Recorder::off()
+        }
+    }
+}
+
+/// The session ended: says so and waits until the recording is on disk.
+pub(crate) async fn ended(room: &Room) {
+    let rec = room.recorder.clone();
+    if !rec.is_on() {
+        return;
+    }
+    rec.record(Event::new(Kind::Session, "session ended"));
+    let _ = tokio::task::spawn_blocking(move || rec.sync()).await;
+}
+
+fn who(p: &Participant) -> (String, String) {
+    (p.name.clone(), p.id.clone())
+}
+
+/// A participant joined.
+pub(crate) fn joined(room: &Room, p: &Participant) {
+    if !room.recorder.is_on() {
+        return;
+    }
+    let (participant, participant_id) = who(p);
+    room.recorder.record(Event {
+        summary: format!("{participant} joined as {}", p.role),
+        request: json!({"role": p.role, "attributes": p.attributes()}).to_string(),
+        participant,
+        participant_id,
+        ..Event::new(Kind::Join, "")
+    });
+}
+
+/// A participant left.
+pub(crate) fn left(room: &Room, p: &Participant) {
+    if !room.recorder.is_on() {
+        return;
+    }
+    let (participant, participant_id) = who(p);
+    room.recorder.record(Event {
+        summary: format!("{participant} left"),
+        participant,
+        participant_id,
+        ..Event::new(Kind::Leave, "")
+    });
+}
+
+/// A participant set attributes (`attrs` is the change, not the whole set).
+pub(crate) fn attributes(room: &Room, p: &Participant, attrs: &Map<String, Value>) {
+    if !room.recorder.is_on() {
+        return;
+    }
+    let (participant, participant_id) = who(p);
+    let keys: Vec<&str> = attrs.keys().map(String::as_str).collect();
+    room.recorder.record(Event {
+        summary: format!("{participant} set {}", keys.join(", ")),
+        request: Value::Object(attrs.clone()).to_string(),
+        participant,
+        participant_id,
+        ..Event::new(Kind::Attributes, "")
+    });
+}
+
+/// A developer log line of the room (the server's own account, a service's output).
+pub(crate) fn log(
+    rec: &Recorder,
+    severity: Severity,
+    message: &str,
+    attributes: &Map<String, Value>,
+) {
+    if !rec.is_on() {
+        return;
+    }
+    rec.record(Event {
+        toolkit: severity.text().to_string(),
+        request: if attributes.is_empty() {
+            String::new()
+        } else {
+            Value::Object(attributes.clone()).to_string()
+        },
+        ..Event::new(Kind::Log, message)
+    });
+}
+
+/// A service started, exited, is restarting or failed (`message` says which, as the
+/// supervisor logs it).
+pub(crate) fn service(rec: &Recorder, service: &str, message: &str) {
+    if !rec.is_on() {
+        return;
+    }
+    let what = ["failed", "started", "exited", "restarts", "restart"]
+        .into_iter()
+        .find(|w| message.contains(w))
+        .map_or("service", |w| match w {
+            "restarts" | "restart" => "restart",
+            w => w,
+        });
+    rec.record(Event {
+        toolkit: service.to_string(),
+        tool: what.to_string(),
+        ..Event::new(Kind::Service, message)
+    });
+}
+
+/// One update a participant made to a sync document, kept whole.
+pub(crate) fn sync_update(call: &ToolCall, path: &str, update: &[u8]) {
+    let rec = &call.room.recorder;
+    if !rec.is_on() {
+        return;
+    }
+    let (participant, participant_id) = who(&call.caller);
+    rec.record(Event {
+        toolkit: "sync".into(),
+        tool: "update".into(),
+        summary: format!("sync.update {path} {}", size(update.len())),
+        request: json!({"path": path, "size": update.len()}).to_string(),
+        data: update.to_vec(),
+        participant,
+        participant_id,
+        ..Event::new(Kind::Sync, "")
+    });
+}
+
+/// A tool call being recorded: what it was, taken from the call once the toolkit is done.
+pub(crate) struct CallRecord {
+    rec: Recorder,
+    room: Arc<Room>,
+    caller: Arc<Participant>,
+    toolkit: String,
+    tool: String,
+    args: Content,
+    /// The argument's bytes before they were cut to `DATA_KEPT`.
+    args_bytes: usize,
+    streamed: bool,
+    duration_us: u64,
+}
+
+/// When a call started, if the room records (`None` costs nothing more).
+pub(crate) fn call_started(call: &ToolCall) -> Option<Instant> {
+    call.room.recorder.is_on().then(Instant::now)
+}
+
+impl CallRecord {
+    /// Takes the call's arguments (the call is done with them) and its duration so far.
+    pub(crate) fn of(call: &mut ToolCall, started: Instant) -> CallRecord {
+        let duration_us = started.elapsed().as_micros() as u64;
+        let mut args = std::mem::replace(&mut call.args, Content::Empty);
+        let keep = if call.toolkit == "sync" {
+            usize::MAX
+        } else {
+            DATA_KEPT
+        };
+        let args_bytes = cut(&mut args, keep);
+        CallRecord {
+            rec: call.room.recorder.clone(),
+            room: call.room.clone(),
+            caller: call.caller.clone(),
+            toolkit: std::mem::take(&mut call.toolkit),
+            tool: std::mem::take(&mut call.tool),
+            args,
+            args_bytes,
+            streamed: call.requests.is_some(),
+            duration_us,
+        }
+    }
+
+    /// Records the call with its answer (None: it answered with a stream) or its error.
+    pub(crate) fn answered(self, answer: Result<Option<Content>, &ToolError>) {
+        let rec = self.rec.clone();
+        let answer = match answer {
+            Ok(Some(mut c)) => {
+                let bytes = cut(&mut c, DATA_KEPT);
+                Ok(Some((c, bytes)))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(format!("{} (code {})", e.message, e.code)),
+        };
+        rec.record_with(move || self.event(answer));
+    }
+
+    /// The event, made on the recorder's thread.
+    fn event(self, answer: Result<Option<(Content, usize)>, String>) -> Event {
+        let (request, mut data) = of_content(&self.args);
+        let mut summary = self.summary();
+        if self.streamed {
+            summary.push_str(" (stream)");
+        }
+        let (answer_text, error) = match answer {
+            Ok(Some((c, bytes))) => {
+                let (text, answer_data) = of_content(&c);
+                if data.is_empty() && !answer_data.is_empty() {
+                    data = answer_data;
+                    summary.push_str(&format!(" → {}", size(bytes)));
+                    if bytes > data.len() {
+                        summary.push_str(&format!(" (first {} kept)", size(data.len())));
+                    }
+                }
+                (text, None)
+            }
+            Ok(None) => (String::new(), None),
+            Err(e) => {
+                summary.push_str(" failed");
+                (String::new(), Some(e))
+            }
+        };
+        Event {
+            kind: Kind::of_toolkit(&self.toolkit),
+            participant: self.caller.name.clone(),
+            participant_id: self.caller.id.clone(),
+            toolkit: self.toolkit,
+            tool: self.tool,
+            summary,
+            duration_us: Some(self.duration_us),
+            error,
+            request,
+            answer: answer_text,
+            data,
+            ..Event::default()
+        }
+    }
+
+    /// `queues.send jobs`, `messaging.broadcast chat 64 B`, `storage.upload a.txt`.
+    fn summary(&self) -> String {
+        let mut s = format!("{}.{}", self.toolkit, self.tool);
+        let args: Value = match &self.args {
+            Content::Json(v) => v.clone(),
+            Content::Binary { headers, .. } => Value::Object(headers.clone()),
+            _ => Value::Null,
+        };
+        let arg = |k: &str| args.get(k).and_then(Value::as_str);
+        let mut push = |part: &str| {
+            s.push(' ');
+            s.push_str(part);
+        };
+        match (self.toolkit.as_str(), self.tool.as_str()) {
+            ("messaging", "send" | "broadcast" | "stream") => {
+                if let Some(t) = arg("type") {
+                    push(t);
+                }
+                if let Some(to) = arg("to_participant_id") {
+                    let name = self
+                        .room
+                        .participant(to)
+                        .map_or(to.to_string(), |p| p.name.clone());
+                    push(&format!("to {name}"));
+                }
+                let message = arg("message_json").map_or(0, str::len);
+                push(&size(message));
+                if let Some(a) = arg("attachment_base64").filter(|a| !a.is_empty()) {
+                    push(&format!("+ {} attached", size(a.len() / 4 * 3)));
+                }
+            }
+            ("queues", _) => {
+                if let Some(q) = arg("name") {
+                    push(q);
+                }
+            }
+            ("secrets", _) => {
+                if let Some(n) = arg("name").or(arg("secret_id")).or(arg("id")) {
+                    push(n);
+                }
+            }
+            _ => {
+                for key in [
+                    "path",
+                    "name",
+                    "table",
+                    "source_path",
+                    "service_id",
+                    "query",
+                ] {
+                    if let Some(v) = arg(key) {
+                        push(&short(v, 60));
+                        break;
+                    }
+                }
+                if self.args_bytes > 0 {
+                    push(&size(self.args_bytes));
+                    if self.args_bytes > DATA_KEPT && self.toolkit != "sync" {
+                        push(&format!("(first {} kept)", size(DATA_KEPT)));
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Cuts the bytes of `content` to `keep`; returns how many it had.
+fn cut(content: &mut Content, keep: usize) -> usize {
+    match content {
+        Content::Binary { data, .. } | Content::File { data, .. } => {
+            let len = data.len();
+            if len > keep {
+                data.truncate(keep);
+                data.shrink_to_fit();
+            }
+            len
+        }
+        _ => 0,
+    }
+}
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// `64 B`, `12.5 KiB`, `3.0 MiB`.
+pub(crate) fn size(n: usize) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{n} B")
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", n / 1024.0)
+    } else {
+        format!("{:.1} MiB", n / (1024.0 * 1024.0))
+    }
+}
