@@ -78,6 +78,8 @@ pub(crate) struct ToolCall {
     /// Chunks of the request stream, in arrival order (None for unary calls).
     pub requests: Option<mpsc::Receiver<Content>>,
     pub stream_opened: Arc<AtomicBool>,
+    /// An answer a toolkit sent itself (a queue item), kept for the recording.
+    pub recorded_answer: std::sync::Mutex<Option<Content>>,
 }
 
 impl ToolCall {

@@ -332,6 +332,7 @@ fn parse_invoke(
         args,
         requests,
         stream_opened: Arc::new(AtomicBool::new(false)),
+        recorded_answer: Default::default(),
     })
 }
 

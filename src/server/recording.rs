@@ -188,6 +188,21 @@ pub(crate) struct CallRecord {
     args_bytes: usize,
     streamed: bool,
     duration_us: u64,
+    /// What the toolkit answered itself (`keep_answer`).
+    kept: Option<Content>,
+}
+
+/// Keeps a copy of an answer a toolkit sends itself (rather than returning it), so the
+/// call's event shows it.
+pub(crate) fn keep_answer(call: &ToolCall, answer: &Content) {
+    if call.room.recorder.is_on() {
+        let mut answer = answer.clone();
+        cut(&mut answer, DATA_KEPT);
+        *call
+            .recorded_answer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(answer);
+    }
 }
 
 /// When a call started, if the room records (`None` costs nothing more).
@@ -216,18 +231,23 @@ impl CallRecord {
             args_bytes,
             streamed: call.requests.is_some(),
             duration_us,
+            kept: call
+                .recorded_answer
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
         }
     }
 
     /// Records the call with its answer (None: it answered with a stream) or its error.
-    pub(crate) fn answered(self, answer: Result<Option<Content>, &ToolError>) {
+    pub(crate) fn answered(mut self, answer: Result<Option<Content>, &ToolError>) {
         let rec = self.rec.clone();
         let answer = match answer {
             Ok(Some(mut c)) => {
                 let bytes = cut(&mut c, DATA_KEPT);
                 Ok(Some((c, bytes)))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(self.kept.take().map(|c| (c, 0))),
             Err(e) => Err(format!("{} (code {})", e.message, e.code)),
         };
         rec.record_with(move || self.event(answer));

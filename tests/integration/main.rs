@@ -14,6 +14,7 @@ mod fanout;
 mod memory;
 mod messaging_stream;
 mod queues;
+mod recording;
 mod rooms;
 mod server_client;
 mod services;

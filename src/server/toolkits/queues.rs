@@ -139,6 +139,7 @@ async fn receive(call: &ToolCall, name: &str, create: bool, wait: bool) -> ToolR
                 Ok(v) => Content::Json(v),
                 Err(_) => Content::Text(item.body().to_string()),
             };
+            crate::server::recording::keep_answer(call, &content);
             // Answer directly, and log the removal only once the answer is on the socket: an
             // item whose answer was never written (the caller left, or the server died
             // first) goes back in place (dropping `item` unconfirmed does that).
