@@ -20,7 +20,10 @@
 //! `cargo test --all-targets` runs a smoke version with small counts and no peers; `--bench`
 //! (passed by `cargo bench`) selects the full counts. Counts can be overridden with
 //! `PEERS_MESSAGES`, `PEERS_QUEUE_ITEMS` (per producer), `PEERS_CONNECTIONS`, `PEERS_CROWD`;
-//! `PEERS_ROWS=messaging,queues,connections,crowd` picks rows.
+//! `PEERS_ROWS=messaging,queues,connections,crowd,recording` picks rows. The recording rows
+//! (issue 14) are the 64 B broadcast and the queue round trips on a server that records its
+//! sessions (the default) vs one started with `--record off`, side by side; `PEERS_RECORD=off`
+//! starts the server of the other rows with `--record off` too.
 //! The server binary is `ROOMDECK_BIN`, else the one cargo built for this bench.
 
 use std::future::Future;
@@ -214,6 +217,11 @@ struct Server {
 
 impl Server {
     async fn start(data_dir: &Path) -> Fallible<Server> {
+        let record = std::env::var("PEERS_RECORD").unwrap_or_else(|_| "on".into());
+        Server::start_with(data_dir, &["--record", &record]).await
+    }
+
+    async fn start_with(data_dir: &Path, extra: &[&str]) -> Fallible<Server> {
         let mut child = tokio::process::Command::new(server_bin())
             .args([
                 "serve",
@@ -224,6 +232,7 @@ impl Server {
                 "--data-dir",
             ])
             .arg(data_dir)
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
@@ -731,6 +740,61 @@ async fn queue_rows(cfg: &Config, server: &Server, rows: &mut Vec<Row>) -> Falli
 }
 
 // ---------------------------------------------------------------------------------------------
+// Recording: the same rows with the session recorded and not
+
+async fn recording_rows(cfg: &Config, work: &Path, rows: &mut Vec<Row>) -> Fallible<()> {
+    let on = Server::start_with(&work.join("data-record-on"), &["--record", "on"]).await?;
+    let off = Server::start_with(&work.join("data-record-off"), &["--record", "off"]).await?;
+    let n = cfg.messages;
+    // Off first, then on: whatever warms up over the run favours the recording side.
+    let fan_off = roomdeck_broadcast(&off, n, FANOUT_SIZES[0]).await?.rate();
+    let fan_on = roomdeck_broadcast(&on, n, FANOUT_SIZES[0]).await?.rate();
+    let total = (PRODUCERS * cfg.queue_items) as f64;
+    let q_off = total / roomdeck_queues(&off, cfg.queue_items).await?.as_secs_f64();
+    let q_on = total / roomdeck_queues(&on, cfg.queue_items).await?.as_secs_f64();
+    let recorded = dir_bytes(&work.join("data-record-on"));
+    rows.push(row(
+        &format!(
+            "recording: broadcast {} B delivered msg/s, recording on vs off (higher is better)",
+            FANOUT_SIZES[0]
+        ),
+        thousands(fan_on),
+        Some(format!("--record off: {}", thousands(fan_off))),
+        Some(fan_on / fan_off),
+        &format!("1 sender, {RECEIVERS} receivers, {n} messages; issue 14 allows ≥ 0.90"),
+    ));
+    rows.push(row(
+        "recording: queues send+receive round trips/s, recording on vs off (higher is better)",
+        thousands(q_on),
+        Some(format!("--record off: {}", thousands(q_off))),
+        Some(q_on / q_off),
+        &format!(
+            "{PRODUCERS} producers, {CONSUMERS} consumers, {} items; {} of data dir with the recording",
+            total as usize,
+            mib(recorded)
+        ),
+    ));
+    Ok(())
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Connections
 
 struct Joins {
@@ -1145,6 +1209,9 @@ async fn main() -> Fallible<()> {
     }
     if wanted("crowd") {
         crowd_rows(&cfg, &work.path().join("data-crowd"), &mut rows).await?;
+    }
+    if wanted("recording") {
+        recording_rows(&cfg, work.path(), &mut rows).await?;
     }
     if let Some(a) = cfg.redis {
         let version = redis_info(a, "redis_version").await.unwrap_or_default();

@@ -180,7 +180,7 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
                     };
                     let recording = s["recording"]["bytes"]
                         .as_u64()
-                        .map_or("-".to_string(), |b| super::sessions_record::size_text(b));
+                        .map_or("-".to_string(), super::sessions_record::size_text);
                     println!(
                         "{:<34} {:<20} {:<25} {:<25} {:<10} {}",
                         s["id"].as_str().unwrap_or_default(),

@@ -396,3 +396,57 @@ pub(crate) fn size(n: usize) -> String {
         format!("{:.1} MiB", n / (1024.0 * 1024.0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_events_name_what_happened() {
+        let root = tempfile::tempdir().unwrap();
+        let rec = start(root.path(), Some(Limits::default()), "r", "s1");
+        for m in [
+            "service echo started (pid 7)",
+            "service echo exited with code 1",
+            "service echo restarts in 0.5 s",
+            "restart of service echo requested",
+            "service echo failed to start: no such file",
+        ] {
+            service(&rec, "echo", m);
+        }
+        rec.sync();
+        let dir = crate::store::room_dir(root.path(), "r")
+            .join(crate::timeline::ROOM_DIR)
+            .join("s1");
+        let tools: Vec<String> = crate::timeline::open::read_events(&dir)
+            .unwrap()
+            .filter(|e| e.kind == Kind::Service)
+            .map(|e| e.tool)
+            .collect();
+        assert_eq!(
+            tools,
+            ["started", "exited", "restart", "restart", "failed"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn recording_off_starts_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let rec = start(root.path(), None, "r", "s1");
+        assert!(!rec.is_on());
+        assert!(!root.path().join("rooms").exists());
+    }
+
+    #[test]
+    fn cut_keeps_the_first_bytes_and_says_how_many_there_were() {
+        let mut c = Content::File {
+            name: "a".into(),
+            mime_type: "x".into(),
+            data: vec![1; 10_000],
+        };
+        assert_eq!(cut(&mut c, DATA_KEPT), 10_000);
+        assert_eq!(c.data().len(), DATA_KEPT);
+        assert_eq!(size(64), "64 B");
+        assert_eq!(size(12 << 10), "12.0 KiB");
+    }
+}

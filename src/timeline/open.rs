@@ -242,7 +242,7 @@ pub fn list_sessions(root: &Path) -> io::Result<Vec<SessionInfo>> {
             .sum();
         out.push(SessionInfo { dir, meta, bytes });
     }
-    out.sort_by(|a, b| b.meta.started_at_ms.cmp(&a.meta.started_at_ms));
+    out.sort_by_key(|s| std::cmp::Reverse(s.meta.started_at_ms));
     Ok(out)
 }
 
@@ -329,7 +329,7 @@ pub fn all_sessions(data_dir: &Path) -> Vec<SessionInfo> {
         .iter()
         .flat_map(|r| list_sessions(r).unwrap_or_default())
         .collect();
-    out.sort_by(|a, b| b.meta.started_at_ms.cmp(&a.meta.started_at_ms));
+    out.sort_by_key(|s| std::cmp::Reverse(s.meta.started_at_ms));
     out
 }
 
@@ -491,6 +491,76 @@ mod tests {
         let s = Session::open(&root.path().join("new")).unwrap();
         assert!(s.len() > 20 && s.len() < 60, "{} events left", s.len());
         assert_eq!(s.event(s.len() - 1).unwrap(), big(59));
+    }
+
+    #[test]
+    fn sessions_are_found_by_id_or_unique_prefix_in_rooms_and_the_inspector() {
+        let data = tempfile::tempdir().unwrap();
+        let rooms = data
+            .path()
+            .join("rooms/dev")
+            .join(crate::timeline::ROOM_DIR);
+        let inspect = data.path().join(INSPECT_DIR).join("hosted");
+        for (root, id) in [(&rooms, "abc123"), (&rooms, "abd999"), (&inspect, "ffee01")] {
+            let rec = Recorder::start(root, meta(id, 5), Limits::default()).unwrap();
+            rec.record(event(1));
+            rec.sync();
+        }
+        assert_eq!(
+            find_session(data.path(), "abc123").unwrap(),
+            rooms.join("abc123")
+        );
+        assert_eq!(
+            find_session(data.path(), "abd").unwrap(),
+            rooms.join("abd999")
+        );
+        assert_eq!(
+            find_session(data.path(), "ffee").unwrap(),
+            inspect.join("ffee01")
+        );
+        let ambiguous = find_session(data.path(), "ab").unwrap_err();
+        assert!(ambiguous.contains("2 recorded sessions"), "{ambiguous}");
+        assert!(
+            find_session(data.path(), "zz")
+                .unwrap_err()
+                .contains("no recorded session")
+        );
+        for bad in ["", "../rooms", "a/b", "."] {
+            assert!(find_session(data.path(), bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(all_sessions(data.path()).len(), 3);
+    }
+
+    #[test]
+    fn read_events_streams_what_the_index_holds_and_stops_at_a_torn_tail() {
+        let root = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_bytes: 1 << 30,
+            segment_bytes: 64 << 10,
+        };
+        let rec = Recorder::start(root.path(), meta("s", 1), limits).unwrap();
+        for i in 1..=2000 {
+            rec.record(event(i));
+        }
+        // Built on the writer thread, stamped when handed over.
+        rec.record_with(|| Event::new(Kind::Log, "lazy"));
+        rec.sync();
+        drop(rec);
+        let dir = root.path().join("s");
+        assert!(segments_of(&dir).unwrap().len() > 1, "several segments");
+        let s = Session::open(&dir).unwrap();
+        let streamed: Vec<Event> = read_events(&dir).unwrap().collect();
+        assert_eq!(streamed.len(), s.len());
+        assert_eq!(streamed[0], s.event(0).unwrap());
+        assert_eq!(streamed[1999], event(2000));
+        let lazy = &streamed[2000];
+        assert_eq!(lazy.summary, "lazy");
+        assert!(lazy.t_us >= streamed[1999].t_us, "time order is kept");
+        let (_, last) = segments_of(&dir).unwrap().pop().unwrap();
+        let mut f = fs::OpenOptions::new().append(true).open(last).unwrap();
+        use std::io::Write;
+        f.write_all(&[100, 0, 0, 0, 9, 9]).unwrap();
+        assert_eq!(read_events(&dir).unwrap().count(), 2001);
     }
 
     fn walk(dir: &Path) -> u64 {

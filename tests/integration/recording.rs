@@ -353,10 +353,9 @@ async fn replay_sends_messages_and_queue_items_into_another_room() {
                 attachment,
                 ..
             }) = events.recv().await
+                && (msg_type == "chat" || msg_type == "direct")
             {
-                if msg_type == "chat" || msg_type == "direct" {
-                    got.push((msg_type, message, attachment));
-                }
+                got.push((msg_type, message, attachment));
             }
         }
     })
