@@ -80,6 +80,9 @@ pub(crate) struct ToolCall {
     pub stream_opened: Arc<AtomicBool>,
     /// An answer a toolkit sent itself (a queue item), kept for the recording.
     pub recorded_answer: std::sync::Mutex<Option<Content>>,
+    /// A streaming call's first request chunk (its start: path, recipient, ...), kept for
+    /// the recording (None when the room does not record, or for unary calls).
+    pub recorded_start: Option<super::recording::StartSlot>,
 }
 
 impl ToolCall {

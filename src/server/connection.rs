@@ -23,7 +23,13 @@ use crate::protocol::error_codes::INVALID_REQUEST;
 use crate::protocol::{Content, Reassembler, unpack_message};
 
 /// Request streams of this connection's calls in progress, by tool_call_id.
-type Streams = Arc<Mutex<HashMap<String, mpsc::Sender<Content>>>>;
+type Streams = Arc<Mutex<HashMap<String, RequestStream>>>;
+
+struct RequestStream {
+    tx: mpsc::Sender<Content>,
+    /// Where the first chunk (the call's start) goes for the recording, until it came.
+    start: Option<super::recording::StartSlot>,
+}
 
 /// How long a closing connection waits to say goodbye to a client that does not read.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -309,15 +315,21 @@ fn parse_invoke(
     };
     let args =
         Content::from_parts(&arguments, payload).map_err(|e| ToolError::invalid(e.to_string()))?;
+    let mut recorded_start = None;
     let requests = if args.is_open() {
         let key = tool_call_id
             .clone()
             .ok_or_else(|| ToolError::invalid("a streaming call needs a tool_call_id"))?;
         let (tx, rx) = mpsc::channel(REQUEST_STREAM_DEPTH);
+        let start = room
+            .recorder
+            .is_on()
+            .then(super::recording::StartSlot::default);
+        recorded_start = start.clone();
         streams
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, tx);
+            .insert(key, RequestStream { tx, start });
         Some(rx)
     } else {
         None
@@ -333,6 +345,7 @@ fn parse_invoke(
         requests,
         stream_opened: Arc::new(AtomicBool::new(false)),
         recorded_answer: Default::default(),
+        recorded_start,
     })
 }
 
@@ -423,11 +436,15 @@ async fn route_chunk(
             return;
         }
     };
-    let sender = streams
+    let (sender, start) = streams
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&id)
-        .cloned();
+        .get_mut(&id)
+        .map(|s| (s.tx.clone(), s.start.take()))
+        .unzip();
+    if let Some(slot) = start.flatten() {
+        slot.keep(&content);
+    }
     // Chunks for a finished or unknown call are tolerated: the client always sends a final close.
     if let Some(sender) = sender {
         let _ = sender.send(content).await;

@@ -205,6 +205,23 @@ pub(crate) fn keep_answer(call: &ToolCall, answer: &Content) {
     }
 }
 
+/// Where a streaming call's first request chunk is kept for its event (its arguments).
+#[derive(Clone, Default)]
+pub(crate) struct StartSlot(Arc<std::sync::Mutex<Option<Content>>>);
+
+impl StartSlot {
+    /// Keeps a copy of the start chunk, its bytes cut to `DATA_KEPT`.
+    pub(crate) fn keep(&self, chunk: &Content) {
+        let mut chunk = chunk.clone();
+        cut(&mut chunk, DATA_KEPT);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(chunk);
+    }
+
+    fn take(&self) -> Option<Content> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// When a call started, if the room records (`None` costs nothing more).
 pub(crate) fn call_started(call: &ToolCall) -> Option<Instant> {
     call.room.recorder.is_on().then(Instant::now)
@@ -215,6 +232,10 @@ impl CallRecord {
     pub(crate) fn of(call: &mut ToolCall, started: Instant) -> CallRecord {
         let duration_us = started.elapsed().as_micros() as u64;
         let mut args = std::mem::replace(&mut call.args, Content::Empty);
+        // A stream's arguments are its start chunk.
+        if let Some(start) = call.recorded_start.as_ref().and_then(StartSlot::take) {
+            args = start;
+        }
         let keep = if call.toolkit == "sync" {
             usize::MAX
         } else {

@@ -189,7 +189,12 @@ async fn a_session_is_recorded_in_order_and_exported_without_secret_values() {
     let r = &events[qrecv];
     assert_eq!(r["participant"], "bob");
     assert_eq!(r["answer"], json!({"job": 42}), "the item received: {r}");
-    assert_eq!(events[upload]["kind"], "storage");
+    let up = &events[upload];
+    assert_eq!(up["kind"], "storage");
+    assert!(
+        up["summary"].as_str().unwrap().contains("notes/a.txt"),
+        "a stream's start chunk is its arguments: {up}"
+    );
     let f = &events[failing];
     assert!(f["error"].as_str().is_some_and(|e| !e.is_empty()), "{f}");
     assert!(f["summary"].as_str().unwrap().ends_with("failed"), "{f}");
@@ -376,4 +381,50 @@ async fn replay_sends_messages_and_queue_items_into_another_room() {
         assert_eq!(item, Some(json!({"n": n})));
     }
     bob2.close().await;
+}
+
+#[tokio::test]
+async fn sync_updates_are_recorded_with_their_path_size_and_bytes() {
+    use crate::sync::{list, new_doc};
+    let mut s = TestServer::start().await;
+    let alice = s.join("docs", "alice").await;
+    let session = alice.session_id();
+    let doc = within(
+        "opens",
+        alice.sync().open("notes/plan.list", new_doc(&["one"])),
+    )
+    .await
+    .unwrap();
+    doc.replace_json(&list(&["two"])).await.unwrap();
+    doc.close().await;
+    alice.close().await;
+    stop(&mut s).await;
+    let events = export(s.dir.path(), &session);
+    let open = events
+        .iter()
+        .find(|e| e["tool"] == "open" && e["toolkit"] == "sync")
+        .expect("the open stream is recorded");
+    assert!(
+        open["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("sync.open notes/plan.list"),
+        "{open}"
+    );
+    let update = events
+        .iter()
+        .find(|e| e["kind"] == "sync" && e["tool"] == "update")
+        .unwrap_or_else(|| panic!("no sync update in {events:#?}"));
+    assert_eq!(update["request"]["path"], "notes/plan.list");
+    let size = update["request"]["size"].as_u64().unwrap();
+    assert!(size > 0);
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(update["data_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(bytes.len() as u64, size, "the update itself is kept");
+    assert!(
+        update["summary"].as_str().unwrap().contains("B"),
+        "{update}"
+    );
 }

@@ -10,7 +10,7 @@ use roomdeck::protocol::Content;
 use serde_json::{Value, json};
 use yrs::{Xml, XmlElementPrelim, XmlFragment};
 
-fn schema() -> Value {
+pub(crate) fn schema() -> Value {
     json!({
         "$root_tag_ref": "#/$defs/list",
         "type": "object",
@@ -29,7 +29,7 @@ fn schema() -> Value {
     })
 }
 
-fn new_doc(items: &[&str]) -> OpenOptions {
+pub(crate) fn new_doc(items: &[&str]) -> OpenOptions {
     OpenOptions {
         create: true,
         schema: Some(schema()),
@@ -37,7 +37,7 @@ fn new_doc(items: &[&str]) -> OpenOptions {
     }
 }
 
-fn list(items: &[&str]) -> Value {
+pub(crate) fn list(items: &[&str]) -> Value {
     let items: Vec<Value> = items.iter().map(|n| json!({"item": {"name": n}})).collect();
     json!({"list": {"items": items}})
 }
