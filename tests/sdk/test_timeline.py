@@ -51,6 +51,7 @@ def test_the_timeline_holds_every_call_the_sdk_made(server, room):
             await alice.queues.send(name="jobs", message={"job": 7})
             assert await bob.queues.receive(name="jobs", wait=False) == {"job": 7}
             await alice.storage.upload(path="notes/t.txt", data=b"timeline")
+            alice.local_participant.set_attribute("status", "busy")
             try:
                 await bob.queues.receive(name="missing", create=False, wait=False)
                 raise AssertionError("receiving from a queue that does not exist succeeded")
@@ -75,6 +76,9 @@ def test_the_timeline_holds_every_call_the_sdk_made(server, room):
                 return events if in_order else None
 
             events = await eventually(recorded, what="every call in the timeline")
+            changed = lambda: [e for e in export(server, session) if e["kind"] == "attributes"]
+            attrs = await eventually(changed, what="the attribute change in the timeline")
+            assert attrs[0]["participant"] == "alice" and attrs[0]["request"] == {"status": "busy"}
             joined = {e["participant"] for e in events if e["kind"] == "join"}
             assert {"alice", "bob"} <= joined
             send = next(e for e in events if e.get("tool") == "send" and e["kind"] == "message")
