@@ -59,13 +59,15 @@ const TOOLS: &[Tool] = &[
         "Send a message to one participant",
         &[TO, TYPE, MESSAGE, ATTACHMENT],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "broadcast",
         "Send a message to every participant",
         &[TYPE, MESSAGE, ATTACHMENT],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "stream",
         "Open a two-way stream of messages with one participant",

@@ -124,6 +124,13 @@ pub(crate) fn is_builtin(name: &str) -> bool {
     find(name).is_some()
 }
 
+/// Whether a built-in tool is declared as changing the room (`Tool::writes`).
+pub(crate) fn writes(toolkit: &str, tool: &str) -> bool {
+    find(toolkit)
+        .and_then(|k| k.tools.iter().find(|t| t.name == tool))
+        .is_some_and(|t| t.writes)
+}
+
 /// The guard of a toolkit: its own for a built-in one, else the one for hosted toolkits.
 pub(crate) fn guard_of(toolkit: &str) -> &'static Guard {
     find(toolkit).map_or_else(|| crate::auth::check::guard_of_hosted(toolkit), |k| k.guard)

@@ -78,13 +78,15 @@ const TOOLS: &[Tool] = &[
             opt("flush_interval_ms", Ty::Int, "how often writes are flushed"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "drop_database",
         "Delete a database",
         &[NAME, NAMESPACE, IGNORE_MISSING],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "inspect_database",
         "A database's table count and size",
@@ -125,13 +127,15 @@ const TOOLS: &[Tool] = &[
         &[DATABASE, TABLE_NAME, MODE, NAMESPACE],
     )
     .takes(STREAM)
-    .answers(ANSWERS_STREAM),
+    .answers(ANSWERS_STREAM)
+    .writes(),
     tool(
         "drop_table",
         "Delete a table",
         &[DATABASE, TABLE_NAME, IGNORE_MISSING, NAMESPACE],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "rename_table",
         "Rename a table",
@@ -142,7 +146,8 @@ const TOOLS: &[Tool] = &[
             NAMESPACE,
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "add_columns",
         "Add columns by Arrow schema",
@@ -182,17 +187,20 @@ const TOOLS: &[Tool] = &[
         &[DATABASE, TABLE, NAMESPACE],
     )
     .takes(STREAM)
-    .answers(ANSWERS_STREAM),
+    .answers(ANSWERS_STREAM)
+    .writes(),
     tool(
         "update",
         "Set columns where a condition holds",
         &[DATABASE, TABLE, WHERE, VALUES, PARAMS, NAMESPACE],
-    ),
+    )
+    .writes(),
     tool(
         "delete",
         "Delete rows where a condition holds",
         &[DATABASE, TABLE, WHERE, PARAMS, NAMESPACE],
-    ),
+    )
+    .writes(),
     tool(
         "count",
         "How many rows match",

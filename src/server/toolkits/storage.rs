@@ -93,7 +93,8 @@ const TOOLS: &[Tool] = &[
             .or("false"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "move",
         "Move or rename a file or folder",
@@ -103,7 +104,8 @@ const TOOLS: &[Tool] = &[
             opt("overwrite", Ty::Bool, "replace what is at the destination").or("false"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
 ];
 
 /// Bytes asked for per upload pull.
