@@ -14,20 +14,18 @@ use crate::server::room::{Participant, Room};
 
 use super::spec::{ANSWERS_EMPTY, Arg, JSON_STREAM, Tool, Ty, opt, req, tool};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    on_leave: Some(|room, who| {
-        if who.messaging_enabled.load(Ordering::SeqCst) {
-            announce_disabled(room, who);
-        }
-    }),
-    ..super::Toolkit::new(
-        "messaging",
-        "Messages and presence between participants",
-        &crate::auth::check::MESSAGING,
-        TOOLS,
-        |call| Box::pin(invoke(call)),
-    )
-};
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "messaging",
+    "Messages and presence between participants",
+    &crate::auth::check::MESSAGING,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+)
+.on_leave(|room, who| {
+    if who.messaging_enabled.load(Ordering::SeqCst) {
+        announce_disabled(room, who);
+    }
+});
 
 const TO: Arg = req(
     "to_participant_id",

@@ -21,17 +21,15 @@ use crate::store::files::{self, FileError, Upload};
 
 use super::spec::{ANSWERS_EMPTY, ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    // Paths are checked first (a bad path is 3004, not a denial), then authorised.
-    authorizes_itself: true,
-    ..super::Toolkit::new(
-        "storage",
-        "The room's shared files",
-        &crate::auth::check::STORAGE,
-        TOOLS,
-        |call| Box::pin(invoke(call)),
-    )
-};
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "storage",
+    "The room's shared files",
+    &crate::auth::check::STORAGE,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+)
+// Paths are checked first (a bad path is 3004, not a denial), then authorised.
+.authorizes_itself();
 
 const PATH: Arg = req(
     "path",

@@ -175,3 +175,12 @@ fn the_tools_that_write_are_the_ones_the_room_logs_in_words() {
     assert!(writes("queues", "send") && !writes("queues", "list"));
     assert!(!writes("weather", "send"));
 }
+
+#[test]
+fn toolkit_state_opens_with_the_room_and_is_found_by_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = RoomState::open(dir.path());
+    assert!(state.get::<dataset::shared::RoomDatabase>().is_ok());
+    assert!(state.get::<crate::store::memory::Memories>().is_ok());
+    assert!(state.get::<String>().is_err());
+}
