@@ -11,6 +11,7 @@ pub mod error_codes;
 pub mod files;
 pub mod message;
 pub mod packet;
+pub mod sql;
 
 pub use content::Content;
 pub use message::{MessageError, pack_message, unpack_message};

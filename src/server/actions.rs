@@ -41,7 +41,7 @@ impl ActionBudget {
 /// line (logged by [`log`] once it succeeded). None for reads, streams and an empty budget.
 pub(crate) fn describe(call: &ToolCall) -> Option<String> {
     if call.requests.is_some()
-        || !is_write(&call.toolkit, &call.tool)
+        || !super::toolkits::writes(&call.toolkit, &call.tool)
         || !call.caller.actions.take()
     {
         return None;
@@ -68,28 +68,6 @@ pub(crate) fn log(call: &ToolCall, action: String) {
 pub(crate) fn logged(call: &ToolCall, action: String) {
     call.room
         .log(Severity::Info, format!("{} {action}", call.caller.name));
-}
-
-fn is_write(toolkit: &str, tool: &str) -> bool {
-    matches!(
-        (toolkit, tool),
-        ("queues", "open" | "send" | "receive" | "drain" | "close")
-            | ("messaging", "send" | "broadcast")
-            | ("storage", "delete" | "move")
-            | ("secrets", "set_secret" | "delete_secret")
-            | ("services", "restart")
-            | (
-                "sqlite",
-                "create_database"
-                    | "drop_database"
-                    | "create_table"
-                    | "drop_table"
-                    | "rename_table"
-                    | "insert"
-                    | "update"
-                    | "delete"
-            )
-    )
 }
 
 fn words(call: &ToolCall, args: &Value) -> String {

@@ -86,10 +86,8 @@ pub(crate) struct Room {
     /// Toolkits hosted by participants, and calls forwarded to them.
     pub hosted: super::hosted::Hosted,
     pub secrets: crate::store::secrets::SecretStore,
-    /// The dataset and sqlite toolkits' databases and open queries.
-    pub database: super::toolkits::dataset::shared::RoomDatabase,
-    /// The memory toolkit's memories (`<room>/memory/`).
-    pub memories: crate::store::memory::Memories,
+    /// What the toolkits keep per room (databases, open queries, memories), opaque here.
+    pub toolkit_state: super::toolkits::RoomState,
     /// The session: its record, idle tracking and services (`session.rs`).
     pub session: super::session::Session,
     /// Calls, messages, queue operations and errors counted for the console's overview.
@@ -268,8 +266,7 @@ impl Rooms {
             presence: Mutex::new(()),
             hosted: Default::default(),
             secrets,
-            database: super::toolkits::dataset::shared::RoomDatabase::new(dir.clone()),
-            memories: crate::store::memory::Memories::new(&dir),
+            toolkit_state: super::toolkits::RoomState::open(&dir),
             session: Session::new(self.config.db.clone(), supervisor),
             stats: super::toolkits::stats::counters(name),
             recorder,

@@ -14,7 +14,7 @@ use crate::server::call::{ToolCall, ToolError, ToolResult, arg_bool, arg_str, em
 use crate::server::room::Room;
 use crate::store::memory::ingest::{IngestResult, SourceInfo};
 use crate::store::memory::{
-    EntityRecord, MAX_TEXT, MemoryDb, MemoryError, MemoryRef, RelationshipRecord,
+    EntityRecord, MAX_TEXT, Memories, MemoryDb, MemoryError, MemoryRef, RelationshipRecord,
     RelationshipSelector, cypher, parse_records,
 };
 
@@ -26,7 +26,9 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
     &crate::auth::check::MEMORY,
     TOOLS,
     |call| Box::pin(invoke(call)),
-);
+)
+// `<room>/memory/`, opened memory by memory on first use.
+.on_open(|dir| Arc::new(Memories::new(dir)));
 
 const NAME: Arg = req("name", Ty::Str, "the memory's name");
 const MERGE: Arg = opt(
@@ -345,9 +347,10 @@ fn check_strategy(args: &Value) -> Result<(), ToolError> {
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;
     let room = call.room.clone();
+    let memories: Arc<Memories> = room.toolkit_state.get()?;
     if call.tool == "list" {
         let ns = namespace(&args)?;
-        let names = blocking(move || Ok(room.memories.list(&ns)?)).await?;
+        let names = blocking(move || Ok(memories.list(&ns)?)).await?;
         return json_reply(json!({ "memories": names }));
     }
     let m = memory_ref(&args)?;
@@ -355,13 +358,13 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
         "create" => {
             let overwrite = arg_bool(&args, "overwrite", false)?;
             let ignore_exists = arg_bool(&args, "ignore_exists", false)?;
-            blocking(move || Ok(room.memories.create(&m, overwrite, ignore_exists)?)).await?;
+            blocking(move || Ok(memories.create(&m, overwrite, ignore_exists)?)).await?;
             empty()
         }
         "drop" => {
             let ignore_missing = arg_bool(&args, "ignore_missing", false)?;
             let name = m.name.clone();
-            let dropped = blocking(move || Ok(room.memories.drop_memory(&m)?)).await?;
+            let dropped = blocking(move || Ok(memories.drop_memory(&m)?)).await?;
             if !dropped && !ignore_missing {
                 return Err(MemoryError::NotFound(name).into());
             }
@@ -629,9 +632,9 @@ async fn with_memory<T: Send + 'static>(
     m: MemoryRef,
     f: impl FnOnce(&MemoryDb) -> Result<T, ToolError> + Send + 'static,
 ) -> Result<T, ToolError> {
-    let room = room.clone();
+    let memories: Arc<Memories> = room.toolkit_state.get()?;
     blocking(move || {
-        let db = room.memories.get(&m)?;
+        let db = memories.get(&m)?;
         f(&db)
     })
     .await

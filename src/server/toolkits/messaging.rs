@@ -14,20 +14,18 @@ use crate::server::room::{Participant, Room};
 
 use super::spec::{ANSWERS_EMPTY, Arg, JSON_STREAM, Tool, Ty, opt, req, tool};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    on_leave: Some(|room, who| {
-        if who.messaging_enabled.load(Ordering::SeqCst) {
-            announce_disabled(room, who);
-        }
-    }),
-    ..super::Toolkit::new(
-        "messaging",
-        "Messages and presence between participants",
-        &crate::auth::check::MESSAGING,
-        TOOLS,
-        |call| Box::pin(invoke(call)),
-    )
-};
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "messaging",
+    "Messages and presence between participants",
+    &crate::auth::check::MESSAGING,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+)
+.on_leave(|room, who| {
+    if who.messaging_enabled.load(Ordering::SeqCst) {
+        announce_disabled(room, who);
+    }
+});
 
 const TO: Arg = req(
     "to_participant_id",
@@ -59,13 +57,15 @@ const TOOLS: &[Tool] = &[
         "Send a message to one participant",
         &[TO, TYPE, MESSAGE, ATTACHMENT],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "broadcast",
         "Send a message to every participant",
         &[TYPE, MESSAGE, ATTACHMENT],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "stream",
         "Open a two-way stream of messages with one participant",

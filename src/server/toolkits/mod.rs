@@ -19,7 +19,9 @@ pub(crate) mod sync;
 
 mod spec;
 
+use std::any::Any;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -33,6 +35,8 @@ use crate::protocol::error_codes::{DEPENDENCY_MISSING, NOT_FOUND};
 pub(crate) use spec::Tool;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// One toolkit's state for one room (see [`RoomState`]).
+pub(crate) type KitState = Arc<dyn Any + Send + Sync>;
 
 /// A built-in toolkit: one row of the registry. Each module declares its own `TOOLKIT`.
 pub(crate) struct Toolkit {
@@ -50,10 +54,13 @@ pub(crate) struct Toolkit {
     pub on_leave: Option<fn(&Room, &Participant)>,
     /// Told when the room's session ends, before its stores close.
     pub on_close: Option<fn(Arc<Room>) -> BoxFuture<'static, ()>>,
+    /// Opens what the toolkit keeps per room (given the room's folder) when the room opens;
+    /// the toolkit finds it again with [`RoomState::get`].
+    pub on_open: Option<fn(&Path) -> KitState>,
 }
 
 impl Toolkit {
-    /// A row with no hooks; modules fill in the rest with struct update syntax.
+    /// A row with no hooks; the methods below add them.
     pub const fn new(
         name: &'static str,
         description: &'static str,
@@ -70,6 +77,39 @@ impl Toolkit {
             authorizes_itself: false,
             on_leave: None,
             on_close: None,
+            on_open: None,
+        }
+    }
+
+    /// The same toolkit authorising its unary calls itself (see `authorizes_itself`).
+    pub const fn authorizes_itself(self) -> Toolkit {
+        Toolkit {
+            authorizes_itself: true,
+            ..self
+        }
+    }
+
+    /// The same toolkit told when a participant leaves.
+    pub const fn on_leave(self, hook: fn(&Room, &Participant)) -> Toolkit {
+        Toolkit {
+            on_leave: Some(hook),
+            ..self
+        }
+    }
+
+    /// The same toolkit told when the room's session ends.
+    pub const fn on_close(self, hook: fn(Arc<Room>) -> BoxFuture<'static, ()>) -> Toolkit {
+        Toolkit {
+            on_close: Some(hook),
+            ..self
+        }
+    }
+
+    /// The same toolkit keeping state per room, opened with the room.
+    pub const fn on_open(self, hook: fn(&Path) -> KitState) -> Toolkit {
+        Toolkit {
+            on_open: Some(hook),
+            ..self
         }
     }
 }
@@ -124,9 +164,47 @@ pub(crate) fn is_builtin(name: &str) -> bool {
     find(name).is_some()
 }
 
+/// Whether a built-in tool is declared as changing the room (`Tool::writes`).
+pub(crate) fn writes(toolkit: &str, tool: &str) -> bool {
+    find(toolkit)
+        .and_then(|k| k.tools.iter().find(|t| t.name == tool))
+        .is_some_and(|t| t.writes)
+}
+
 /// The guard of a toolkit: its own for a built-in one, else the one for hosted toolkits.
 pub(crate) fn guard_of(toolkit: &str) -> &'static Guard {
     find(toolkit).map_or_else(|| crate::auth::check::guard_of_hosted(toolkit), |k| k.guard)
+}
+
+/// What the toolkits keep per room (their databases, their open queries): opened with the
+/// room by each toolkit's `on_open` and found by type, so the room holds it without knowing
+/// what is in it.
+pub(crate) struct RoomState(Vec<KitState>);
+
+impl RoomState {
+    /// Every toolkit's state for the room whose folder is `dir`.
+    pub fn open(dir: &Path) -> RoomState {
+        RoomState(
+            TOOLKITS
+                .iter()
+                .filter_map(|k| k.on_open)
+                .map(|open| open(dir))
+                .collect(),
+        )
+    }
+
+    /// The state of type `T`, as its toolkit's `on_open` made it.
+    pub fn get<T: Any + Send + Sync>(&self) -> Result<Arc<T>, ToolError> {
+        self.0
+            .iter()
+            .find_map(|s| s.clone().downcast::<T>().ok())
+            .ok_or_else(|| {
+                ToolError::new(
+                    crate::protocol::error_codes::OPERATION_FAILED,
+                    format!("the room has no {}", std::any::type_name::<T>()),
+                )
+            })
+    }
 }
 
 /// A participant left: every toolkit that cares is told.

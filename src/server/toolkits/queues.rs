@@ -44,7 +44,9 @@ const CREATE: Arg = opt(
 
 const TOOLS: &[Tool] = &[
     tool("list", "Queues and their sizes", &[]),
-    tool("open", "Create a queue", &[NAME]).answers(ANSWERS_EMPTY),
+    tool("open", "Create a queue", &[NAME])
+        .answers(ANSWERS_EMPTY)
+        .writes(),
     tool(
         "send",
         "Append a message",
@@ -54,7 +56,8 @@ const TOOLS: &[Tool] = &[
             req("message", Ty::Object, "the message: any JSON object"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "receive",
         "Take the oldest message, optionally waiting",
@@ -69,9 +72,14 @@ const TOOLS: &[Tool] = &[
             .or("true"),
         ],
     )
-    .answers(ANSWERS_JSON_OR_EMPTY),
-    tool("drain", "Remove every message", &[NAME]).answers(ANSWERS_EMPTY),
-    tool("close", "Delete a queue", &[NAME]).answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_JSON_OR_EMPTY)
+    .writes(),
+    tool("drain", "Remove every message", &[NAME])
+        .answers(ANSWERS_EMPTY)
+        .writes(),
+    tool("close", "Delete a queue", &[NAME])
+        .answers(ANSWERS_EMPTY)
+        .writes(),
 ];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {

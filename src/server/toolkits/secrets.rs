@@ -46,7 +46,8 @@ const TOOLS: &[Tool] = &[
         ],
     )
     .takes(BINARY)
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "get_secret",
         "A secret's value, by id or name",
@@ -66,7 +67,8 @@ const TOOLS: &[Tool] = &[
             SECRET_ID,
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
 ];
 
 impl From<SecretError> for ToolError {

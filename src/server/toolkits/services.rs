@@ -25,7 +25,8 @@ const TOOLS: &[Tool] = &[
             "the id of the service to restart",
         )],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
 ];
 
 pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {

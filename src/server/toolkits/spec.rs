@@ -178,6 +178,8 @@ pub(crate) struct Tool {
     /// The arguments (for streams: the start chunk's).
     pub args: &'static [Arg],
     pub output: Shape,
+    /// Whether a call changes the room in a way its log tells in words (`actions.rs`).
+    pub writes: bool,
 }
 
 /// A unary tool taking JSON arguments and answering JSON.
@@ -192,6 +194,7 @@ pub(crate) const fn tool(
         input: JSON,
         args,
         output: ANSWERS_JSON,
+        writes: false,
     }
 }
 
@@ -204,6 +207,14 @@ impl Tool {
     /// The same tool answering in another shape.
     pub const fn answers(self, output: Shape) -> Tool {
         Tool { output, ..self }
+    }
+
+    /// The same tool marked as changing the room: each call's action is logged in words.
+    pub const fn writes(self) -> Tool {
+        Tool {
+            writes: true,
+            ..self
+        }
     }
 
     /// The JSON Schema of the arguments: an object with one property per argument.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::dataset::search::{Search, where_arg};
 use super::dataset::shared::{
-    blocking, check_name, namespace, opt_str, opt_strings, pull_chunk, start_chunk,
+    RoomDatabase, blocking, check_name, namespace, opt_str, opt_strings, pull_chunk, start_chunk,
 };
 use super::dataset::{cancel, grant_guard, read_sql_query, set_values, sql_answer, sql_mode};
 use crate::protocol::Content;
@@ -78,13 +78,15 @@ const TOOLS: &[Tool] = &[
             opt("flush_interval_ms", Ty::Int, "how often writes are flushed"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "drop_database",
         "Delete a database",
         &[NAME, NAMESPACE, IGNORE_MISSING],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "inspect_database",
         "A database's table count and size",
@@ -125,13 +127,15 @@ const TOOLS: &[Tool] = &[
         &[DATABASE, TABLE_NAME, MODE, NAMESPACE],
     )
     .takes(STREAM)
-    .answers(ANSWERS_STREAM),
+    .answers(ANSWERS_STREAM)
+    .writes(),
     tool(
         "drop_table",
         "Delete a table",
         &[DATABASE, TABLE_NAME, IGNORE_MISSING, NAMESPACE],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "rename_table",
         "Rename a table",
@@ -142,7 +146,8 @@ const TOOLS: &[Tool] = &[
             NAMESPACE,
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "add_columns",
         "Add columns by Arrow schema",
@@ -182,17 +187,20 @@ const TOOLS: &[Tool] = &[
         &[DATABASE, TABLE, NAMESPACE],
     )
     .takes(STREAM)
-    .answers(ANSWERS_STREAM),
+    .answers(ANSWERS_STREAM)
+    .writes(),
     tool(
         "update",
         "Set columns where a condition holds",
         &[DATABASE, TABLE, WHERE, VALUES, PARAMS, NAMESPACE],
-    ),
+    )
+    .writes(),
     tool(
         "delete",
         "Delete rows where a condition holds",
         &[DATABASE, TABLE, WHERE, PARAMS, NAMESPACE],
-    ),
+    )
+    .writes(),
     tool(
         "count",
         "How many rows match",
@@ -321,7 +329,7 @@ fn settings(store: &TableStore) -> Value {
 
 async fn unary(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;
-    let rooms = &call.room.database;
+    let rooms = RoomDatabase::of(&call.room)?;
     match call.tool.as_str() {
         "list_databases" => {
             let ns = namespace(&args)?;
@@ -563,7 +571,7 @@ async fn add_columns(call: &mut ToolCall) -> ToolResult {
     let args = Value::Object(headers);
     let (ns, db) = database_arg(&args, "database")?;
     let table = table_name(&args, "table")?;
-    let store = call.room.database.sqlite(&ns, &db)?;
+    let store = RoomDatabase::of(&call.room)?.sqlite(&ns, &db)?;
     let (schema, _) = read_ipc(&data)?;
     let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     blocking(move || store.add_columns(&table, &fields)).await?;
@@ -579,7 +587,7 @@ async fn write_stream(call: &mut ToolCall) -> ToolResult {
     let create = call.tool == "create_table";
     let table = table_name(&args, if create { "name" } else { "table" })?;
     let mode = CreateMode::parse(opt_str(&args, "mode")?)?;
-    let store = call.room.database.sqlite(&ns, &db)?;
+    let store = RoomDatabase::of(&call.room)?.sqlite(&ns, &db)?;
     let mut have_table = !create;
     let mut skip = false;
     if create && !payload.is_empty() {
@@ -639,7 +647,7 @@ async fn search(call: &mut ToolCall) -> ToolResult {
         Params::Named(n) => user_params(&args)?.with_named(n),
         _ => user_params(&args)?,
     };
-    let store = call.room.database.sqlite(&ns, &db)?;
+    let store = RoomDatabase::of(&call.room)?.sqlite(&ns, &db)?;
     let g = guard(call, &db, &ns);
     let opened = blocking(move || search.open(&store, g)).await?;
     let Opened::Rows(cursor) = opened else {
@@ -665,7 +673,7 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
     let query = arg_str(&args, "query")?.to_string();
     let params = user_params(&args)?;
     let mode = sql_mode(&call.tool);
-    let store = call.room.database.sqlite(&ns, &db)?;
+    let store = RoomDatabase::of(&call.room)?.sqlite(&ns, &db)?;
     let g = guard(call, &db, &ns);
     let spec = QuerySpec {
         sql: query,

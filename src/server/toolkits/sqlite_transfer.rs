@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::dataset::shared::pull_chunk;
+use super::dataset::shared::{RoomDatabase, pull_chunk};
 use super::sqlite::database_arg;
 use super::stream::{Chunk, next_chunk};
 use crate::protocol::Content;
@@ -103,8 +103,8 @@ pub(crate) async fn backup(call: &mut ToolCall) -> ToolResult {
     let args = start(call).await?;
     call.authorize(&args)?;
     let (ns, name) = database_arg(&args, "database")?;
-    let store = call.room.database.sqlite(&ns, &name)?;
-    let tmp = TempFile::name(&call.room.database.transfer_dir(), "backup")?;
+    let store = RoomDatabase::of(&call.room)?.sqlite(&ns, &name)?;
+    let tmp = TempFile::name(&RoomDatabase::of(&call.room)?.transfer_dir(), "backup")?;
 
     // The copy runs on a blocking thread; a caller who leaves interrupts it, and the temp
     // file goes only after the copy has stopped writing it.
@@ -223,7 +223,7 @@ pub(crate) async fn restore(call: &mut ToolCall) -> ToolResult {
     let args = start(call).await?;
     call.authorize(&args)?;
     let (ns, name) = database_arg(&args, "database")?;
-    let rooms = &call.room.database;
+    let rooms = RoomDatabase::of(&call.room)?;
     if rooms.sqlite_path(&ns, &name).exists() {
         return Err(ToolError::new(
             ALREADY_EXISTS,
@@ -316,7 +316,7 @@ pub(crate) async fn restore(call: &mut ToolCall) -> ToolResult {
     let path = tmp.path.clone();
     tokio::task::spawn_blocking(move || {
         check_database(&path)?;
-        room.database.install_sqlite(&ns, &name, &path)
+        RoomDatabase::of(&room)?.install_sqlite(&ns, &name, &path)
     })
     .await
     .map_err(|e| ToolError::new(OPERATION_FAILED, format!("the restore task failed: {e}")))??;

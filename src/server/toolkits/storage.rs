@@ -21,17 +21,15 @@ use crate::store::files::{self, FileError, Upload};
 
 use super::spec::{ANSWERS_EMPTY, ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    // Paths are checked first (a bad path is 3004, not a denial), then authorised.
-    authorizes_itself: true,
-    ..super::Toolkit::new(
-        "storage",
-        "The room's shared files",
-        &crate::auth::check::STORAGE,
-        TOOLS,
-        |call| Box::pin(invoke(call)),
-    )
-};
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "storage",
+    "The room's shared files",
+    &crate::auth::check::STORAGE,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+)
+// Paths are checked first (a bad path is 3004, not a denial), then authorised.
+.authorizes_itself();
 
 const PATH: Arg = req(
     "path",
@@ -93,7 +91,8 @@ const TOOLS: &[Tool] = &[
             .or("false"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
     tool(
         "move",
         "Move or rename a file or folder",
@@ -103,7 +102,8 @@ const TOOLS: &[Tool] = &[
             opt("overwrite", Ty::Bool, "replace what is at the destination").or("false"),
         ],
     )
-    .answers(ANSWERS_EMPTY),
+    .answers(ANSWERS_EMPTY)
+    .writes(),
 ];
 
 /// Bytes asked for per upload pull.

@@ -30,16 +30,14 @@ use crate::store::documents::{
 
 use super::spec::{ANSWERS_JSON_OR_EMPTY, ANSWERS_STREAM, Arg, STREAM, Tool, Ty, opt, req, tool};
 
-pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit {
-    on_close: Some(|room| Box::pin(async move { flush(&room).await })),
-    ..super::Toolkit::new(
-        "sync",
-        "Shared documents (Yjs), edited live by everyone who opens them",
-        &crate::auth::check::SYNC,
-        TOOLS,
-        |call| Box::pin(invoke(call)),
-    )
-};
+pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
+    "sync",
+    "Shared documents (Yjs), edited live by everyone who opens them",
+    &crate::auth::check::SYNC,
+    TOOLS,
+    |call| Box::pin(invoke(call)),
+)
+.on_close(|room| Box::pin(async move { flush(&room).await }));
 
 const PATH: Arg = req("path", Ty::Str, "the document's path, e.g. `notes.thread`");
 const SCHEMA: Arg = opt(

@@ -139,3 +139,48 @@ fn every_toolkit_names_its_guard_and_is_found_by_name() {
     assert_eq!(guard_of("weather").grant, "agents");
     assert!(!is_builtin("weather"));
 }
+
+#[test]
+fn the_tools_that_write_are_the_ones_the_room_logs_in_words() {
+    let mut marked: Vec<String> = TOOLKITS
+        .iter()
+        .flat_map(|k| k.tools.iter().map(move |t| (k.name, t)))
+        .filter(|(_, t)| t.writes)
+        .map(|(k, t)| format!("{k}.{}", t.name))
+        .collect();
+    marked.sort();
+    let expected = [
+        "messaging.broadcast",
+        "messaging.send",
+        "queues.close",
+        "queues.drain",
+        "queues.open",
+        "queues.receive",
+        "queues.send",
+        "secrets.delete_secret",
+        "secrets.set_secret",
+        "services.restart",
+        "sqlite.create_database",
+        "sqlite.create_table",
+        "sqlite.delete",
+        "sqlite.drop_database",
+        "sqlite.drop_table",
+        "sqlite.insert",
+        "sqlite.rename_table",
+        "sqlite.update",
+        "storage.delete",
+        "storage.move",
+    ];
+    assert_eq!(marked, expected);
+    assert!(writes("queues", "send") && !writes("queues", "list"));
+    assert!(!writes("weather", "send"));
+}
+
+#[test]
+fn toolkit_state_opens_with_the_room_and_is_found_by_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = RoomState::open(dir.path());
+    assert!(state.get::<dataset::shared::RoomDatabase>().is_ok());
+    assert!(state.get::<crate::store::memory::Memories>().is_ok());
+    assert!(state.get::<String>().is_err());
+}

@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
 use super::{RESERVED_PREFIX, StoreError, cursor};
+use crate::protocol::sql::{COUNTER_PRAGMAS, DESCRIBING_PRAGMAS};
 
 /// What a statement does to a table, for the caller's grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,32 +157,8 @@ fn check(guard: &Guard, ctx: &AuthContext<'_>) -> Result<(), String> {
             pragma_value,
         } => {
             let name = pragma_name.to_ascii_lowercase();
-            // Pragmas that describe tables (they take a table name), and counters that may be
-            // read but not set.
-            const INFO: &[&str] = &[
-                "table_info",
-                "table_xinfo",
-                "table_list",
-                "index_list",
-                "index_info",
-                "index_xinfo",
-                "foreign_key_list",
-                "foreign_key_check",
-                "integrity_check",
-                "quick_check",
-                "collation_list",
-                "function_list",
-            ];
-            const COUNTERS: &[&str] = &[
-                "user_version",
-                "data_version",
-                "schema_version",
-                "page_count",
-                "page_size",
-                "freelist_count",
-            ];
-            if INFO.contains(&name.as_str())
-                || (COUNTERS.contains(&name.as_str()) && pragma_value.is_none())
+            if DESCRIBING_PRAGMAS.contains(&name.as_str())
+                || (COUNTER_PRAGMAS.contains(&name.as_str()) && pragma_value.is_none())
             {
                 Ok(())
             } else {

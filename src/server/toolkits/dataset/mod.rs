@@ -26,7 +26,8 @@ use crate::store::tables::{
     convert, cursor::BATCH_ROWS, read_ipc, schema_to_ipc,
 };
 use shared::{
-    ARROW_STREAM, blocking, check_name, namespace, opt_str, opt_strings, pull_chunk, start_chunk,
+    ARROW_STREAM, RoomDatabase, blocking, check_name, namespace, opt_str, opt_strings, pull_chunk,
+    start_chunk,
 };
 
 use super::spec::{
@@ -40,7 +41,9 @@ pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
     &crate::auth::check::DATASET,
     TOOLS,
     |call| Box::pin(invoke(call)),
-);
+)
+// The room's databases, the sqlite toolkit's too (`shared.rs`).
+.on_open(|dir| Arc::new(shared::RoomDatabase::new(dir.to_path_buf())));
 
 const TABLE: Arg = req("table", Ty::Str, "the table's name");
 const TABLE_NAME: Arg = req("name", Ty::Str, "the table's name");
@@ -443,7 +446,7 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
 
 async fn unary(call: &mut ToolCall) -> ToolResult {
     let args = call.json_args()?;
-    let db = call.room.database.dataset()?;
+    let db = RoomDatabase::of(&call.room)?.dataset()?;
     match call.tool.as_str() {
         "list_tables" => {
             no_branch(&args)?;
@@ -538,7 +541,7 @@ async fn unary(call: &mut ToolCall) -> ToolResult {
         }
         "close_sql_query" => {
             let id = arg_str(&args, "query_id")?;
-            call.room.database.close(call, "dataset", id);
+            RoomDatabase::of(&call.room)?.close(call, "dataset", id);
             empty()
         }
         "cancel_sql_query" => cancel(call, "dataset", &args),
@@ -704,13 +707,13 @@ pub(crate) fn set_values(args: &Value) -> Result<Vec<(String, SetValue)>, ToolEr
 
 pub(crate) fn cancel(call: &ToolCall, toolkit: &str, args: &Value) -> ToolResult {
     let id = arg_str(args, "query_id")?;
-    let cursor = call.room.database.query(call, toolkit, id)?;
+    let cursor = RoomDatabase::of(&call.room)?.query(call, toolkit, id)?;
     cursor.cancel();
     json_reply(json!({"status": "cancelled"}))
 }
 
 async fn add_columns(call: &mut ToolCall) -> ToolResult {
-    let db = call.room.database.dataset()?;
+    let db = RoomDatabase::of(&call.room)?.dataset()?;
     match call.args.clone() {
         Content::Binary { headers, data } => {
             let args = Value::Object(headers);
@@ -767,7 +770,7 @@ async fn write_stream(call: &mut ToolCall, kind: Write) -> ToolResult {
         None
     };
     let mode = CreateMode::parse(opt_str(&args, "mode")?)?;
-    let db = call.room.database.dataset()?;
+    let db = RoomDatabase::of(&call.room)?.dataset()?;
     let metadata = metadata_arg(&args);
     let mut schema: Option<Arc<Schema>> = None;
     let mut skip = false;
@@ -922,7 +925,7 @@ pub(crate) async fn read_sql_query(
     let args = Value::Object(headers);
     call.authorize(&args)?;
     let id = arg_str(&args, "query_id")?;
-    let cursor = call.room.database.query(call, toolkit, id)?;
+    let cursor = RoomDatabase::of(&call.room)?.query(call, toolkit, id)?;
     shared::serve_cursor(call, cursor, strict).await?;
     Ok(Reply::Streamed)
 }
@@ -989,7 +992,7 @@ async fn execute_sql(call: &mut ToolCall) -> ToolResult {
     }
     let params = arrow_params(&data)?;
     let mode = sql_mode(&call.tool);
-    let db = call.room.database.dataset()?;
+    let db = RoomDatabase::of(&call.room)?.dataset()?;
     let g = guard(call);
     let spec = QuerySpec {
         sql: query,
@@ -1042,7 +1045,7 @@ pub(crate) fn sql_answer(
         Opened::Statement(n) => json_reply(json!({"kind": "statement", "rows_affected": n})),
         Opened::Rows(cursor) => {
             let ipc = schema_to_ipc(&cursor.schema)?;
-            let id = call.room.database.register(call, toolkit, cursor)?;
+            let id = RoomDatabase::of(&call.room)?.register(call, toolkit, cursor)?;
             let mut header = json!({"kind": "query", "query_id": id});
             if let Some(t) = content_type {
                 header["content_type"] = json!(t);

@@ -8,7 +8,7 @@ use arrow_schema::{DataType, Schema};
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 
-use super::shared::{blocking, opt_str, opt_strings, opt_u64, start_chunk};
+use super::shared::{RoomDatabase, blocking, opt_str, opt_strings, opt_u64, start_chunk};
 use super::{guard, no_branch, table_arg};
 use crate::server::call::{Reply, ToolCall, ToolError, ToolResult};
 use crate::store::tables::{
@@ -222,7 +222,7 @@ pub(crate) async fn search(call: &mut ToolCall) -> ToolResult {
     no_branch(&args)?;
     let (_, _, table) = table_arg(&args, "table")?;
     let search = Search::from_args(&args, table)?;
-    let db = call.room.database.dataset()?;
+    let db = RoomDatabase::of(&call.room)?.dataset()?;
     let g = guard(call);
     let opened = blocking(move || search.open(&db, g)).await?;
     let Opened::Rows(cursor) = opened else {

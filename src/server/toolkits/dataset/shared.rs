@@ -12,6 +12,7 @@ use crate::protocol::error_codes::{
     ALREADY_EXISTS, INVALID_REQUEST, NOT_FOUND, OPERATION_FAILED, PERMISSION_DENIED,
 };
 use crate::server::call::{ToolCall, ToolError, random_id};
+use crate::server::room::Room;
 use crate::store::tables::{Cursor, StoreError, TableStore};
 
 pub(crate) const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -101,6 +102,11 @@ impl RoomDatabase {
             queries: Arc::default(),
             watched: Arc::default(),
         }
+    }
+
+    /// The room's databases, opened with the room (the dataset toolkit's `on_open`).
+    pub fn of(room: &Room) -> Result<Arc<RoomDatabase>, ToolError> {
+        room.toolkit_state.get()
     }
 
     /// `<room>/dataset.db`, opened on first use.

@@ -24,19 +24,9 @@ pub enum SqlKind {
     Destructive,
 }
 
-/// Pragmas that take an argument in parentheses and still only report.
-const READ_PRAGMAS_WITH_ARG: &[&str] = &[
-    "table_info",
-    "table_xinfo",
-    "table_list",
-    "index_list",
-    "index_info",
-    "index_xinfo",
-    "foreign_key_list",
-    "foreign_key_check",
-    "integrity_check",
-    "quick_check",
-];
+// Pragmas that take an argument in parentheses and still only report: the ones the server's
+// authorizer allows with an argument.
+use crate::protocol::sql::DESCRIBING_PRAGMAS as READ_PRAGMAS_WITH_ARG;
 
 /// Classifies SQL text (all its statements).
 pub fn classify(sql: &str) -> SqlKind {
