@@ -46,14 +46,16 @@ fn run(core: &Core, mut log: LogFile) {
             }
         }
         drop(st);
-        for ack in batch.acks {
-            // A caller that stopped waiting is no one to tell.
-            let _ = ack.send(written.clone());
-        }
+        // Receivers are woken before senders hear back: an item is durable once written, and
+        // a sender that goes on to look for the woken receiver finds it woken.
         if written.is_ok() {
             for waiters in batch.wakes {
                 waiters.notify_one();
             }
+        }
+        for ack in batch.acks {
+            // A caller that stopped waiting is no one to tell.
+            let _ = ack.send(written.clone());
         }
     }
 }
