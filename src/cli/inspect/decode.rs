@@ -93,9 +93,9 @@ pub fn call_summary(toolkit: &str, tool: &str, request: &str) -> String {
             _ => args,
         };
         for key in [
+            "path",
             "name",
             "queue",
-            "path",
             "table",
             "source_path",
             "to_participant_id",
