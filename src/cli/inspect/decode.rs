@@ -84,27 +84,64 @@ fn cut(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
-/// `queues.send jobs`: the call, and what it is about when its arguments say.
-pub fn call_summary(toolkit: &str, tool: &str, request: &str) -> String {
+/// `queues.send jobs`: the call, and what it is about when its arguments say; the same
+/// shape as a local room's recorder gives it (`server::recording`), so inspected and local
+/// timelines read alike. `name_of` turns a participant id into a name.
+pub fn call_summary(
+    toolkit: &str,
+    tool: &str,
+    request: &str,
+    name_of: &dyn Fn(&str) -> String,
+) -> String {
     let mut s = format!("{toolkit}.{tool}");
-    if let Ok(Value::Object(args)) = serde_json::from_str::<Value>(request) {
-        let args = match args.get("json").or(args.get("headers")) {
-            Some(Value::Object(inner)) if args.contains_key("type") => inner.clone(),
-            _ => args,
-        };
-        for key in [
-            "path",
-            "name",
-            "queue",
-            "table",
-            "source_path",
-            "to_participant_id",
-            "type",
-        ] {
-            if let Some(Value::String(v)) = args.get(key) {
-                s.push(' ');
-                s.push_str(&v.chars().take(80).collect::<String>());
-                break;
+    let args = match serde_json::from_str::<Value>(request) {
+        // A binary argument is recorded as {"type":"binary","headers":{..}}.
+        Ok(Value::Object(mut o)) if o.get("type").and_then(Value::as_str) == Some("binary") => {
+            o.remove("headers").unwrap_or(Value::Null)
+        }
+        Ok(v) => v,
+        Err(_) => Value::Null,
+    };
+    let arg = |k: &str| args.get(k).and_then(Value::as_str);
+    let mut push = |part: &str| {
+        s.push(' ');
+        s.push_str(part);
+    };
+    match (toolkit, tool) {
+        ("messaging", "send" | "broadcast" | "stream") => {
+            if let Some(t) = arg("type") {
+                push(t);
+            }
+            if let Some(to) = arg("to_participant_id") {
+                push(&format!("to {}", name_of(to)));
+            }
+            if let Some(m) = arg("message_json") {
+                push(&format!("{} B", m.len()));
+            }
+        }
+        ("queues", _) => {
+            if let Some(q) = arg("name") {
+                push(q);
+            }
+        }
+        ("secrets", _) => {
+            if let Some(n) = arg("name").or(arg("secret_id")).or(arg("id")) {
+                push(n);
+            }
+        }
+        _ => {
+            for key in [
+                "path",
+                "name",
+                "table",
+                "source_path",
+                "service_id",
+                "query",
+            ] {
+                if let Some(v) = arg(key) {
+                    push(&v.chars().take(60).collect::<String>());
+                    break;
+                }
             }
         }
     }
@@ -155,15 +192,15 @@ impl Decoder {
     fn add_pending(&mut self, id: u64, p: Pending, now_us: u64, out: &mut Vec<Seen>) {
         if self.pending.len() >= MAX_PENDING {
             // The oldest call goes on record as unanswered rather than be forgotten silently.
-            if let Some(&oldest) = self.pending.keys().min() {
-                if let Some(old) = self.pending.remove(&oldest) {
-                    out.push(self.finish(
-                        old,
-                        now_us,
-                        None,
-                        Some("no answer seen (too many calls in flight)".into()),
-                    ));
-                }
+            if let Some(&oldest) = self.pending.keys().min()
+                && let Some(old) = self.pending.remove(&oldest)
+            {
+                out.push(self.finish(
+                    old,
+                    now_us,
+                    None,
+                    Some("no answer seen (too many calls in flight)".into()),
+                ));
             }
         }
         if let Some(call_id) = &p.tool_call_id {
@@ -196,9 +233,8 @@ impl Decoder {
         if !streamed.is_empty() {
             summary.push_str(&format!(" ({})", streamed.join("; ")));
         }
-        if let Some(e) = &error {
-            summary.push_str(": ");
-            summary.push_str(&e.chars().take(120).collect::<String>());
+        if error.is_some() {
+            summary.push_str(" failed");
         }
         let (answer, answer_data) = answer.unwrap_or((p.last_answer, Vec::new()));
         let mut data = p.data;
@@ -253,9 +289,10 @@ impl Decoder {
                     .get("tool_call_id")
                     .and_then(Value::as_str)
                     .map(str::to_string);
+                let summary = call_summary(&toolkit, &tool, &request, &|id| self.name_of(id));
                 let p = Pending {
                     kind: Kind::of_toolkit(&toolkit),
-                    summary: call_summary(&toolkit, &tool, &request),
+                    summary,
                     toolkit,
                     tool,
                     request,
@@ -272,33 +309,41 @@ impl Decoder {
                 let Ok((call_id, chunk)) = unpack_chunk(&m.payload) else {
                     return;
                 };
-                let Some(p) = self
-                    .streams
-                    .get(&call_id)
-                    .and_then(|id| self.pending.get_mut(id))
-                else {
+                let Some(&id) = self.streams.get(&call_id) else {
                     return;
                 };
                 if chunk.is_close() {
                     return;
                 }
+                let names = &self.names;
+                let (me, my_name) = (&self.participant_id, &self.participant);
+                let Some(p) = self.pending.get_mut(&id) else {
+                    return;
+                };
                 let (n, bytes) = p.up.get_or_insert((0, 0));
                 *n += 1;
                 *bytes += chunk.data().len() as u64;
                 if p.request.is_empty() {
                     // A stream's first chunk says what the call is about (path, table, ...).
                     p.request = of_content(&chunk).0;
-                    p.summary = call_summary(&p.toolkit, &p.tool, &p.request);
+                    let name_of = |id: &str| {
+                        if id == me.as_str() {
+                            my_name.clone()
+                        } else {
+                            names.get(id).cloned().unwrap_or_else(|| id.to_string())
+                        }
+                    };
+                    p.summary = call_summary(&p.toolkit, &p.tool, &p.request, &name_of);
                 }
             }
             "set_attributes" => {
                 let attrs = unpack_message(&m.payload)
                     .map(|(h, _)| Value::Object(h))
                     .unwrap_or(Value::Null);
-                if let Some(name) = attrs.get("name").and_then(Value::as_str) {
-                    if self.participant.is_empty() {
-                        self.participant = name.to_string();
-                    }
+                if let Some(name) = attrs.get("name").and_then(Value::as_str)
+                    && self.participant.is_empty()
+                {
+                    self.participant = name.to_string();
                 }
                 out.push(seen(Event {
                     request: attrs.to_string(),
@@ -466,14 +511,13 @@ impl Decoder {
                     .unwrap_or_default();
                 if text(&h, "type") == "init" {
                     self.participant_id = text(&h, "participantId");
-                    if self.participant.is_empty() {
-                        if let Some(n) = h
+                    if self.participant.is_empty()
+                        && let Some(n) = h
                             .get("attributes")
                             .and_then(|a| a.get("name"))
                             .and_then(Value::as_str)
-                        {
-                            self.participant = n.to_string();
-                        }
+                    {
+                        self.participant = n.to_string();
                     }
                 }
                 let who = if self.participant.is_empty() {
@@ -868,6 +912,29 @@ mod tests {
             out[0].event.error.as_deref(),
             Some("no answer: the connection closed")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_messages_either_way_never_panic(
+            msgs in proptest::collection::vec((0usize..12, 0u64..4, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), proptest::prelude::any::<bool>()), 0..40)
+        ) {
+            const TYPES: [&str; 12] = ["room.invoke_tool", "__response__", "room.tool_call_request_chunk", "room.tool_call_response_chunk", "messaging.send", "connected", "room_ready", "set_attributes", "developer.log", "storage.file.moved", "room.tool_call_response", "x"];
+            let mut d = Decoder::new(String::new());
+            let mut out = Vec::new();
+            for (t, id, payload, up) in msgs {
+                // Half the time a well-formed header with junk values, else raw junk.
+                let payload = if payload.first().is_some_and(|b| b % 2 == 0) {
+                    pack_message(json!({"toolkit": "q", "tool": "t", "tool_call_id": "c", "arguments": {"type": "control", "method": "open"}, "chunk": {"type": "control", "method": "close", "status_code": 5}, "type": "init", "message": [1]}).as_object().unwrap(), &payload)
+                } else {
+                    payload
+                };
+                let m = RawMessage { id, msg_type: TYPES[t].into(), payload };
+                if up { d.up(m, id, &mut out) } else { d.down(m, id, &mut out) }
+            }
+            d.close(99, &mut out);
+            proptest::prop_assert!(d.pending.is_empty());
+        }
     }
 
     #[test]

@@ -192,10 +192,10 @@ pub fn format_line(seen: &Seen) -> String {
         |d| format!("{:.1}ms", d as f64 / 1000.0),
     );
     let mut summary = e.summary.replace(['\n', '\r'], " ");
-    if let Some(err) = &e.error {
-        if !summary.contains(err.as_str()) {
-            summary.push_str(&format!(": {err}"));
-        }
+    if let Some(err) = &e.error
+        && !summary.contains(err.as_str())
+    {
+        summary.push_str(&format!(": {err}"));
     }
     format!(
         "{time} {} {who:<16} {:<10} {call:<28} {took:>9}  {summary}",
