@@ -237,5 +237,11 @@ async fn refusals_and_rest_pass_through_and_garbage_changes_nothing() {
             .any(|e| e.kind == Kind::Session && e.summary.starts_with("refused by")),
         "the refusal is on record: {all:#?}"
     );
+    assert!(
+        all.iter().any(|e| e.toolkit == "http"
+            && e.tool == "GET"
+            && e.summary.starts_with("GET /rooms -> ")),
+        "the REST request is on record: {all:#?}"
+    );
     inspector.shutdown().await;
 }

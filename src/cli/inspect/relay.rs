@@ -509,6 +509,28 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
         .await;
     }
     let ctx = upgrade.then(|| Arc::new(Conn::new(&shared, room.as_deref().unwrap_or("-"), &head)));
+    // A plain HTTP request (the REST API, a download) is one event, in the session of the
+    // room its path names (or the URL's), else only shown.
+    let rest = (!upgrade).then(|| {
+        let room = room_in_path(upstream_head.target()).or_else(|| shared.upstream.room.clone());
+        let method = head.line.split(' ').next().unwrap_or("").to_string();
+        let target: String = upstream_head
+            .target()
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        Rest {
+            conn: room.map(|r| Arc::new(Conn::new(&shared, &r, &head))),
+            watcher: shared.watcher.clone(),
+            participant: head_participant(&head),
+            what: format!("{method} {target}"),
+            method,
+            started: Instant::now(),
+        }
+    });
     let (client_r, client_w) = client.into_split();
     let (server_r, server_w) = tokio::io::split(server);
     // Program -> room: after an upgrade request come frames (a client waits for the 101).
@@ -550,6 +572,14 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
                 };
                 let seen = lock(&ctx.decoder).session(Dir::Down, summary);
                 ctx.emit(seen);
+            }
+            if let Some(r) = &rest {
+                let line = end
+                    .and_then(|e| Head::parse(&buf[..e]))
+                    .map(|h| h.line)
+                    .unwrap_or_else(|| "no HTTP answer".into());
+                let status = line.splitn(2, ' ').nth(1).unwrap_or(&line).to_string();
+                r.done(&status);
             }
             let mut frames = FrameReader::new(MAX_MESSAGE + MAX_HEAD);
             let mut packets = Reassembler::new(MAX_MESSAGE);
@@ -610,6 +640,62 @@ where
     }
 }
 
+/// A plain HTTP request on its way, recorded when its answer's head comes back.
+struct Rest {
+    conn: Option<Arc<Conn>>,
+    watcher: Option<Watcher>,
+    participant: String,
+    method: String,
+    what: String,
+    started: Instant,
+}
+
+impl Rest {
+    fn done(&self, status: &str) {
+        let failed =
+            !status.starts_with('1') && !status.starts_with('2') && !status.starts_with('3');
+        let seen = Seen {
+            dir: Dir::Up,
+            event: Event {
+                participant: self.participant.clone(),
+                toolkit: "http".into(),
+                tool: self.method.clone(),
+                duration_us: Some(self.started.elapsed().as_micros() as u64),
+                error: failed.then(|| status.to_string()),
+                ..Event::new(Kind::Packet, format!("{} -> {status}", self.what))
+            },
+        };
+        match (&self.conn, &self.watcher) {
+            (Some(c), _) => c.emit(seen),
+            (None, Some(w)) => w("-", &seen),
+            (None, None) => {}
+        }
+    }
+}
+
+/// The room a REST path is about: the segment after `rooms`.
+fn room_in_path(target: &str) -> Option<String> {
+    let path = target.split('?').next().unwrap_or("");
+    let mut parts = path.split('/');
+    while let Some(p) = parts.next() {
+        if p == "rooms" {
+            return parts.next().filter(|r| !r.is_empty()).map(str::to_string);
+        }
+    }
+    None
+}
+
+/// The participant a request speaks for: its token's name claim.
+fn head_participant(head: &Head) -> String {
+    head.get("authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")))
+        .map(str::to_string)
+        .or_else(|| query_param(head.target(), "token"))
+        .as_deref()
+        .and_then(token_name)
+        .unwrap_or_default()
+}
+
 /// One WebSocket connection's decoding and where its events go.
 struct Conn {
     room: String,
@@ -623,12 +709,7 @@ struct Conn {
 
 impl Conn {
     fn new(shared: &Arc<Shared>, room: &str, head: &Head) -> Conn {
-        let token = head
-            .get("authorization")
-            .and_then(|v| v.strip_prefix("Bearer ").or(v.strip_prefix("bearer ")))
-            .map(str::to_string)
-            .or_else(|| query_param(head.target(), "token"));
-        let name = token.as_deref().and_then(token_name).unwrap_or_default();
+        let name = head_participant(head);
         Conn {
             room: room.to_string(),
             source: shared.upstream.room_url(room),
@@ -798,5 +879,14 @@ mod tests {
             Some("abc")
         );
         assert_eq!(query_param("/rooms/a", "token"), None);
+        assert_eq!(
+            room_in_path("/rooms/dev/files/a.txt?x=1").as_deref(),
+            Some("dev")
+        );
+        assert_eq!(
+            room_in_path("/accounts/projects/p/rooms/r").as_deref(),
+            Some("r")
+        );
+        assert_eq!(room_in_path("/rooms"), None);
     }
 }
