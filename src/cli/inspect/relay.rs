@@ -578,7 +578,7 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
                     .and_then(|e| Head::parse(&buf[..e]))
                     .map(|h| h.line)
                     .unwrap_or_else(|| "no HTTP answer".into());
-                let status = line.splitn(2, ' ').nth(1).unwrap_or(&line).to_string();
+                let status = line.split_once(' ').map_or(line.as_str(), |x| x.1).to_string();
                 r.done(&status);
             }
             let mut frames = FrameReader::new(MAX_MESSAGE + MAX_HEAD);
