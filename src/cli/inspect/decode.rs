@@ -19,8 +19,9 @@ use crate::timeline::{Event, Kind};
 const MAX_PENDING: usize = 4096;
 /// Participant names remembered per connection.
 const MAX_NAMES: usize = 4096;
-/// Bytes of a call's request or answer payload kept with its event.
-const MAX_DATA: usize = 64 * 1024;
+/// Bytes of a call's request or answer payload kept with its event (as a local room's
+/// recorder keeps them); with MAX_PENDING this bounds a connection's calls at 16 MiB.
+const MAX_DATA: usize = 4 << 10;
 
 /// Which way a message went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
