@@ -271,3 +271,55 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::{Event, Kind};
+
+    #[test]
+    fn a_printed_line_names_direction_participant_kind_call_duration_and_error() {
+        let seen = Seen {
+            dir: Dir::Up,
+            event: Event {
+                participant: "agent-7".into(),
+                toolkit: "queues".into(),
+                tool: "send".into(),
+                duration_us: Some(1_250),
+                error: Some("queue jobs is closed".into()),
+                ..Event::new(Kind::Queue, "queues.send jobs failed")
+            },
+        };
+        let line = format_line(&seen);
+        for part in [
+            " -> agent-7 ",
+            " queue ",
+            " queues.send ",
+            " 1.2ms ",
+            "queues.send jobs failed: queue jobs is closed",
+        ] {
+            assert!(line.contains(part), "{part:?} in {line:?}");
+        }
+    }
+
+    #[test]
+    fn dump_finds_sessions_at_any_depth_of_the_inspect_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let meta = crate::timeline::SessionMeta {
+            session_id: "s1".into(),
+            room: "dev".into(),
+            started_at_ms: 1,
+            source: "ws://h/rooms/dev".into(),
+        };
+        let rec =
+            crate::timeline::Recorder::start(&root.path().join("h-dev"), meta, Limits::default())
+                .unwrap();
+        rec.record(Event::new(Kind::Session, "hello"));
+        rec.sync();
+        let want = vec![root.path().join("h-dev").join("s1")];
+        assert_eq!(sessions_under(root.path()), want);
+        assert_eq!(sessions_under(&root.path().join("h-dev")), want);
+        assert_eq!(sessions_under(&want[0]), want);
+        assert!(sessions_under(&root.path().join("missing")).is_empty());
+    }
+}

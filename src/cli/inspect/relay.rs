@@ -578,7 +578,10 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
                     .and_then(|e| Head::parse(&buf[..e]))
                     .map(|h| h.line)
                     .unwrap_or_else(|| "no HTTP answer".into());
-                let status = line.split_once(' ').map_or(line.as_str(), |x| x.1).to_string();
+                let status = line
+                    .split_once(' ')
+                    .map_or(line.as_str(), |x| x.1)
+                    .to_string();
                 r.done(&status);
             }
             let mut frames = FrameReader::new(MAX_MESSAGE + MAX_HEAD);
