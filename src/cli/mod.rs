@@ -2,6 +2,7 @@
 
 mod api_rooms;
 pub mod http;
+pub mod inspect;
 mod local;
 mod room;
 mod rooms;
@@ -51,6 +52,8 @@ enum Command {
     Service(service::ServiceArgs),
     /// First run: config file, data dir, server secret and the `default` room.
     Setup(setup::SetupArgs),
+    /// Relay a program to any room (wss://HOST/rooms/NAME) and record its traffic.
+    Inspect(inspect::InspectArgs),
 }
 
 /// The console's tabs for `roomdeck --help`, from the console's own table, so a new tab is
@@ -143,6 +146,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sessions(args)) => sessions::run(&cli.data_dir, args),
         Some(Command::Service(args)) => service::run(&cli.data_dir, args),
         Some(Command::Setup(args)) => setup::run(&cli.data_dir, args),
+        Some(Command::Inspect(args)) => inspect::run(&cli.data_dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

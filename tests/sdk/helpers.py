@@ -31,6 +31,11 @@ STOP_TIMEOUT = 5.0  # seconds for it to exit after SIGTERM/SIGINT
 WAIT = 5.0  # default deadline for anything a test waits for over the network
 
 _SERVING = re.compile(r"roomdeck: serving (ws://\S+)")
+_RELAYING = re.compile(r"roomdeck inspect: relaying (ws://\S+) -> ")
+
+# ROOMDECK_SDK_VIA_INSPECTOR=1: every server gets a `roomdeck inspect` in front of it, and its
+# `url` (WebSocket and REST alike) is the inspector's, so the whole suite runs through one.
+VIA_INSPECTOR = os.environ.get("ROOMDECK_SDK_VIA_INSPECTOR", "") not in ("", "0")
 
 T = TypeVar("T")
 
@@ -57,9 +62,12 @@ class RoomdeckServer:
         self.log_path = log_path
         self.secret = secret
         self.url: str | None = None
+        # The server's own URL; `url` is the inspector's when one is in front.
+        self.direct_url: str | None = None
         self.stdout_lines: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
         self._log_file = None
+        self.inspector: Inspector | None = None
 
     def start(self) -> "RoomdeckServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,6 +99,14 @@ class RoomdeckServer:
                 raise RuntimeError(
                     f"roomdeck serve printed no 'roomdeck: serving ws://…' line in {STARTUP_TIMEOUT}s\n{self.log_tail()}"
                 )
+        self.direct_url = self.url
+        if VIA_INSPECTOR:
+            self.inspector = Inspector(
+                upstream=self.direct_url,
+                data_dir=self.data_dir.with_name(self.data_dir.name + "-inspector"),
+                log_path=self.log_path.with_name(self.log_path.name + ".inspector"),
+            ).start()
+            self.url = self.inspector.url
         return self
 
     def _read_stdout(self, found: threading.Event) -> None:
@@ -98,7 +114,7 @@ class RoomdeckServer:
         for line in self._proc.stdout:
             self.stdout_lines.append(line.rstrip("\n"))
             match = _SERVING.search(line)
-            if match and self.url is None:
+            if match and self.url is None and self.direct_url is None:
                 self.url = match.group(1).rstrip("/")
                 found.set()
 
@@ -110,6 +126,12 @@ class RoomdeckServer:
     def http_url(self) -> str:
         assert self.url is not None
         return "http" + self.url[len("ws"):]
+
+    @property
+    def direct_http_url(self) -> str:
+        """The server's own REST base, which URLs it makes (download_url) point at."""
+        assert self.direct_url is not None
+        return "http" + self.direct_url[len("ws"):]
 
     def room_url(self, room: str) -> str:
         return f"{self.url}/rooms/{room}"
@@ -126,6 +148,7 @@ class RoomdeckServer:
                 self.kill()
                 return None
         self._close_log()
+        self._stop_inspector()
         return self._proc.returncode
 
     def kill(self) -> None:
@@ -135,6 +158,16 @@ class RoomdeckServer:
             self._proc.kill()
             self._proc.wait(STOP_TIMEOUT)
         self._close_log()
+        self._stop_inspector()
+
+    def _stop_inspector(self) -> None:
+        if self.inspector is not None:
+            code = self.inspector.stop()
+            if code != 0:
+                raise AssertionError(
+                    f"roomdeck inspect exited with {code} after SIGTERM (None = still running)\n"
+                    + self.inspector.log_tail()
+                )
 
     def _close_log(self) -> None:
         if self._log_file is not None:
@@ -146,9 +179,101 @@ class RoomdeckServer:
             stderr = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             stderr = []
-        return (
+        tail = (
             "--- roomdeck stdout ---\n" + "\n".join(self.stdout_lines[-lines:])
             + "\n--- roomdeck stderr (tail) ---\n" + "\n".join(stderr[-lines:])
+        )
+        if self.inspector is not None:
+            tail += "\n" + self.inspector.log_tail(lines)
+        return tail
+
+
+class Inspector:
+    """One `roomdeck inspect --no-tui` process in front of `upstream`, on 127.0.0.1:0."""
+
+    def __init__(self, *, upstream: str, data_dir: Path, log_path: Path):
+        self.upstream = upstream
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.url: str | None = None
+        self.stdout_lines: list[str] = []
+        self._proc: subprocess.Popen[str] | None = None
+        self._log_file = None
+
+    def start(self) -> "Inspector":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.log_path, "a", encoding="utf-8")
+        self._proc = subprocess.Popen(
+            [
+                roomdeck_bin(), "inspect",
+                "--url", self.upstream,
+                "--no-tui",
+                "--listen", "127.0.0.1:0",
+                "--data-dir", str(self.data_dir),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            text=True,
+        )
+        found = threading.Event()
+        threading.Thread(target=self._read_stdout, args=(found,), daemon=True).start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not found.wait(0.05):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"roomdeck inspect did not start\n{self.log_tail()}")
+        return self
+
+    def _read_stdout(self, found: threading.Event) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self.stdout_lines.append(line.rstrip("\n"))
+            match = _RELAYING.search(line)
+            if match and self.url is None:
+                self.url = match.group(1).rstrip("/")
+                found.set()
+
+    @property
+    def root(self) -> Path:
+        """Where it records: `<data_dir>/inspect`, one directory per host and room."""
+        return self.data_dir / "inspect"
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event recorded so far (`roomdeck inspect --dump`)."""
+        out = roomdeck("inspect", "--dump", str(self.root))
+        if out.returncode != 0:
+            raise AssertionError(f"roomdeck inspect --dump failed: {out.stderr}")
+        return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait: the exit code, or None if it had to be killed."""
+        if self._proc is None:
+            return None
+        code: int | None
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                code = self._proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(STOP_TIMEOUT)
+                code = None
+        else:
+            code = self._proc.returncode
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return code
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            stderr = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            stderr = []
+        return (
+            "--- roomdeck inspect stdout ---\n" + "\n".join(self.stdout_lines[-lines:])
+            + "\n--- roomdeck inspect stderr (tail) ---\n" + "\n".join(stderr[-lines:])
         )
 
 
