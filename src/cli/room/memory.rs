@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Output, print_json};
 use crate::client::RoomClient;
+use crate::client::memory::{MemoryClient, Records};
 
 #[derive(Args, Debug, Clone)]
 pub struct Target {
@@ -150,6 +151,26 @@ fn cell(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// `upsert-nodes` and `upsert-relationships`.
+async fn upsert(
+    memory: &MemoryClient,
+    kind: Records,
+    target: &Target,
+    json: &str,
+    no_merge: bool,
+    json_out: bool,
+) -> Result<(), String> {
+    let records = parse_array(json)?;
+    memory
+        .upsert(kind, &target.name, &target.namespace, &records, !no_merge)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !json_out {
+        println!("Upserted {} {} record(s)", records.len(), kind.noun());
+    }
+    Ok(())
 }
 
 pub async fn run(client: &RoomClient, cmd: Memory, output: Output) -> Result<(), String> {
@@ -308,29 +329,21 @@ pub async fn run(client: &RoomClient, cmd: Memory, output: Output) -> Result<(),
             target,
             json,
             no_merge,
-        } => {
-            let records = parse_array(&json)?;
-            memory
-                .upsert_nodes(&target.name, &target.namespace, &records, !no_merge)
-                .await
-                .map_err(err)?;
-            if !json_out {
-                println!("Upserted {} node record(s)", records.len());
-            }
-        }
+        } => upsert(&memory, Records::Nodes, &target, &json, no_merge, json_out).await?,
         Memory::UpsertRelationships {
             target,
             json,
             no_merge,
         } => {
-            let records = parse_array(&json)?;
-            memory
-                .upsert_relationships(&target.name, &target.namespace, &records, !no_merge)
-                .await
-                .map_err(err)?;
-            if !json_out {
-                println!("Upserted {} relationship record(s)", records.len());
-            }
+            upsert(
+                &memory,
+                Records::Relationships,
+                &target,
+                &json,
+                no_merge,
+                json_out,
+            )
+            .await?
         }
         Memory::DeleteEntities { target, entity_ids } => {
             let (e, r) = memory
