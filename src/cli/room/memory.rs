@@ -17,6 +17,18 @@ pub struct Target {
     namespace: Vec<String>,
 }
 
+// The arguments of `upsert-nodes` and `upsert-relationships`.
+#[derive(Args, Debug)]
+pub struct Upsert {
+    #[command(flatten)]
+    target: Target,
+    #[arg(long)]
+    json: String,
+    /// Replace records with the same id instead of merging into them.
+    #[arg(long)]
+    no_merge: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Memory {
     /// Memories in a namespace.
@@ -80,24 +92,9 @@ pub enum Memory {
         statement: String,
     },
     /// Write entity nodes: a JSON array of MemoryEntityRecord objects.
-    UpsertNodes {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long)]
-        json: String,
-        /// Replace records with the same id instead of merging into them.
-        #[arg(long)]
-        no_merge: bool,
-    },
+    UpsertNodes(Upsert),
     /// Write relationships: a JSON array of MemoryRelationshipRecord objects.
-    UpsertRelationships {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long)]
-        json: String,
-        #[arg(long)]
-        no_merge: bool,
-    },
+    UpsertRelationships(Upsert),
     /// Delete entities (and their relationships).
     DeleteEntities {
         #[command(flatten)]
@@ -123,8 +120,8 @@ fn parse_array(text: &str) -> Result<Vec<Value>, String> {
 impl Memory {
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Memory::UpsertNodes { json, .. } | Memory::UpsertRelationships { json, .. } => {
-                parse_array(json).map(|_| ())
+            Memory::UpsertNodes(u) | Memory::UpsertRelationships(u) => {
+                parse_array(&u.json).map(|_| ())
             }
             Memory::Ingest {
                 text,
@@ -157,14 +154,13 @@ fn cell(v: &Value) -> String {
 async fn upsert(
     memory: &MemoryClient,
     kind: Records,
-    target: &Target,
-    json: &str,
-    no_merge: bool,
+    u: Upsert,
     json_out: bool,
 ) -> Result<(), String> {
-    let records = parse_array(json)?;
+    let records = parse_array(&u.json)?;
+    let target = &u.target;
     memory
-        .upsert(kind, &target.name, &target.namespace, &records, !no_merge)
+        .upsert(kind, &target.name, &target.namespace, &records, !u.no_merge)
         .await
         .map_err(|e| e.to_string())?;
     if !json_out {
@@ -325,25 +321,9 @@ pub async fn run(client: &RoomClient, cmd: Memory, output: Output) -> Result<(),
                 }
             }
         }
-        Memory::UpsertNodes {
-            target,
-            json,
-            no_merge,
-        } => upsert(&memory, Records::Nodes, &target, &json, no_merge, json_out).await?,
-        Memory::UpsertRelationships {
-            target,
-            json,
-            no_merge,
-        } => {
-            upsert(
-                &memory,
-                Records::Relationships,
-                &target,
-                &json,
-                no_merge,
-                json_out,
-            )
-            .await?
+        Memory::UpsertNodes(u) => upsert(&memory, Records::Nodes, u, json_out).await?,
+        Memory::UpsertRelationships(u) => {
+            upsert(&memory, Records::Relationships, u, json_out).await?
         }
         Memory::DeleteEntities { target, entity_ids } => {
             let (e, r) = memory
