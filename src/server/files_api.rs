@@ -32,8 +32,8 @@ use super::room::Room;
 use super::room_files::{
     announce_deleted, announce_moved, announce_updated, blocking, entry_json, iso,
 };
-use crate::auth::scope::StorageGrant;
 use crate::auth::ApiScope;
+use crate::auth::scope::StorageGrant;
 use crate::store::files::{self, FileError};
 use crate::store::valid_room_name;
 
