@@ -83,6 +83,30 @@ pub struct MemoryClient {
     room: RoomClient,
 }
 
+/// What an upsert writes: entity nodes or relationships between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Records {
+    Nodes,
+    Relationships,
+}
+
+impl Records {
+    fn tool(self) -> &'static str {
+        match self {
+            Records::Nodes => "upsert_nodes",
+            Records::Relationships => "upsert_relationships",
+        }
+    }
+
+    /// The records' name in words: `node`, `relationship`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Records::Nodes => "node",
+            Records::Relationships => "relationship",
+        }
+    }
+}
+
 fn ns(namespace: &[String]) -> Value {
     if namespace.is_empty() {
         Value::Null
@@ -215,32 +239,18 @@ impl MemoryClient {
             .collect())
     }
 
-    /// Entity records (`MemoryEntityRecord` objects).
-    pub async fn upsert_nodes(
+    /// Writes records of one kind (`MemoryEntityRecord` or `MemoryRelationshipRecord`
+    /// objects), merged into those with the same id or replacing them.
+    pub async fn upsert(
         &self,
+        kind: Records,
         name: &str,
         namespace: &[String],
         records: &[Value],
         merge: bool,
     ) -> Result<(), ClientError> {
         self.call(
-            "upsert_nodes",
-            json!({"name": name, "namespace": ns(namespace), "records_json": Value::from(records.to_vec()).to_string(), "merge": merge}),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Relationship records (`MemoryRelationshipRecord` objects).
-    pub async fn upsert_relationships(
-        &self,
-        name: &str,
-        namespace: &[String],
-        records: &[Value],
-        merge: bool,
-    ) -> Result<(), ClientError> {
-        self.call(
-            "upsert_relationships",
+            kind.tool(),
             json!({"name": name, "namespace": ns(namespace), "records_json": Value::from(records.to_vec()).to_string(), "merge": merge}),
         )
         .await

@@ -32,8 +32,8 @@ use super::room::Room;
 use super::room_files::{
     announce_deleted, announce_moved, announce_updated, blocking, entry_json, iso,
 };
+use crate::auth::ApiScope;
 use crate::auth::scope::StorageGrant;
-use crate::auth::{ApiScope, ParticipantToken};
 use crate::store::files::{self, FileError};
 use crate::store::valid_room_name;
 
@@ -285,27 +285,8 @@ impl Caller {
 }
 
 fn caller(state: &ServerState, headers: &HeaderMap, room: &str) -> Result<Caller, Response> {
-    let jwt = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            error(
-                StatusCode::UNAUTHORIZED,
-                "a participant token is required (Authorization: Bearer)".into(),
-            )
-        })?;
-    let token = ParticipantToken::from_jwt(jwt, &state.config.secret).map_err(|e| {
-        error(
-            StatusCode::FORBIDDEN,
-            format!("participant token refused: {e}"),
-        )
-    })?;
+    let token = super::http::bearer_token(state, headers, StatusCode::UNAUTHORIZED)
+        .map_err(|(status, why)| error(status, why))?;
     if token.room() != Some(room) {
         return Err(error(
             StatusCode::FORBIDDEN,

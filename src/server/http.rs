@@ -27,17 +27,43 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .with_state(state)
 }
 
-/// The bearer token of a request: `Authorization: Bearer` (Python SDK) or `?token=` (TS SDK).
-fn request_token(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
-    let from_header = headers
+/// The token of a request's `Authorization: Bearer …` header, trimmed (it may be empty).
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(|t| t.trim().to_string());
-    from_header
+        .map(str::trim)
+}
+
+/// A REST request's participant token, verified with the server's secret; the error is the
+/// status and the words to answer (`missing` is the status when there is no token).
+pub(super) fn bearer_token(
+    state: &ServerState,
+    headers: &HeaderMap,
+    missing: StatusCode,
+) -> Result<ParticipantToken, (StatusCode, String)> {
+    let jwt = bearer(headers).filter(|t| !t.is_empty()).ok_or_else(|| {
+        (
+            missing,
+            "a participant token is required (Authorization: Bearer)".to_string(),
+        )
+    })?;
+    ParticipantToken::from_jwt(jwt, &state.config.secret).map_err(|e| {
+        (
+            StatusCode::FORBIDDEN,
+            format!("participant token refused: {e}"),
+        )
+    })
+}
+
+/// The bearer token of a request: `Authorization: Bearer` (Python SDK) or `?token=` (TS SDK).
+fn request_token(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
+    bearer(headers)
+        .map(str::to_string)
         .or_else(|| query.get("token").cloned())
         .filter(|t| !t.is_empty())
 }

@@ -68,27 +68,8 @@ type Answer = Result<Response, Response>;
 
 /// The caller's token, which must carry the admin grant.
 fn authenticate(state: &ServerState, headers: &HeaderMap) -> Result<ParticipantToken, Response> {
-    let jwt = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            error(
-                StatusCode::FORBIDDEN,
-                "a participant token is required (Authorization: Bearer)",
-            )
-        })?;
-    let token = ParticipantToken::from_jwt(jwt, &state.config.secret).map_err(|e| {
-        error(
-            StatusCode::FORBIDDEN,
-            format!("participant token refused: {e}"),
-        )
-    })?;
+    let token = super::http::bearer_token(state, headers, StatusCode::FORBIDDEN)
+        .map_err(|(status, why)| error(status, why))?;
     if token.api_ref().and_then(|a| a.admin.as_ref()).is_none() {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -144,6 +125,12 @@ fn opt_object(
 
 fn ok(v: Value) -> Answer {
     Ok(axum::Json(v).into_response())
+}
+
+/// `{"sessions": [...]}`, each as its record's JSON.
+fn sessions_answer(sessions: &[SessionRecord]) -> Answer {
+    let list: Vec<Value> = sessions.iter().map(|s| s.to_json()).collect();
+    ok(json!({ "sessions": list }))
 }
 
 async fn create_room(State(state): St, headers: HeaderMap, body: Bytes) -> Answer {
@@ -313,8 +300,7 @@ async fn room_sessions(
 ) -> Answer {
     authenticate(&state, &headers)?;
     let sessions = recent_sessions(&state, room, limit(&q, 25)).await?;
-    let list: Vec<Value> = sessions.iter().map(|s| s.to_json()).collect();
-    ok(json!({ "sessions": list }))
+    sessions_answer(&sessions)
 }
 
 /// Lifecycle events: each session's start and end, newest first.
@@ -403,15 +389,13 @@ async fn list_sessions(
     let n = limit(&q, 25);
     let room = q.get("room_id").cloned();
     let sessions = db(&state, move |db| db.sessions(room.as_deref(), false, n)).await?;
-    let list: Vec<Value> = sessions.iter().map(|s| s.to_json()).collect();
-    ok(json!({ "sessions": list }))
+    sessions_answer(&sessions)
 }
 
 async fn active_sessions(State(state): St, headers: HeaderMap) -> Answer {
     authenticate(&state, &headers)?;
     let sessions = db(&state, move |db| db.sessions(None, true, 1000)).await?;
-    let list: Vec<Value> = sessions.iter().map(|s| s.to_json()).collect();
-    ok(json!({ "sessions": list }))
+    sessions_answer(&sessions)
 }
 
 async fn get_session(

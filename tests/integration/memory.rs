@@ -5,6 +5,7 @@ use crate::common;
 
 use common::*;
 use roomdeck::auth::ApiScope;
+use roomdeck::client::memory::Records;
 use serde_json::json;
 
 const TEXT: &str = "The mitochondria is the powerhouse of the cell. \
@@ -75,7 +76,8 @@ async fn upsert_nodes_and_relationships_then_query() {
     let ns = vec!["team".to_string()];
     memory.create("graph", &ns, false, false).await.unwrap();
     memory
-        .upsert_nodes(
+        .upsert(
+            Records::Nodes,
             "graph",
             &ns,
             &[
@@ -88,7 +90,8 @@ async fn upsert_nodes_and_relationships_then_query() {
         .await
         .unwrap();
     memory
-        .upsert_relationships(
+        .upsert(
+            Records::Relationships,
             "graph",
             &ns,
             &[

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Output, print_json};
 use crate::client::RoomClient;
+use crate::client::memory::{MemoryClient, Records};
 
 #[derive(Args, Debug, Clone)]
 pub struct Target {
@@ -14,6 +15,18 @@ pub struct Target {
     /// Namespace segments (repeatable): -n prod -n notes.
     #[arg(short = 'n', long = "namespace")]
     namespace: Vec<String>,
+}
+
+// The arguments of `upsert-nodes` and `upsert-relationships`.
+#[derive(Args, Debug)]
+pub struct Upsert {
+    #[command(flatten)]
+    target: Target,
+    #[arg(long)]
+    json: String,
+    /// Replace records with the same id instead of merging into them.
+    #[arg(long)]
+    no_merge: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,24 +92,9 @@ pub enum Memory {
         statement: String,
     },
     /// Write entity nodes: a JSON array of MemoryEntityRecord objects.
-    UpsertNodes {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long)]
-        json: String,
-        /// Replace records with the same id instead of merging into them.
-        #[arg(long)]
-        no_merge: bool,
-    },
+    UpsertNodes(Upsert),
     /// Write relationships: a JSON array of MemoryRelationshipRecord objects.
-    UpsertRelationships {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long)]
-        json: String,
-        #[arg(long)]
-        no_merge: bool,
-    },
+    UpsertRelationships(Upsert),
     /// Delete entities (and their relationships).
     DeleteEntities {
         #[command(flatten)]
@@ -122,8 +120,8 @@ fn parse_array(text: &str) -> Result<Vec<Value>, String> {
 impl Memory {
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Memory::UpsertNodes { json, .. } | Memory::UpsertRelationships { json, .. } => {
-                parse_array(json).map(|_| ())
+            Memory::UpsertNodes(u) | Memory::UpsertRelationships(u) => {
+                parse_array(&u.json).map(|_| ())
             }
             Memory::Ingest {
                 text,
@@ -150,6 +148,25 @@ fn cell(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// `upsert-nodes` and `upsert-relationships`.
+async fn upsert(
+    memory: &MemoryClient,
+    kind: Records,
+    u: Upsert,
+    json_out: bool,
+) -> Result<(), String> {
+    let records = parse_array(&u.json)?;
+    let target = &u.target;
+    memory
+        .upsert(kind, &target.name, &target.namespace, &records, !u.no_merge)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !json_out {
+        println!("Upserted {} {} record(s)", records.len(), kind.noun());
+    }
+    Ok(())
 }
 
 pub async fn run(client: &RoomClient, cmd: Memory, output: Output) -> Result<(), String> {
@@ -304,33 +321,9 @@ pub async fn run(client: &RoomClient, cmd: Memory, output: Output) -> Result<(),
                 }
             }
         }
-        Memory::UpsertNodes {
-            target,
-            json,
-            no_merge,
-        } => {
-            let records = parse_array(&json)?;
-            memory
-                .upsert_nodes(&target.name, &target.namespace, &records, !no_merge)
-                .await
-                .map_err(err)?;
-            if !json_out {
-                println!("Upserted {} node record(s)", records.len());
-            }
-        }
-        Memory::UpsertRelationships {
-            target,
-            json,
-            no_merge,
-        } => {
-            let records = parse_array(&json)?;
-            memory
-                .upsert_relationships(&target.name, &target.namespace, &records, !no_merge)
-                .await
-                .map_err(err)?;
-            if !json_out {
-                println!("Upserted {} relationship record(s)", records.len());
-            }
+        Memory::UpsertNodes(u) => upsert(&memory, Records::Nodes, u, json_out).await?,
+        Memory::UpsertRelationships(u) => {
+            upsert(&memory, Records::Relationships, u, json_out).await?
         }
         Memory::DeleteEntities { target, entity_ids } => {
             let (e, r) = memory

@@ -269,6 +269,21 @@ pub(crate) const CLOSE_SQL_QUERY: Tool =
 pub(crate) const CANCEL_SQL_QUERY: Tool =
     tool("cancel_sql_query", "Interrupt an open query", &[QUERY_ID]);
 
+/// `open_sql_query` and `execute_sql_statement`, the same in both toolkits but for their SQL
+/// arguments (the dataset's table references, sqlite's database).
+pub(crate) const fn open_sql_query(sql: &'static [Arg]) -> Tool {
+    tool(
+        "open_sql_query",
+        "Run a SQL query and keep its result open",
+        sql,
+    )
+    .takes(JSON_OR_BINARY)
+    .answers(ANSWERS_BINARY)
+}
+pub(crate) const fn execute_sql_statement(sql: &'static [Arg]) -> Tool {
+    tool("execute_sql_statement", "Run a SQL statement", sql).takes(JSON_OR_BINARY)
+}
+
 /// Arguments many tools share.
 pub(crate) const VALUES: Arg = req(
     "values",

@@ -32,7 +32,8 @@ use shared::{
 
 use super::spec::{
     ANSWERS_BINARY, ANSWERS_EMPTY, ANSWERS_STREAM, Arg, CANCEL_SQL_QUERY, CLOSE_SQL_QUERY,
-    JSON_OR_BINARY, NAMESPACE, READ_SQL_QUERY, STREAM, Tool, Ty, VALUES, opt, req, tool,
+    JSON_OR_BINARY, NAMESPACE, READ_SQL_QUERY, STREAM, Tool, Ty, VALUES, execute_sql_statement,
+    open_sql_query, opt, req, tool,
 };
 
 pub(crate) const TOOLKIT: super::Toolkit = super::Toolkit::new(
@@ -171,14 +172,8 @@ const TOOLS: &[Tool] = &[
         SQL,
     )
     .takes(JSON_OR_BINARY),
-    tool(
-        "open_sql_query",
-        "Run a SQL query and keep its result open",
-        SQL,
-    )
-    .takes(JSON_OR_BINARY)
-    .answers(ANSWERS_BINARY),
-    tool("execute_sql_statement", "Run a SQL statement", SQL).takes(JSON_OR_BINARY),
+    open_sql_query(SQL),
+    execute_sql_statement(SQL),
     READ_SQL_QUERY,
     CLOSE_SQL_QUERY,
     CANCEL_SQL_QUERY,
