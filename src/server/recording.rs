@@ -45,7 +45,7 @@ pub(crate) fn start(
     match Recorder::start(&root, meta, limits) {
         Ok(rec) => {
             rec.record(Event {
-                toolkit: room.to_string(),
+                request: json!({"room": room, "session_id": session_id}).to_string(),
                 ..Event::new(Kind::Session, "session started")
             });
             rec
@@ -318,12 +318,11 @@ impl CallRecord {
     /// `queues.send jobs`, `messaging.broadcast chat 64 B`, `storage.upload a.txt`.
     fn summary(&self) -> String {
         let mut s = format!("{}.{}", self.toolkit, self.tool);
-        let args: Value = match &self.args {
-            Content::Json(v) => v.clone(),
-            Content::Binary { headers, .. } => Value::Object(headers.clone()),
-            _ => Value::Null,
+        let fields = match &self.args {
+            Content::Json(Value::Object(m)) | Content::Binary { headers: m, .. } => Some(m),
+            _ => None,
         };
-        let arg = |k: &str| args.get(k).and_then(Value::as_str);
+        let arg = |k: &str| fields.and_then(|m| m.get(k)).and_then(Value::as_str);
         let mut push = |part: &str| {
             s.push(' ');
             s.push_str(part);
