@@ -428,3 +428,75 @@ async fn sync_updates_are_recorded_with_their_path_size_and_bytes() {
         "{update}"
     );
 }
+
+#[tokio::test]
+async fn replay_into_a_local_room_sends_as_the_recorded_participants() {
+    let mut s = TestServer::start().await;
+    let alice = s.join("here", "alice").await;
+    let carol = s.join("here", "carol").await;
+    let session = alice.session_id();
+    alice
+        .messaging()
+        .broadcast("chat", json!({"text": "from alice"}), None)
+        .await
+        .unwrap();
+    carol
+        .queues()
+        .send("jobs", json!({"by": "carol"}), true)
+        .await
+        .unwrap();
+    alice.messaging().enable().await.unwrap();
+    carol.messaging().enable().await.unwrap();
+    eventually("alice sees carol", || {
+        alice
+            .participants()
+            .iter()
+            .any(|p| p.id == carol.participant_id())
+    })
+    .await;
+    alice
+        .messaging()
+        .send(&carol.participant_id(), "direct", json!({}), None)
+        .await
+        .unwrap();
+    carol.close().await;
+    alice.close().await;
+    stop(&mut s).await;
+
+    // No server runs: the replay embeds one for the local room "there".
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomdeck"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "sessions", "replay", &session, "--to", "there", "--speed", "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("replayed 2 messages and 1 queue items into there"),
+        "the direct message reaches the replayed carol: {stdout}"
+    );
+    assert!(stdout.contains("sent as 2 participants"), "{stdout}");
+
+    // The target room recorded the replay: the calls are alice's and carol's again.
+    let replayed = roomdeck::timeline::all_sessions(s.dir.path())
+        .into_iter()
+        .find(|i| i.meta.room == "there")
+        .expect("the target room's session is recorded");
+    let events = export(s.dir.path(), &replayed.meta.session_id);
+    let by = |tool: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["tool"] == tool && e.get("duration_ms").is_some())
+            .map(|e| e["participant"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(by("broadcast"), ["alice"]);
+    assert_eq!(by("send"), ["carol", "alice"], "{events:#?}");
+}
