@@ -375,7 +375,7 @@ pub fn find_session(data_dir: &Path, id: &str) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::segments::Writer;
+    use crate::timeline::segments::{Writer, segment_name};
     use crate::timeline::{Limits, Recorder};
 
     fn meta(id: &str, at: u64) -> SessionMeta {
@@ -561,6 +561,45 @@ mod tests {
         use std::io::Write;
         f.write_all(&[100, 0, 0, 0, 9, 9]).unwrap();
         assert_eq!(read_events(&dir).unwrap().count(), 2001);
+    }
+
+    #[test]
+    fn a_root_keeps_at_most_max_sessions_dropping_the_oldest_whole() {
+        use crate::timeline::segments::MAX_SESSIONS;
+        let root = tempfile::tempdir().unwrap();
+        let extra = 3;
+        for i in 0..MAX_SESSIONS + extra {
+            let mut w = Writer::create(
+                root.path(),
+                &meta(&format!("s{i:05}"), i as u64),
+                1 << 40,
+                1 << 20,
+            )
+            .unwrap();
+            w.append(&event(1)).unwrap();
+            w.finish().unwrap();
+            if i < extra + 1 {
+                // Distinct ages for the oldest ones, whatever the clock's resolution.
+                let path = root.path().join(format!("s{i:05}")).join(segment_name(1));
+                let f = fs::File::options().write(true).open(path).unwrap();
+                let at = std::time::SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_secs(i as u64 + 1);
+                f.set_modified(at).unwrap();
+            }
+        }
+        let left = list_sessions(root.path()).unwrap();
+        assert_eq!(left.len(), MAX_SESSIONS);
+        for i in 0..extra {
+            assert!(
+                !root.path().join(format!("s{i:05}")).exists(),
+                "s{i} is gone"
+            );
+        }
+        assert!(
+            root.path()
+                .join(format!("s{:05}", MAX_SESSIONS + extra - 1))
+                .exists()
+        );
     }
 
     fn walk(dir: &Path) -> u64 {
