@@ -249,19 +249,25 @@ pub fn list_sessions(root: &Path) -> io::Result<Vec<SessionInfo>> {
 /// Every event of the session in `dir`, in order, read one record at a time (memory: one
 /// event, whatever the session's size). A damaged record is skipped; a record cut short at
 /// a segment's end (the writer's tail) ends that segment.
+///
+/// What is read is the session as it was when this was called: events recorded meanwhile
+/// (a replay into the room being replayed) are not read, so the iterator always ends.
 pub fn read_events(dir: &Path) -> io::Result<impl Iterator<Item = Event>> {
-    let segments = segments_of(dir)?;
+    let segments: Vec<(PathBuf, u64)> = segments_of(dir)?
+        .into_iter()
+        .filter_map(|(_, p)| fs::metadata(&p).ok().map(|m| (p, m.len())))
+        .collect();
     let mut segments = segments.into_iter();
-    let mut current: Option<io::BufReader<File>> = None;
+    let mut current: Option<io::BufReader<io::Take<File>>> = None;
     let mut body = Vec::new();
     Ok(std::iter::from_fn(move || {
         loop {
             if current.is_none() {
-                let (_, path) = segments.next()?;
+                let (path, len) = segments.next()?;
                 let Ok(file) = File::open(&path) else {
                     continue;
                 };
-                let mut r = io::BufReader::with_capacity(256 << 10, file);
+                let mut r = io::BufReader::with_capacity(256 << 10, file.take(len));
                 let mut magic = [0u8; MAGIC.len()];
                 if r.read_exact(&mut magic).is_err() || &magic != MAGIC {
                     continue;

@@ -500,3 +500,42 @@ async fn replay_into_a_local_room_sends_as_the_recorded_participants() {
     assert_eq!(by("broadcast"), ["alice"]);
     assert_eq!(by("send"), ["carol", "alice"], "{events:#?}");
 }
+
+#[tokio::test]
+async fn replaying_a_live_session_into_its_own_room_ends() {
+    let s = TestServer::start().await;
+    let alice = s.join("loop", "alice").await;
+    let session = alice.session_id();
+    for n in 0..20 {
+        alice
+            .queues()
+            .send("jobs", json!({"n": n}), true)
+            .await
+            .unwrap();
+    }
+    let dir = roomdeck::timeline::find_session(s.dir.path(), &session).unwrap();
+    eventually("the sends are recorded", || {
+        roomdeck::timeline::open::read_events(&dir)
+            .unwrap()
+            .filter(|e| e.tool == "send")
+            .count()
+            == 20
+    })
+    .await;
+    // Its own replayed sends are recorded into the session it reads: they are not replayed.
+    let token = token("loop", "replayer", roomdeck::auth::ApiScope::owner());
+    let replay = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomdeck"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "sessions", "replay", &session, "--to", "loop", "--speed", "0",
+        ])
+        .args(["--url", &s.url("loop"), "--token", &token])
+        .output();
+    let output = within("the replay ends", replay).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("0 messages and 20 queue items"), "{stdout}");
+    let size = alice.queues().list().await.unwrap();
+    assert_eq!(size[0].size, 40);
+    alice.close().await;
+}
