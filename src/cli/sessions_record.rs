@@ -66,6 +66,8 @@ pub struct ReplaySummary {
     pub queue_items: u64,
     /// Direct messages whose recipient (by name) is not in the target room.
     pub skipped: u64,
+    /// Calls whose arguments were too large to be recorded whole, not sent.
+    pub too_large: u64,
     /// Calls the target room refused, with the first refusal.
     pub failed: u64,
     pub first_error: Option<String>,
@@ -81,6 +83,12 @@ impl ReplaySummary {
             s.push_str(&format!(
                 "; {} direct messages skipped (their recipient is not in {room})",
                 self.skipped
+            ));
+        }
+        if self.too_large > 0 {
+            s.push_str(&format!(
+                "; {} not sent (too large to have been recorded whole)",
+                self.too_large
             ));
         }
         if self.failed > 0 {
@@ -232,6 +240,10 @@ pub async fn replay(
         let Some((toolkit, tool, mut args)) = replayable(&e) else {
             continue;
         };
+        if e.summary.contains(crate::server::recording::ARGUMENTS_CUT) {
+            summary.too_large += 1;
+            continue;
+        }
         // Original pacing: the first replayed event goes at once, the others as long after
         // it as they were recorded after it.
         let t0 = *first_t.get_or_insert(e.t_us);

@@ -539,3 +539,52 @@ async fn replaying_a_live_session_into_its_own_room_ends() {
     assert_eq!(size[0].size, 40);
     alice.close().await;
 }
+
+#[tokio::test]
+async fn big_arguments_are_noted_not_kept_and_not_replayed() {
+    let mut s = TestServer::start().await;
+    let alice = s.join("huge", "alice").await;
+    let session = alice.session_id();
+    let big = "y".repeat(300 << 10);
+    alice
+        .messaging()
+        .broadcast("big", json!({"pad": big}), None)
+        .await
+        .unwrap();
+    alice
+        .messaging()
+        .broadcast("small", json!({}), None)
+        .await
+        .unwrap();
+    alice.close().await;
+    stop(&mut s).await;
+    let events = export(s.dir.path(), &session);
+    let b = events
+        .iter()
+        .find(|e| e["tool"] == "broadcast")
+        .expect("recorded");
+    assert!(
+        b["summary"].as_str().unwrap().contains("arguments cut"),
+        "{}",
+        b["summary"]
+    );
+    assert!(b.to_string().len() < 10_000, "the payload was not kept");
+    let bytes: usize = files(&s.dir.path().join("rooms/huge/timeline"))
+        .iter()
+        .map(|(_, b)| b.len())
+        .sum();
+    assert!(bytes < 64 << 10, "{bytes} bytes recorded");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomdeck"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "sessions", "replay", &session, "--to", "other", "--speed", "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("replayed 1 messages") && stdout.contains("1 not sent (too large"),
+        "{stdout}"
+    );
+}
