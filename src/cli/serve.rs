@@ -29,7 +29,8 @@ pub struct ServeArgs {
     /// console's Timeline tab): on or off.
     #[arg(long, value_enum, default_value_t = Record::On)]
     record: Record,
-    /// Bytes of recorded timelines kept per room; the oldest are dropped first.
+    /// Bytes of recorded timelines kept per room; the oldest segments are dropped first
+    /// (segments are an eighth of this, 1 MiB to 32 MiB).
     #[arg(long, env = "ROOMDECK_RECORD_MAX_SIZE", default_value_t = server::DEFAULT_RECORD_MAX_SIZE)]
     record_max_size: u64,
 }

@@ -84,15 +84,9 @@ pub fn run(global_data_dir: &Option<PathBuf>, args: SessionsArgs) -> Result<(), 
     };
     let data_dir = super::data_dir(global_data_dir);
     let local = || RoomsDb::open(&data_dir).map_err(|e| e.to_string());
-    let local_only = |what: &str| match &remote {
-        Some(_) => Err(format!(
-            "sessions {what} reads the recordings in the local data dir; --api-url is not used"
-        )),
-        None => Ok(()),
-    };
+    // Recordings are read from the local data dir (--api-url is for list and logs).
     match args.cmd {
         SessionsCmd::Export { session, out } => {
-            local_only("export")?;
             return super::sessions_record::run_export(&data_dir, &session, out);
         }
         SessionsCmd::Replay {

@@ -56,6 +56,9 @@ pub fn run_export(data_dir: &Path, id: &str, file: Option<PathBuf>) -> Result<()
     }
 }
 
+/// How long a direct message waits for its recipient's presence before it is skipped.
+const PRESENCE_WAIT: Duration = Duration::from_secs(1);
+
 /// What a replay sent.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ReplaySummary {
@@ -63,6 +66,8 @@ pub struct ReplaySummary {
     pub queue_items: u64,
     /// Direct messages whose recipient (by name) is not in the target room.
     pub skipped: u64,
+    /// Calls whose arguments were too large to be recorded whole, not sent.
+    pub too_large: u64,
     /// Calls the target room refused, with the first refusal.
     pub failed: u64,
     pub first_error: Option<String>,
@@ -78,6 +83,12 @@ impl ReplaySummary {
             s.push_str(&format!(
                 "; {} direct messages skipped (their recipient is not in {room})",
                 self.skipped
+            ));
+        }
+        if self.too_large > 0 {
+            s.push_str(&format!(
+                "; {} not sent (too large to have been recorded whole)",
+                self.too_large
             ));
         }
         if self.failed > 0 {
@@ -110,16 +121,110 @@ fn replayable(e: &Event) -> Option<(&'static str, &'static str, Value)> {
     args.is_object().then_some((call.0, call.1, args))
 }
 
-/// Sends the messages and queue items of the session in `dir` into the room `client` is
-/// in, at their recorded pacing divided by `speed` (0: no waiting).
-pub async fn replay(dir: &Path, client: &RoomClient, speed: f64) -> Result<ReplaySummary, String> {
+/// Makes a participant token for a name.
+type Mint = dyn Fn(&str) -> Result<String, String> + Send + Sync;
+
+/// Who sends the replayed calls: one client for all of them, or (in a local room, where
+/// tokens can be minted) one participant per original sender, under the sender's name.
+pub struct Senders {
+    url: String,
+    default: RoomClient,
+    /// Mints a token for a participant name (local rooms only).
+    mint: Option<Box<Mint>>,
+    by_name: HashMap<String, RoomClient>,
+    enabled: std::collections::HashSet<String>,
+}
+
+impl Senders {
+    /// Every call from `client`.
+    pub fn one(client: RoomClient) -> Senders {
+        Senders {
+            url: String::new(),
+            default: client,
+            mint: None,
+            by_name: HashMap::new(),
+            enabled: Default::default(),
+        }
+    }
+
+    /// A participant per original sender, joined at `url` with tokens `mint` makes; `client`
+    /// for calls whose sender has no name.
+    pub fn per_participant(
+        url: &str,
+        client: RoomClient,
+        mint: impl Fn(&str) -> Result<String, String> + Send + Sync + 'static,
+    ) -> Senders {
+        Senders {
+            url: url.to_string(),
+            mint: Some(Box::new(mint)),
+            ..Senders::one(client)
+        }
+    }
+
+    async fn client(&mut self, name: &str) -> Result<&RoomClient, String> {
+        let Some(mint) = self.mint.as_ref().filter(|_| !name.is_empty()) else {
+            return Ok(&self.default);
+        };
+        if !self.by_name.contains_key(name) {
+            let token = mint(name)?;
+            let client = RoomClient::connect(&self.url, &token)
+                .await
+                .map_err(|e| format!("{}: {e}", self.url))?;
+            self.by_name.insert(name.to_string(), client);
+        }
+        Ok(&self.by_name[name])
+    }
+
+    /// The client for `name`, messaging-enabled (to send to someone by name).
+    async fn enabled(&mut self, name: &str) -> Result<&RoomClient, String> {
+        let key = if self.mint.is_some() { name } else { "" }.to_string();
+        if !self.enabled.contains(&key) {
+            self.client(name)
+                .await?
+                .messaging()
+                .enable()
+                .await
+                .map_err(|e| format!("cannot enable messaging in the target room: {e}"))?;
+            self.enabled.insert(key);
+        }
+        self.client(name).await
+    }
+
+    /// The participant ids of the replay's own clients.
+    fn ids(&self) -> std::collections::HashSet<String> {
+        self.by_name
+            .values()
+            .chain([&self.default])
+            .map(RoomClient::participant_id)
+            .collect()
+    }
+
+    /// How many participants sent (1 when one client sent everything).
+    pub fn count(&self) -> usize {
+        self.by_name.len().max(1)
+    }
+
+    pub async fn close(self) {
+        for (_, c) in self.by_name {
+            c.close().await;
+        }
+        self.default.close().await;
+    }
+}
+
+/// Sends the messages and queue items of the session in `dir` into the target room, at
+/// their recorded pacing divided by `speed` (0: no waiting).
+pub async fn replay(
+    dir: &Path,
+    senders: &mut Senders,
+    speed: f64,
+) -> Result<ReplaySummary, String> {
     let events =
         crate::timeline::open::read_events(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut summary = ReplaySummary::default();
     // Who was who in the recording: a direct message goes to the participant of the same
     // name in the target room.
     let mut names: HashMap<String, String> = HashMap::new();
-    let mut enabled = false;
     let start = tokio::time::Instant::now();
     let mut first_t: Option<u64> = None;
     for e in events {
@@ -127,24 +232,48 @@ pub async fn replay(dir: &Path, client: &RoomClient, speed: f64) -> Result<Repla
             names.insert(e.participant_id.clone(), e.participant.clone());
             continue;
         }
+        if e.kind == Kind::Message && e.tool == "enable" && e.error.is_none() {
+            // Presence as it was: who had messaging on is on again in the target room.
+            senders.enabled(&e.participant).await?;
+            continue;
+        }
         let Some((toolkit, tool, mut args)) = replayable(&e) else {
             continue;
         };
-        if tool == "send" && toolkit == "messaging" {
-            if !enabled {
-                client
-                    .messaging()
-                    .enable()
-                    .await
-                    .map_err(|e| format!("cannot enable messaging in the target room: {e}"))?;
-                enabled = true;
-            }
+        if e.summary.contains(crate::server::recording::ARGUMENTS_CUT) {
+            summary.too_large += 1;
+            continue;
+        }
+        // Original pacing: the first replayed event goes at once, the others as long after
+        // it as they were recorded after it.
+        let t0 = *first_t.get_or_insert(e.t_us);
+        if speed > 0.0 {
+            let at = Duration::from_secs_f64(e.t_us.saturating_sub(t0) as f64 / 1e6 / speed);
+            tokio::time::sleep_until(start + at).await;
+        }
+        let client = if tool == "send" && toolkit == "messaging" {
             let to = args["to_participant_id"].as_str().unwrap_or_default();
             let name = names.get(to).cloned().unwrap_or_default();
-            let target = client
-                .participants()
-                .into_iter()
-                .find(|p| !name.is_empty() && p.name() == Some(name.as_str()));
+            // Someone of that name who is not one of the replay's own participants, else
+            // the replay's participant of that name.
+            let ours = senders.ids();
+            let client = senders.enabled(&e.participant).await?;
+            let find = || {
+                let mut named: Vec<_> = client
+                    .participants()
+                    .into_iter()
+                    .filter(|p| !name.is_empty() && p.name() == Some(name.as_str()))
+                    .collect();
+                named.sort_by_key(|p| ours.contains(&p.id));
+                named.into_iter().next()
+            };
+            // The recipient was there when it was sent; its presence may still be on the way.
+            let deadline = tokio::time::Instant::now() + PRESENCE_WAIT;
+            let mut target = find();
+            while target.is_none() && !name.is_empty() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                target = find();
+            }
             match target {
                 Some(p) => args["to_participant_id"] = Value::String(p.id),
                 None => {
@@ -152,14 +281,10 @@ pub async fn replay(dir: &Path, client: &RoomClient, speed: f64) -> Result<Repla
                     continue;
                 }
             }
-        }
-        // Original pacing: the first replayed event goes at once, the others as long after
-        // it as they were recorded after it.
-        let t0 = *first_t.get_or_insert(e.t_us);
-        if speed > 0.0 {
-            let at = Duration::from_secs_f64((e.t_us - t0) as f64 / 1e6 / speed);
-            tokio::time::sleep_until(start + at).await;
-        }
+            client
+        } else {
+            senders.client(&e.participant).await?
+        };
         match client.invoke(toolkit, tool, Content::Json(args)).await {
             Ok(_) if toolkit == "queues" => summary.queue_items += 1,
             Ok(_) => summary.messages += 1,
@@ -174,7 +299,8 @@ pub async fn replay(dir: &Path, client: &RoomClient, speed: f64) -> Result<Repla
     Ok(summary)
 }
 
-/// `sessions replay`: the target is `--url`/`--token`, or the local room `to`.
+/// `sessions replay`: the target is `--url`/`--token` (one participant sends everything),
+/// or the local room `to` (each original sender joins under its own name).
 pub fn run_replay(
     data_dir: &Path,
     id: &str,
@@ -192,6 +318,7 @@ pub fn run_replay(
     let dir = find_session(data_dir, id)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
+        let remote = url.is_some();
         let local = match url {
             Some(base) => super::local::LocalRoom {
                 url: super::room::room_url(&base, to),
@@ -204,13 +331,31 @@ pub fn run_replay(
         let client = RoomClient::connect(&local.url, &local.token)
             .await
             .map_err(|e| format!("{}: {e}", local.url))?;
-        let result = replay(&dir, &client, speed).await;
-        client.close().await;
+        let mut senders = if remote {
+            Senders::one(client)
+        } else {
+            let secret = crate::auth::secret::load_or_create_secret(data_dir)
+                .map_err(|e| format!("server secret in {}: {e}", data_dir.display()))?;
+            let room = to.to_string();
+            Senders::per_participant(&local.url, client, move |who| {
+                let mut t = crate::auth::ParticipantToken::new(who);
+                t.add_room_grant(&room);
+                t.add_role_grant("user");
+                t.add_api_grant(crate::auth::ApiScope::owner());
+                t.to_jwt(&secret).map_err(|e| e.to_string())
+            })
+        };
+        let result = replay(&dir, &mut senders, speed).await;
+        let participants = senders.count();
+        senders.close().await;
         if let Some(server) = local.server {
             let _ = server.shutdown().await;
         }
         let summary = result?;
         println!("{}", summary.line(to));
+        if !remote {
+            println!("(sent as {participants} participants, under their recorded names)");
+        }
         if summary.failed > 0 && summary.messages + summary.queue_items == 0 {
             return Err(format!("nothing was replayed into {to}"));
         }

@@ -21,6 +21,12 @@ use crate::timeline::{Event, Kind, Limits, Recorder, SessionMeta};
 
 /// Bytes of a call's data (a binary argument, a file answer) the recording keeps.
 pub(crate) const DATA_KEPT: usize = 4 << 10;
+/// Longest string argument kept whole (a message's JSON, its base64 attachment); a longer
+/// one is replaced by a note of its size, so the recorder's queue never holds big payloads.
+pub(crate) const TEXT_KEPT: usize = 256 << 10;
+/// What the summary of a call whose arguments were cut ends with (`sessions replay` skips
+/// such calls: they cannot be sent again as they were).
+pub const ARGUMENTS_CUT: &str = "(arguments cut to fit the recording)";
 
 /// Starts recording a new session of `room` under its data directory, or `Recorder::off()`
 /// when recording is off or cannot start (said in the server's log: the room runs anyway).
@@ -45,7 +51,7 @@ pub(crate) fn start(
     match Recorder::start(&root, meta, limits) {
         Ok(rec) => {
             rec.record(Event {
-                toolkit: room.to_string(),
+                request: json!({"room": room, "session_id": session_id}).to_string(),
                 ..Event::new(Kind::Session, "session started")
             });
             rec
@@ -186,6 +192,8 @@ pub(crate) struct CallRecord {
     args: Content,
     /// The argument's bytes before they were cut to `DATA_KEPT`.
     args_bytes: usize,
+    /// Whether a string argument was longer than `TEXT_KEPT` (and replaced).
+    args_cut: bool,
     streamed: bool,
     duration_us: u64,
     /// What the toolkit answered itself (`keep_answer`).
@@ -242,6 +250,7 @@ impl CallRecord {
             DATA_KEPT
         };
         let args_bytes = cut(&mut args, keep);
+        let args_cut = cut_text(&mut args);
         CallRecord {
             rec: call.room.recorder.clone(),
             room: call.room.clone(),
@@ -250,6 +259,7 @@ impl CallRecord {
             tool: std::mem::take(&mut call.tool),
             args,
             args_bytes,
+            args_cut,
             streamed: call.requests.is_some(),
             duration_us,
             kept: call
@@ -280,6 +290,10 @@ impl CallRecord {
         let mut summary = self.summary();
         if self.streamed {
             summary.push_str(" (stream)");
+        }
+        if self.args_cut {
+            summary.push(' ');
+            summary.push_str(ARGUMENTS_CUT);
         }
         let (answer_text, error) = match answer {
             Ok(Some((c, bytes))) => {
@@ -318,12 +332,11 @@ impl CallRecord {
     /// `queues.send jobs`, `messaging.broadcast chat 64 B`, `storage.upload a.txt`.
     fn summary(&self) -> String {
         let mut s = format!("{}.{}", self.toolkit, self.tool);
-        let args: Value = match &self.args {
-            Content::Json(v) => v.clone(),
-            Content::Binary { headers, .. } => Value::Object(headers.clone()),
-            _ => Value::Null,
+        let fields = match &self.args {
+            Content::Json(Value::Object(m)) | Content::Binary { headers: m, .. } => Some(m),
+            _ => None,
         };
-        let arg = |k: &str| args.get(k).and_then(Value::as_str);
+        let arg = |k: &str| fields.and_then(|m| m.get(k)).and_then(Value::as_str);
         let mut push = |part: &str| {
             s.push(' ');
             s.push_str(part);
@@ -380,6 +393,24 @@ impl CallRecord {
         }
         s
     }
+}
+
+/// Replaces the top-level string arguments longer than `TEXT_KEPT` by a note of their size;
+/// true if there was one.
+fn cut_text(content: &mut Content) -> bool {
+    let Content::Json(Value::Object(m)) = content else {
+        return false;
+    };
+    let mut any = false;
+    for v in m.values_mut() {
+        if let Value::String(text) = v
+            && text.len() > TEXT_KEPT
+        {
+            *v = Value::String(format!("<{} not recorded>", size(text.len())));
+            any = true;
+        }
+    }
+    any
 }
 
 /// Cuts the bytes of `content` to `keep`; returns how many it had.

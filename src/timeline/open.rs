@@ -249,19 +249,25 @@ pub fn list_sessions(root: &Path) -> io::Result<Vec<SessionInfo>> {
 /// Every event of the session in `dir`, in order, read one record at a time (memory: one
 /// event, whatever the session's size). A damaged record is skipped; a record cut short at
 /// a segment's end (the writer's tail) ends that segment.
+///
+/// What is read is the session as it was when this was called: events recorded meanwhile
+/// (a replay into the room being replayed) are not read, so the iterator always ends.
 pub fn read_events(dir: &Path) -> io::Result<impl Iterator<Item = Event>> {
-    let segments = segments_of(dir)?;
+    let segments: Vec<(PathBuf, u64)> = segments_of(dir)?
+        .into_iter()
+        .filter_map(|(_, p)| fs::metadata(&p).ok().map(|m| (p, m.len())))
+        .collect();
     let mut segments = segments.into_iter();
-    let mut current: Option<io::BufReader<File>> = None;
+    let mut current: Option<io::BufReader<io::Take<File>>> = None;
     let mut body = Vec::new();
     Ok(std::iter::from_fn(move || {
         loop {
             if current.is_none() {
-                let (_, path) = segments.next()?;
+                let (path, len) = segments.next()?;
                 let Ok(file) = File::open(&path) else {
                     continue;
                 };
-                let mut r = io::BufReader::with_capacity(256 << 10, file);
+                let mut r = io::BufReader::with_capacity(256 << 10, file.take(len));
                 let mut magic = [0u8; MAGIC.len()];
                 if r.read_exact(&mut magic).is_err() || &magic != MAGIC {
                     continue;
@@ -375,7 +381,7 @@ pub fn find_session(data_dir: &Path, id: &str) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::segments::Writer;
+    use crate::timeline::segments::{Writer, segment_name};
     use crate::timeline::{Limits, Recorder};
 
     fn meta(id: &str, at: u64) -> SessionMeta {
@@ -561,6 +567,45 @@ mod tests {
         use std::io::Write;
         f.write_all(&[100, 0, 0, 0, 9, 9]).unwrap();
         assert_eq!(read_events(&dir).unwrap().count(), 2001);
+    }
+
+    #[test]
+    fn a_root_keeps_at_most_max_sessions_dropping_the_oldest_whole() {
+        use crate::timeline::segments::MAX_SESSIONS;
+        let root = tempfile::tempdir().unwrap();
+        let extra = 3;
+        for i in 0..MAX_SESSIONS + extra {
+            let mut w = Writer::create(
+                root.path(),
+                &meta(&format!("s{i:05}"), i as u64),
+                1 << 40,
+                1 << 20,
+            )
+            .unwrap();
+            w.append(&event(1)).unwrap();
+            w.finish().unwrap();
+            if i < extra + 1 {
+                // Distinct ages for the oldest ones, whatever the clock's resolution.
+                let path = root.path().join(format!("s{i:05}")).join(segment_name(1));
+                let f = fs::File::options().write(true).open(path).unwrap();
+                let at = std::time::SystemTime::UNIX_EPOCH
+                    + std::time::Duration::from_secs(i as u64 + 1);
+                f.set_modified(at).unwrap();
+            }
+        }
+        let left = list_sessions(root.path()).unwrap();
+        assert_eq!(left.len(), MAX_SESSIONS);
+        for i in 0..extra {
+            assert!(
+                !root.path().join(format!("s{i:05}")).exists(),
+                "s{i} is gone"
+            );
+        }
+        assert!(
+            root.path()
+                .join(format!("s{:05}", MAX_SESSIONS + extra - 1))
+                .exists()
+        );
     }
 
     fn walk(dir: &Path) -> u64 {

@@ -17,6 +17,9 @@ use crate::checksum::crc32;
 pub const MAGIC: &[u8; 8] = b"RDTLINE1";
 pub const FRAME: usize = 8;
 pub const SESSION_FILE: &str = "session.json";
+/// Sessions kept under one root, whatever their size (the oldest beyond go first).
+pub const MAX_SESSIONS: usize = if cfg!(test) { 20 } else { 1000 };
+
 /// No one event is larger than this (its data is cut to fit, see `Writer::append`).
 pub const MAX_RECORD: usize = 4 << 20;
 
@@ -83,6 +86,30 @@ impl Writer {
             }
         }
         finished.sort();
+        // Many short sessions (one-shot commands) are each a directory: past MAX_SESSIONS,
+        // the oldest go whole, so opening a session never walks an unbounded root.
+        let mut newest: std::collections::HashMap<PathBuf, std::time::SystemTime> =
+            Default::default();
+        for (at, path, _) in &finished {
+            if let Some(parent) = path.parent()
+                && parent != dir
+            {
+                newest.insert(parent.to_path_buf(), *at);
+            }
+        }
+        if newest.len() >= MAX_SESSIONS {
+            // Room for this one: the others keep MAX_SESSIONS - 1.
+            let excess = newest.len() + 1 - MAX_SESSIONS;
+            let mut by_age: Vec<(std::time::SystemTime, PathBuf)> =
+                newest.into_iter().map(|(p, t)| (t, p)).collect();
+            by_age.sort();
+            let gone: std::collections::HashSet<PathBuf> =
+                by_age.into_iter().take(excess).map(|(_, p)| p).collect();
+            for d in &gone {
+                let _ = fs::remove_dir_all(d);
+            }
+            finished.retain(|(_, p, _)| p.parent().is_none_or(|d| !gone.contains(d)));
+        }
         let number = segments_of(&dir)?.last().map_or(0, |(n, _)| *n);
         Ok(Writer {
             root: root.to_path_buf(),

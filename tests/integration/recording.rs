@@ -428,3 +428,163 @@ async fn sync_updates_are_recorded_with_their_path_size_and_bytes() {
         "{update}"
     );
 }
+
+#[tokio::test]
+async fn replay_into_a_local_room_sends_as_the_recorded_participants() {
+    let mut s = TestServer::start().await;
+    let alice = s.join("here", "alice").await;
+    let carol = s.join("here", "carol").await;
+    let session = alice.session_id();
+    alice
+        .messaging()
+        .broadcast("chat", json!({"text": "from alice"}), None)
+        .await
+        .unwrap();
+    carol
+        .queues()
+        .send("jobs", json!({"by": "carol"}), true)
+        .await
+        .unwrap();
+    alice.messaging().enable().await.unwrap();
+    carol.messaging().enable().await.unwrap();
+    eventually("alice sees carol", || {
+        alice
+            .participants()
+            .iter()
+            .any(|p| p.id == carol.participant_id())
+    })
+    .await;
+    alice
+        .messaging()
+        .send(&carol.participant_id(), "direct", json!({}), None)
+        .await
+        .unwrap();
+    carol.close().await;
+    alice.close().await;
+    stop(&mut s).await;
+
+    // No server runs: the replay embeds one for the local room "there".
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomdeck"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "sessions", "replay", &session, "--to", "there", "--speed", "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("replayed 2 messages and 1 queue items into there"),
+        "the direct message reaches the replayed carol: {stdout}"
+    );
+    assert!(stdout.contains("sent as 2 participants"), "{stdout}");
+
+    // The target room recorded the replay: the calls are alice's and carol's again.
+    let replayed = roomdeck::timeline::all_sessions(s.dir.path())
+        .into_iter()
+        .find(|i| i.meta.room == "there")
+        .expect("the target room's session is recorded");
+    let events = export(s.dir.path(), &replayed.meta.session_id);
+    let by = |tool: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["tool"] == tool && e.get("duration_ms").is_some())
+            .map(|e| e["participant"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(by("broadcast"), ["alice"]);
+    assert_eq!(by("send"), ["carol", "alice"], "{events:#?}");
+}
+
+#[tokio::test]
+async fn replaying_a_live_session_into_its_own_room_ends() {
+    let s = TestServer::start().await;
+    let alice = s.join("loop", "alice").await;
+    let session = alice.session_id();
+    for n in 0..20 {
+        alice
+            .queues()
+            .send("jobs", json!({"n": n}), true)
+            .await
+            .unwrap();
+    }
+    let dir = roomdeck::timeline::find_session(s.dir.path(), &session).unwrap();
+    eventually("the sends are recorded", || {
+        roomdeck::timeline::open::read_events(&dir)
+            .unwrap()
+            .filter(|e| e.tool == "send")
+            .count()
+            == 20
+    })
+    .await;
+    // Its own replayed sends are recorded into the session it reads: they are not replayed.
+    let token = token("loop", "replayer", roomdeck::auth::ApiScope::owner());
+    let replay = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomdeck"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "sessions", "replay", &session, "--to", "loop", "--speed", "0",
+        ])
+        .args(["--url", &s.url("loop"), "--token", &token])
+        .output();
+    let output = within("the replay ends", replay).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("0 messages and 20 queue items"), "{stdout}");
+    let size = alice.queues().list().await.unwrap();
+    assert_eq!(size[0].size, 40);
+    alice.close().await;
+}
+
+#[tokio::test]
+async fn big_arguments_are_noted_not_kept_and_not_replayed() {
+    let mut s = TestServer::start().await;
+    let alice = s.join("huge", "alice").await;
+    let session = alice.session_id();
+    let big = "y".repeat(300 << 10);
+    alice
+        .messaging()
+        .broadcast("big", json!({"pad": big}), None)
+        .await
+        .unwrap();
+    alice
+        .messaging()
+        .broadcast("small", json!({}), None)
+        .await
+        .unwrap();
+    alice.close().await;
+    stop(&mut s).await;
+    let events = export(s.dir.path(), &session);
+    let b = events
+        .iter()
+        .find(|e| e["tool"] == "broadcast")
+        .expect("recorded");
+    assert!(
+        b["summary"].as_str().unwrap().contains("arguments cut"),
+        "{}",
+        b["summary"]
+    );
+    assert!(b.to_string().len() < 10_000, "the payload was not kept");
+    let bytes: usize = files(&s.dir.path().join("rooms/huge/timeline"))
+        .iter()
+        .map(|(_, b)| b.len())
+        .sum();
+    assert!(bytes < 64 << 10, "{bytes} bytes recorded");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomdeck"))
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .args([
+            "sessions", "replay", &session, "--to", "other", "--speed", "0",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("replayed 1 messages") && stdout.contains("1 not sent (too large"),
+        "{stdout}"
+    );
+}
