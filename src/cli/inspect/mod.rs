@@ -21,7 +21,7 @@ pub use relay::{InspectConfig, Inspector, Upstream, Watcher};
 use crate::timeline::{Limits, Session};
 
 /// The directory under the data dir that holds inspected rooms' recordings.
-pub const DIR: &str = "inspect";
+pub const DIR: &str = crate::timeline::open::INSPECT_DIR;
 
 #[derive(clap::Args, Debug)]
 pub struct InspectArgs {
