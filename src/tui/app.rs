@@ -16,6 +16,7 @@ mod overview;
 mod queues;
 mod rooms;
 mod services;
+mod timeline;
 mod tools;
 
 use std::path::PathBuf;
@@ -134,6 +135,10 @@ pub struct Options {
     /// The SQL history read at start, and where to keep it (None: not kept).
     pub sql_history: Vec<String>,
     pub sql_history_file: Option<PathBuf>,
+    /// Where the Timeline tab lists recorded sessions (None: a remote room, none here).
+    pub timeline_root: Option<PathBuf>,
+    /// The tab the console opens on (None: the overview).
+    pub start_tab: Option<Tab>,
 }
 
 impl Default for Options {
@@ -148,6 +153,8 @@ impl Default for Options {
             local: false,
             sql_history: Vec::new(),
             sql_history_file: None,
+            timeline_root: None,
+            start_tab: None,
         }
     }
 }
@@ -205,7 +212,8 @@ const NOTICE_MS: i64 = 5_000;
 impl App {
     pub fn new(theme: Theme, keymap: Keymap, mut opts: Options) -> App {
         let panes = Panes::new(&mut opts);
-        App {
+        let start_tab = opts.start_tab;
+        let mut app = App {
             theme,
             keymap,
             tab: Tab::Overview,
@@ -235,7 +243,11 @@ impl App {
             stats_call: None,
             logs_read: 0,
             sender_asks: Default::default(),
+        };
+        if let Some(tab) = start_tab {
+            app.switch_tab(tab);
         }
+        app
     }
 
     /// Each tab's pane (the registry is in `pane.rs`).
@@ -285,7 +297,10 @@ impl App {
     pub fn next_deadline(&self) -> Option<i64> {
         let notice = self.notice.as_ref().map(|n| n.until_ms);
         let sample = self.overview_deadline();
-        notice.into_iter().chain(sample).min()
+        let timeline = (self.tab == Tab::Timeline)
+            .then(|| self.panes.timeline.deadline(self.now_ms))
+            .flatten();
+        notice.into_iter().chain(sample).chain(timeline).min()
     }
 
     pub(super) fn send(&mut self, cmd: NetCommand) {
@@ -329,6 +344,9 @@ impl App {
             Msg::Rooms(answer) => self.on_rooms(answer),
             Msg::Tick => {
                 let mut redraw = self.overview_tick();
+                if self.tab == Tab::Timeline {
+                    redraw |= self.panes.timeline.work(self.now_ms);
+                }
                 if self
                     .notice
                     .as_ref()
@@ -498,7 +516,8 @@ impl App {
             | Action::TabFiles
             | Action::TabDatabase
             | Action::TabDocs
-            | Action::TabTools => {
+            | Action::TabTools
+            | Action::TabTimeline => {
                 if let Some(tab) = Tab::for_action(a) {
                     self.switch_tab(tab)
                 }
@@ -601,6 +620,7 @@ impl App {
                 // Folding a toolkit changes nothing in the room (read-only may do it).
                 Focus::ToolList if self.panes.tools.toggle_selected() => {}
                 Focus::ToolList => self.do_action(Action::ToolInvoke),
+                Focus::TimelineSessions | Focus::TimelineEvents => self.timeline_select(focus),
                 _ => {}
             },
             Action::Back => {
@@ -612,6 +632,7 @@ impl App {
                     match (self.tab, focus) {
                         (Tab::Docs, Focus::DocView) => self.set_focus(Focus::DocList),
                         (Tab::Tools, Focus::ToolDetail) => self.set_focus(Focus::ToolList),
+                        (Tab::Timeline, Focus::TimelineDetail) => self.timeline_back(),
                         (Tab::Logs, _) if !self.panes.logs.search.is_empty() => {
                             self.panes.logs.search.clear()
                         }
@@ -654,6 +675,8 @@ impl App {
                     self.docs_refresh();
                 } else if self.tab == Tab::Tools {
                     self.send(NetCommand::Tools(super::net::ToolsCommand::List));
+                } else if self.tab == Tab::Timeline {
+                    self.panes.timeline.relist(self.now_ms);
                 } else {
                     self.send(NetCommand::RefreshQueues);
                 }
@@ -671,6 +694,9 @@ impl App {
             | Action::ToggleTimestamps
             | Action::ToggleWrap
             | Action::ClearLogs => self.logs_action(a),
+            Action::TimelinePlay | Action::TimelineSpeed | Action::TimelineJump => {
+                self.timeline_action(a)
+            }
         }
     }
 
@@ -707,6 +733,9 @@ impl App {
         if self.tab == Tab::Docs {
             self.docs_hidden();
         }
+        if self.tab == Tab::Timeline {
+            self.panes.timeline.hidden();
+        }
         if s1 && !s0 {
             self.send(NetCommand::WatchServices(true));
         }
@@ -726,6 +755,9 @@ impl App {
         }
         if tab == Tab::Tools {
             self.send(NetCommand::Tools(super::net::ToolsCommand::List));
+        }
+        if tab == Tab::Timeline {
+            self.panes.timeline.shown(self.now_ms);
         }
     }
 

@@ -21,6 +21,7 @@ use super::panes::overview::OverviewPane;
 use super::panes::queues::QueuesPane;
 use super::panes::services::ServicesPane;
 use super::panes::storage::StoragePane;
+use super::panes::timeline::TimelinePane;
 use super::panes::tools::ToolsPane;
 use super::theme::Theme;
 
@@ -36,6 +37,8 @@ pub struct TabInfo {
     pub context: Context,
     pub action: Action,
     pub focus: &'static [Focus],
+    /// What the tab shows, for `roomdeck --help`.
+    pub about: &'static str,
 }
 
 /// The registry of panes: one entry per tab makes its `Tab` variant, its row of [`TABS`], its
@@ -46,7 +49,8 @@ macro_rules! panes {
         fn new($opts:ident);
         $( $tab:ident => $field:ident: $ty:ty = $init:expr, {
             title: $title:literal, short: $short:literal, number: $num:literal,
-            context: $ctx:ident, action: $act:ident, focus: [$($focus:ident),+ $(,)?] $(,)?
+            context: $ctx:ident, action: $act:ident, focus: [$($focus:ident),+ $(,)?],
+            about: $about:literal $(,)?
         } ),+ $(,)?
     ) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,7 @@ macro_rules! panes {
             context: Context::$ctx,
             action: Action::$act,
             focus: &[$(Focus::$focus),+],
+            about: $about,
         }),+];
 
         /// Every tab's pane.
@@ -98,14 +103,17 @@ panes! {
     Overview => overview: OverviewPane = OverviewPane::default(), {
         title: "Overview", short: "Home", number: 0,
         context: Overview, action: TabOverview, focus: [Overview],
+        about: "the room at a glance: participants, live rates, queues, services, warnings",
     },
     Chat => chat: ChatPane = ChatPane::default(), {
         title: "Chat", short: "Chat", number: 1,
         context: Chat, action: TabChat, focus: [Peers, Messages, Input],
+        about: "participants, messages and messaging streams; write to everyone or one",
     },
     Queues => queues: QueuesPane = QueuesPane::default(), {
         title: "Queues", short: "Queue", number: 2,
         context: Queues, action: TabQueues, focus: [QueueList, QueueDetail],
+        about: "queues with live sizes: send, receive, drain",
     },
     Logs => logs: LogsPane = {
         let mut logs = LogsPane::new(opts.log_capacity);
@@ -114,26 +122,38 @@ panes! {
     }, {
         title: "Logs", short: "Logs", number: 3,
         context: Logs, action: TabLogs, focus: [Logs],
+        about: "the room's developer log, live: filter, search, pause, copy",
     },
     Services => services: ServicesPane = ServicesPane::default(), {
         title: "Services", short: "Svc", number: 4,
         context: Services, action: TabServices, focus: [ServiceList, ServiceLog],
+        about: "the room's services with state and restarts, and their log lines",
     },
     Files => storage: StoragePane = StoragePane::default(), {
         title: "Files", short: "Files", number: 5,
         context: Files, action: TabFiles, focus: [FileTree, FilePreview],
+        about: "the room's storage as a tree: preview, upload, download, move, delete",
     },
     Database => database: DatabasePane = DatabasePane::new(std::mem::take(&mut opts.sql_history)), {
         title: "Database", short: "DB", number: 6,
         context: Database, action: TabDatabase, focus: [DbTables, DbEditor, DbResults],
+        about: "the room's SQLite tables; run SQL, export results",
     },
     Docs => docs: DocsPane = DocsPane::default(), {
         title: "Docs", short: "Docs", number: 7,
         context: Docs, action: TabDocs, focus: [DocList, DocView],
+        about: "shared (sync) documents, live as JSON; edit one",
     },
     Tools => tools: ToolsPane = ToolsPane::default(), {
         title: "Tools", short: "Tools", number: 8,
         context: Tools, action: TabTools, focus: [ToolList, ToolDetail],
+        about: "toolkits and their tools; call one with JSON arguments",
+    },
+    Timeline => timeline: TimelinePane = TimelinePane::new(opts.timeline_root.take()), {
+        title: "Timeline", short: "TL", number: 9,
+        context: Timeline, action: TabTimeline,
+        focus: [TimelineEvents, TimelineDetail, TimelineSessions],
+        about: "recorded sessions event by event: filter, scrub, play, the room's state at an instant",
     },
 }
 
@@ -191,6 +211,9 @@ pub enum Focus {
     DocView,
     ToolList,
     ToolDetail,
+    TimelineSessions,
+    TimelineEvents,
+    TimelineDetail,
 }
 
 impl Focus {

@@ -45,6 +45,8 @@ impl App {
             "docs" | "documents" => self.switch_tab(Tab::Docs),
             "doc" => self.open_doc(arg),
             "tools" | "toolkits" => self.switch_tab(Tab::Tools),
+            "timeline" => self.switch_tab(Tab::Timeline),
+            "at" => self.timeline_jump(arg),
             "invoke" => self.invoke_command(arg),
             "tables" => {
                 self.switch_tab(Tab::Database);

@@ -231,12 +231,16 @@ fn tabs_switch_by_number_and_watch_queues() {
             NetCommand::Tools(ToolsCommand::List)
         ]
     );
+    key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Timeline);
     // The overview is the first tab: after the last comes the overview, then chat.
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Overview);
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
     key(&mut a, KeyCode::Char('['));
+    key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.tab, Tab::Timeline);
     key(&mut a, KeyCode::Char('['));
     assert_eq!(a.tab, Tab::Tools);
     key(&mut a, KeyCode::Char('6'));
@@ -2077,7 +2081,7 @@ fn j_and_k_move_in_lists_with_the_default_keymap() {
 #[test]
 fn the_hint_line_keeps_help_and_quit_at_80_columns() {
     let mut a = populated();
-    for tab in ['0', '1', '2', '3', '4', '5', '6', '7', '8'] {
+    for tab in ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] {
         key(&mut a, KeyCode::Char(tab));
         let screen = render(&mut a, 80, 24);
         let hints = screen.lines().last().unwrap();
