@@ -23,6 +23,7 @@ mod docs;
 mod overview;
 mod rooms;
 mod streams;
+mod timeline;
 mod tools;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC

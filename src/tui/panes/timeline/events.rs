@@ -138,9 +138,11 @@ pub fn draw(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut DrawCx) {
             (k, "") => k.to_string(),
             (k, t) => format!("{k}.{t}"),
         };
+        let mark = if selected && focused { "▶" } else { " " };
         let mut spans = vec![
             Span::styled(if row.error { "✕" } else { " " }, theme.fg_of(theme.error)),
-            Span::styled(format!("{:>11} ", offset(row.t_us)), theme.muted()),
+            Span::raw(mark),
+            Span::styled(format!("{:>10} ", offset(row.t_us)), theme.muted()),
         ];
         if wide {
             spans.push(Span::styled(
@@ -152,9 +154,11 @@ pub fn draw(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut DrawCx) {
             format!("{:<10} ", row.kind.as_str()),
             kind_style(row.kind, theme),
         ));
-        let (who_w, tool_w) = if wide { (14, 24) } else { (10, 16) };
-        spans.push(Span::raw(format!("{:<who_w$} ", cut(who, who_w))));
-        spans.push(Span::raw(format!("{:<tool_w$} ", cut(&tool, tool_w))));
+        spans.push(Span::raw(format!("{:<10} ", cut(who, 10))));
+        // A call's summary starts with its toolkit.tool; a column of it fits on wide screens.
+        if wide {
+            spans.push(Span::raw(format!("{:<22} ", cut(&tool, 22))));
+        }
         let dur = dur.map(duration).unwrap_or_default();
         let used: usize = spans.iter().map(|s| s.width()).sum();
         let room = width.saturating_sub(used + dur.chars().count() + 1);
@@ -240,7 +244,8 @@ pub fn draw_state(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut Draw
     let queues: Vec<_> = st.queues.iter().collect();
     lines.push(head(format!("queues ({})", queues.len())));
     for (q, n) in queues.iter().take(6) {
-        lines.push(Line::raw(format!("  {:<w$} {n:>6}", cut(q, 16), w = 16)));
+        let w = width.saturating_sub(10).min(20);
+        lines.push(Line::raw(format!("  {:<w$} {n:>6}", cut(q, w))));
     }
     if queues.len() > 6 {
         lines.push(Line::styled(
@@ -249,7 +254,7 @@ pub fn draw_state(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut Draw
         ));
     }
     lines.push(head(format!("files changed ({})", st.files.len())));
-    let room = inner_h.saturating_sub(lines.len() + 2).max(1);
+    let room = inner_h.saturating_sub(lines.len() + 3).max(1);
     for (path, what) in st.files.iter().take(room) {
         let w = width.saturating_sub(14);
         lines.push(Line::from(vec![
@@ -264,6 +269,10 @@ pub fn draw_state(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut Draw
         ));
     }
     lines.push(Line::from(vec![
+        Span::styled("events ", theme.muted()),
+        Span::raw(thousands(st.events)),
+    ]));
+    lines.push(Line::from(vec![
         Span::styled("calls ", theme.muted()),
         Span::raw(thousands(st.calls as usize)),
         Span::styled(" · errors ", theme.muted()),
@@ -275,8 +284,6 @@ pub fn draw_state(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut Draw
                 theme.base()
             },
         ),
-        Span::styled(" · events ", theme.muted()),
-        Span::raw(thousands(st.events)),
     ]));
     f.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -359,8 +359,9 @@ impl Pane for TimelinePane {
                 _ => (Some(body), None),
             }
         } else {
+            let pct = if body.width >= 120 { 64 } else { 70 };
             let [l, r] =
-                Layout::horizontal([Constraint::Percentage(64), Constraint::Fill(1)]).areas(body);
+                Layout::horizontal([Constraint::Percentage(pct), Constraint::Fill(1)]).areas(body);
             (Some(l), Some(r))
         };
         if let Some(left) = left {

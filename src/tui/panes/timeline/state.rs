@@ -174,3 +174,79 @@ impl StateCache {
         self.last.as_ref().map(|(_, s)| s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::segments::Writer;
+    use crate::timeline::{Event, SessionMeta};
+
+    /// The state from checkpoints is the state folded from the first event, at any instant
+    /// and in any order of asking.
+    #[test]
+    fn checkpoints_give_the_same_state_as_folding_from_the_start() {
+        let root = tempfile::tempdir().unwrap();
+        let meta = SessionMeta {
+            session_id: "s".into(),
+            ..SessionMeta::default()
+        };
+        let mut w = Writer::create(root.path(), &meta, 1 << 30, 1 << 20).unwrap();
+        let n = 5 * EVERY as u64 + 17;
+        for i in 0..n {
+            let who = format!("p{}", i % 5);
+            let (kind, tool, request) = match i % 7 {
+                0 => (Kind::Join, "", String::new()),
+                1 => (Kind::Leave, "", String::new()),
+                2 | 3 => (Kind::Queue, "send", format!(r#"{{"name":"q{}"}}"#, i % 3)),
+                4 => (
+                    Kind::Queue,
+                    "receive",
+                    format!(r#"{{"name":"q{}"}}"#, i % 3),
+                ),
+                5 => (
+                    Kind::Storage,
+                    "upload",
+                    format!(r#"{{"path":"f{}"}}"#, i % 11),
+                ),
+                _ => (Kind::Call, "x", String::new()),
+            };
+            let e = Event {
+                t_us: i,
+                participant: who,
+                toolkit: "t".into(),
+                tool: tool.into(),
+                request,
+                answer: r#"{"ok":1}"#.into(),
+                error: (i % 13 == 0).then(|| "bad".into()),
+                ..Event::new(kind, "e")
+            };
+            w.append(&e).unwrap();
+        }
+        w.finish().unwrap();
+        let s = Session::open(&root.path().join("s")).unwrap();
+        let mut cache = StateCache::default();
+        assert_eq!(cache.at(&s, 3 * EVERY), None, "not built yet");
+        while cache.build(&s, 1000) {}
+        let mut folded = RoomState::default();
+        let mut expected = Vec::new();
+        for i in 0..s.len() {
+            folded.apply(&s, i);
+            expected.push(folded.clone());
+        }
+        for i in [
+            n as usize - 1,
+            0,
+            1,
+            EVERY - 1,
+            EVERY,
+            EVERY + 1,
+            3 * EVERY + 5,
+            7,
+            2 * EVERY,
+        ] {
+            assert_eq!(cache.at(&s, i), Some(&expected[i]), "at {i}");
+        }
+        assert!(expected.last().unwrap().errors > 0);
+        assert!(!expected.last().unwrap().queues.is_empty());
+    }
+}
