@@ -57,7 +57,12 @@ fn event(i: usize) -> Event {
             format!(r#"{{"path":"out/{}.json"}}"#, i % 100),
         ),
         8 => (Kind::Log, "info", "", String::new()),
-        _ => (Kind::Sync, "sync", "update", r#"{"path":"doc.sync","size":48}"#.into()),
+        _ => (
+            Kind::Sync,
+            "sync",
+            "update",
+            r#"{"path":"doc.sync","size":48}"#.into(),
+        ),
     };
     Event {
         t_us: i as u64 * 1000,
@@ -68,15 +73,26 @@ fn event(i: usize) -> Event {
         duration_us: (kind != Kind::Log).then_some(100 + (i % 900) as u64),
         error: (i % 997 == 0).then(|| "table events is locked".into()),
         request,
-        answer: if kind == Kind::Queue { r#"{"n":1}"#.into() } else { String::new() },
-        ..Event::new(kind, format!("{toolkit}.{tool} by {who}: request {i} of the run"))
+        answer: if kind == Kind::Queue {
+            r#"{"n":1}"#.into()
+        } else {
+            String::new()
+        },
+        ..Event::new(
+            kind,
+            format!("{toolkit}.{tool} by {who}: request {i} of the run"),
+        )
     }
 }
 
 fn log_line(i: usize, source: &Arc<str>) -> LogLine {
     LogLine {
         time_ms: 1_767_225_600_000 + i as i64,
-        level: if i % 50 == 0 { Level::Error } else { Level::Info },
+        level: if i % 50 == 0 {
+            Level::Error
+        } else {
+            Level::Info
+        },
         source: source.clone(),
         text: format!(
             "request {i} handled by worker {} in {} ms: GET /rooms/default/queues/jobs status=200",
@@ -193,7 +209,12 @@ fn main() {
             ""
         }
     };
-    println!("{:<40} {:>12.1?}{}", "Session::open (index)", open, mark(open));
+    println!(
+        "{:<40} {:>12.1?}{}",
+        "Session::open (index)",
+        open,
+        mark(open)
+    );
     println!(
         "{:<40} {:>12.1?}{}",
         "open + first frame of the tab",
@@ -205,7 +226,10 @@ fn main() {
         "state checkpoints, whole session", state
     );
     println!("{:<40} {:>12} {:>14}", "frame", "per frame", "vs logs pane");
-    println!("{:<40} {:>12.1?} {:>14}", "logs pane, follow (peer)", peer, "1.00x");
+    println!(
+        "{:<40} {:>12.1?} {:>14}",
+        "logs pane, follow (peer)", peer, "1.00x"
+    );
     println!(
         "{:<40} {:>12.1?} {:>13.2}x",
         "logs pane, scrolling one line",
