@@ -33,9 +33,9 @@ fn timeline_tab_shows_what_happened_in_the_room() {
     let screen = t.wait_for("queues.send jobs");
     assert!(screen.contains("Sessions 1"), "{screen}");
     assert!(screen.contains("grace"), "{screen}");
-    // Filter on the kind; the state beside the list counts the queue.
+    // Filter on the kind and a word; the state beside the list counts the queue.
     t.keys(&["/"]);
-    t.text("kind:queue");
+    t.text("kind:queue send");
     t.keys(&["Enter"]);
     t.wait_for("Events 1 of");
     t.wait_for("jobs");
