@@ -2,6 +2,7 @@
 //! and the state-at-instant panel beside it.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -118,59 +119,56 @@ pub fn draw(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut DrawCx) {
     let width = list.width as usize;
     let wide = width >= 100;
     let started = s.meta.started_at_ms as i64;
-    for (i, pos) in (p.events.top..n.min(p.events.top + rows)).enumerate() {
+    let playing_or_scrolled = !(p.following() && p.play.is_none());
+    let (top, cache) = (p.events.top, &mut p.events.cache);
+    for (i, pos) in (top..n.min(top + rows)).enumerate() {
         let index = p.filter.row(pos);
         let row = s.rows()[index];
-        let (summary, dur) = p
-            .events
-            .cache
-            .entry(index)
-            .or_insert_with(|| {
-                s.event(index)
-                    .map(|e| (e.summary, e.duration_us))
-                    .unwrap_or_else(|e| (format!("(unreadable: {e})"), None))
-            })
-            .clone();
-        let selected = pos == cursor && !(p.following() && p.play.is_none());
-        let who = s.name(row.participant);
-        let tool = match (s.name(row.toolkit), s.name(row.tool)) {
-            ("", t) => t.to_string(),
-            (k, "") => k.to_string(),
-            (k, t) => format!("{k}.{t}"),
-        };
-        let mark = if selected && focused { "▶" } else { " " };
-        let mut spans = vec![
-            Span::styled(if row.error { "✕" } else { " " }, theme.fg_of(theme.error)),
-            Span::raw(mark),
-            Span::styled(format!("{:>10} ", offset(row.t_us)), theme.muted()),
-        ];
+        let (summary, dur) = &*cache.entry(index).or_insert_with(|| {
+            s.event(index)
+                .map(|e| (e.summary, e.duration_us))
+                .unwrap_or_else(|e| (format!("(unreadable: {e})"), None))
+        });
+        let selected = pos == cursor && playing_or_scrolled;
+        // Few spans, no padding past the summary: a frame costs what its text costs.
+        let mut lead = String::with_capacity(48);
+        lead.push(if selected && focused { '▶' } else { ' ' });
+        let _ = write!(lead, "{:>10} ", offset(row.t_us));
         if wide {
-            spans.push(Span::styled(
-                format!("{} ", clock_ms(started + (row.t_us / 1000) as i64, cx.tz)),
-                theme.muted(),
-            ));
+            lead.push_str(&clock_ms(started + (row.t_us / 1000) as i64, cx.tz));
+            lead.push(' ');
         }
-        spans.push(Span::styled(
-            format!("{:<10} ", row.kind.as_str()),
-            kind_style(row.kind, theme),
-        ));
-        spans.push(Span::raw(format!("{:<10} ", cut(who, 10))));
+        let mut names = String::with_capacity(40);
+        let _ = write!(names, "{:<10} ", cut(s.name(row.participant), 10));
         // A call's summary starts with its toolkit.tool; a column of it fits on wide screens.
         if wide {
-            spans.push(Span::raw(format!("{:<22} ", cut(&tool, 22))));
+            let tool = match (s.name(row.toolkit), s.name(row.tool)) {
+                ("", t) => t.to_string(),
+                (k, "") => k.to_string(),
+                (k, t) => format!("{k}.{t}"),
+            };
+            let _ = write!(names, "{:<22} ", cut(&tool, 22));
         }
         let dur = dur.map(duration).unwrap_or_default();
-        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let used = 1 + lead.chars().count() + 11 + names.chars().count();
         let room = width.saturating_sub(used + dur.chars().count() + 1);
-        spans.push(Span::styled(
-            format!("{:<room$}", cut(&summary, room)),
-            if row.error {
-                theme.fg_of(theme.error)
-            } else {
-                theme.base()
-            },
-        ));
-        spans.push(Span::styled(format!(" {dur}"), theme.muted()));
+        let spans = vec![
+            Span::styled(if row.error { "✕" } else { " " }, theme.fg_of(theme.error)),
+            Span::styled(lead, theme.muted()),
+            Span::styled(
+                format!("{:<10} ", row.kind.as_str()),
+                kind_style(row.kind, theme),
+            ),
+            Span::raw(names),
+            Span::styled(
+                cut(summary, room),
+                if row.error {
+                    theme.fg_of(theme.error)
+                } else {
+                    theme.base()
+                },
+            ),
+        ];
         let r = Rect {
             y: list.y + i as u16,
             height: 1,
@@ -188,6 +186,15 @@ pub fn draw(p: &mut TimelinePane, f: &mut Frame, area: Rect, cx: &mut DrawCx) {
             },
             r,
         );
+        if !dur.is_empty() {
+            let w = dur.chars().count() as u16;
+            let at = Rect {
+                x: r.right().saturating_sub(w),
+                width: w.min(r.width),
+                ..r
+            };
+            f.render_widget(Span::styled(dur, theme.muted()), at);
+        }
     }
     let t = p.selected_row().map_or(0, |i| s.rows()[i].t_us);
     let end = s.rows().last().map_or(0, |r| r.t_us);
