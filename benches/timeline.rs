@@ -41,7 +41,11 @@ fn event(i: usize) -> Event {
         4 | 5 => (
             Kind::Queue,
             "queues",
-            if i % 2 == 0 { "send" } else { "receive" },
+            if i.is_multiple_of(2) {
+                "send"
+            } else {
+                "receive"
+            },
             format!(r#"{{"name":"jobs-{}","message":{{"n":{i}}}}}"#, i % 4),
         ),
         6 => (
@@ -71,7 +75,9 @@ fn event(i: usize) -> Event {
         toolkit: toolkit.into(),
         tool: tool.into(),
         duration_us: (kind != Kind::Log).then_some(100 + (i % 900) as u64),
-        error: (i % 997 == 0).then(|| "table events is locked".into()),
+        error: i
+            .is_multiple_of(997)
+            .then(|| "table events is locked".into()),
         request,
         answer: if kind == Kind::Queue {
             r#"{"n":1}"#.into()
@@ -88,7 +94,7 @@ fn event(i: usize) -> Event {
 fn log_line(i: usize, source: &Arc<str>) -> LogLine {
     LogLine {
         time_ms: 1_767_225_600_000 + i as i64,
-        level: if i % 50 == 0 {
+        level: if i.is_multiple_of(50) {
             Level::Error
         } else {
             Level::Info
