@@ -264,6 +264,8 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     if let Some((target, edit)) = &app.line {
         let label = match target {
+            // The timeline's filter has parts of its own.
+            LineTarget::Filter(Tab::Timeline) => "filter (kind: who: toolkit: is:error, words)",
             LineTarget::Filter(_) => "filter",
             LineTarget::Search => "search",
         };

@@ -231,6 +231,11 @@ fn filters_combine_and_say_how_many_matched() {
     let mut a = timeline_app(root.path());
     key(&mut a, KeyCode::Char('/'));
     typ(&mut a, "kind:queue");
+    let screen = render(&mut a, 120, 30);
+    assert!(
+        screen.contains("filter (kind: who: toolkit: is:error, words): kind:queue"),
+        "{screen}"
+    );
     let title = |a: &mut App| {
         settle(a);
         let screen = render(a, 120, 30);
