@@ -59,25 +59,13 @@ enum Command {
 /// The console's tabs for `roomdeck --help`, from the console's own table, so a new tab is
 /// named here (the match has no catch-all).
 fn tabs_help() -> String {
-    use crate::tui::pane::{TABS, Tab};
+    use crate::tui::pane::TABS;
     let mut out = String::from(
         "The console (`roomdeck` or `roomdeck tui`) has these tabs; a digit opens one,\n\
          `?` lists the keys, `:` opens the command palette:\n",
     );
     for t in TABS {
-        let what = match t.tab {
-            Tab::Overview => {
-                "the room at a glance: participants, live rates, queues, services, warnings"
-            }
-            Tab::Chat => "participants, messages and messaging streams; write to everyone or one",
-            Tab::Queues => "queues with live sizes: send, receive, drain",
-            Tab::Logs => "the room's developer log, live: filter, search, pause, copy",
-            Tab::Services => "the room's services with state and restarts, and their log lines",
-            Tab::Files => "the room's storage as a tree: preview, upload, download, move, delete",
-            Tab::Database => "the room's SQLite tables; run SQL, export results",
-            Tab::Docs => "shared (sync) documents, live as JSON; edit one",
-            Tab::Tools => "toolkits and their tools; call one with JSON arguments",
-        };
+        let what = t.about;
         out.push_str(&format!("  {}  {:<9} {what}\n", t.number, t.title));
     }
     out
@@ -199,6 +187,8 @@ fn run_tui(data_dir_flag: &Option<PathBuf>, args: TuiArgs) -> Result<(), String>
         config_dir,
         data_dir,
         no_mouse: args.no_mouse,
+        timeline_root: None,
+        start_tab: None,
     })
 }
 

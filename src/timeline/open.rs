@@ -177,11 +177,19 @@ impl Session {
             .get(index)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such event"))?;
         let seg = &self.segments[row.segment as usize];
-        let mut frame = [0u8; FRAME];
-        read_at(&seg.file, u64::from(row.offset), &mut frame)?;
-        let len = u32::from_le_bytes(frame[..4].try_into().unwrap_or_default()) as usize;
-        let mut record = vec![0u8; FRAME + len];
+        // Most events are small: one read of up to GUESS bytes holds the whole record, and a
+        // second read is needed only for a larger one.
+        const GUESS: usize = 1024;
+        let end = seg.end.max(u64::from(row.offset) + FRAME as u64);
+        let first = (end - u64::from(row.offset)).min(GUESS as u64) as usize;
+        let mut record = vec![0u8; first];
         read_at(&seg.file, u64::from(row.offset), &mut record)?;
+        let len = u32::from_le_bytes(record[..4].try_into().unwrap_or_default()) as usize;
+        if FRAME + len > record.len() {
+            record.resize(FRAME + len, 0);
+            read_at(&seg.file, u64::from(row.offset), &mut record)?;
+        }
+        record.truncate(FRAME + len);
         let damaged = || io::Error::new(io::ErrorKind::InvalidData, "damaged event record");
         let body = checked(&record).ok_or_else(damaged)?;
         Event::decode(body).ok_or_else(damaged)

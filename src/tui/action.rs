@@ -22,6 +22,7 @@ pub enum Action {
     TabDatabase,
     TabDocs,
     TabTools,
+    TabTimeline,
     FocusNext,
     FocusPrev,
     Zoom,
@@ -73,6 +74,10 @@ pub enum Action {
     ToggleTimestamps,
     ToggleWrap,
     ClearLogs,
+    // timeline
+    TimelinePlay,
+    TimelineSpeed,
+    TimelineJump,
 }
 
 impl Action {
@@ -95,6 +100,7 @@ impl Action {
             TabDatabase => "tab_database",
             TabDocs => "tab_docs",
             TabTools => "tab_tools",
+            TabTimeline => "tab_timeline",
             FocusNext => "focus_next",
             FocusPrev => "focus_prev",
             Zoom => "zoom",
@@ -137,6 +143,9 @@ impl Action {
             ToggleTimestamps => "toggle_timestamps",
             ToggleWrap => "toggle_wrap",
             ClearLogs => "clear_logs",
+            TimelinePlay => "timeline_play",
+            TimelineSpeed => "timeline_speed",
+            TimelineJump => "timeline_jump",
         }
     }
 
@@ -159,6 +168,7 @@ impl Action {
             TabDatabase => "database tab",
             TabDocs => "documents tab",
             TabTools => "toolkits tab",
+            TabTimeline => "timeline tab: recorded sessions",
             FocusNext => "focus next pane",
             FocusPrev => "focus previous pane",
             Zoom => "zoom the focused pane",
@@ -201,6 +211,9 @@ impl Action {
             ToggleTimestamps => "timestamps on/off",
             ToggleWrap => "wrap on/off",
             ClearLogs => "clear the log buffer",
+            TimelinePlay => "play / pause the session from the selected event",
+            TimelineSpeed => "playback speed 1x / 10x",
+            TimelineJump => "jump to a time (12.5s, 1m3s)",
         }
     }
 
@@ -240,6 +253,9 @@ impl Action {
             SqlExport => "export",
             DocEdit => "edit",
             ToolInvoke => "call",
+            TimelinePlay => "play",
+            TimelineSpeed => "speed",
+            TimelineJump => "jump",
             other => other.name(),
         }
     }

@@ -16,6 +16,7 @@ mod overview;
 mod queues;
 mod rooms;
 mod services;
+mod timeline;
 mod tools;
 
 use std::path::PathBuf;
@@ -27,16 +28,8 @@ use super::action::Action;
 use super::keymap::Keymap;
 use super::net::{ConnState, NetCommand, NetEvent, PeerInfo};
 pub use super::pane::{Focus, Tab};
-use super::pane::{NetCx, Pane};
-use super::panes::chat::ChatPane;
-use super::panes::database::DatabasePane;
-use super::panes::docs::DocsPane;
+use super::pane::{NetCx, Pane, Panes, TABS};
 use super::panes::logs::{DEFAULT_CAPACITY, LogsPane};
-use super::panes::overview::OverviewPane;
-use super::panes::queues::QueuesPane;
-use super::panes::services::ServicesPane;
-use super::panes::storage::StoragePane;
-use super::panes::tools::ToolsPane;
 use super::popups::LineEdit;
 use super::popups::confirm::Confirm;
 use super::popups::help::Help;
@@ -142,6 +135,10 @@ pub struct Options {
     /// The SQL history read at start, and where to keep it (None: not kept).
     pub sql_history: Vec<String>,
     pub sql_history_file: Option<PathBuf>,
+    /// Where the Timeline tab lists recorded sessions (None: a remote room, none here).
+    pub timeline_root: Option<PathBuf>,
+    /// The tab the console opens on (None: the overview).
+    pub start_tab: Option<Tab>,
 }
 
 impl Default for Options {
@@ -156,6 +153,8 @@ impl Default for Options {
             local: false,
             sql_history: Vec::new(),
             sql_history_file: None,
+            timeline_root: None,
+            start_tab: None,
         }
     }
 }
@@ -164,18 +163,11 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub focus: [Focus; 9],
+    pub focus: [Focus; TABS.len()],
     pub zoom: bool,
-    pub overview: OverviewPane,
-    pub chat: ChatPane,
-    pub queues: QueuesPane,
-    pub services: ServicesPane,
-    pub storage: StoragePane,
-    pub database: DatabasePane,
-    pub docs: DocsPane,
-    pub tools: ToolsPane,
+    /// Every tab's pane (the registry is in `pane.rs`).
+    pub panes: Panes,
     pub sql_history_file: Option<PathBuf>,
-    pub logs: LogsPane,
     pub conn: ConnState,
     pub room: String,
     pub me_name: String,
@@ -218,35 +210,17 @@ pub struct Parts<'a> {
 const NOTICE_MS: i64 = 5_000;
 
 impl App {
-    pub fn new(theme: Theme, keymap: Keymap, opts: Options) -> App {
-        let mut logs = LogsPane::new(opts.log_capacity);
-        logs.tz_offset_secs = opts.tz_offset_secs;
-        App {
+    pub fn new(theme: Theme, keymap: Keymap, mut opts: Options) -> App {
+        let panes = Panes::new(&mut opts);
+        let start_tab = opts.start_tab;
+        let mut app = App {
             theme,
             keymap,
             tab: Tab::Overview,
-            focus: [
-                Focus::Overview,
-                Focus::Peers,
-                Focus::QueueList,
-                Focus::Logs,
-                Focus::ServiceList,
-                Focus::FileTree,
-                Focus::DbTables,
-                Focus::DocList,
-                Focus::ToolList,
-            ],
+            focus: std::array::from_fn(|i| TABS[i].focus[0]),
             zoom: false,
-            overview: OverviewPane::default(),
-            chat: ChatPane::default(),
-            queues: QueuesPane::default(),
-            services: ServicesPane::default(),
-            storage: StoragePane::default(),
-            database: DatabasePane::new(opts.sql_history),
-            docs: DocsPane::default(),
-            tools: ToolsPane::default(),
+            panes,
             sql_history_file: opts.sql_history_file,
-            logs,
             conn: ConnState::Connecting,
             room: String::new(),
             me_name: String::new(),
@@ -269,22 +243,16 @@ impl App {
             stats_call: None,
             logs_read: 0,
             sender_asks: Default::default(),
+        };
+        if let Some(tab) = start_tab {
+            app.switch_tab(tab);
         }
+        app
     }
 
-    /// The registry of panes: each tab's pane (see `pane.rs`).
+    /// Each tab's pane (the registry is in `pane.rs`).
     pub fn pane(&self, tab: Tab) -> &dyn Pane {
-        match tab {
-            Tab::Overview => &self.overview,
-            Tab::Chat => &self.chat,
-            Tab::Queues => &self.queues,
-            Tab::Logs => &self.logs,
-            Tab::Services => &self.services,
-            Tab::Files => &self.storage,
-            Tab::Database => &self.database,
-            Tab::Docs => &self.docs,
-            Tab::Tools => &self.tools,
-        }
+        self.panes.get(tab)
     }
 
     pub fn pane_mut(&mut self, tab: Tab) -> &mut dyn Pane {
@@ -293,17 +261,7 @@ impl App {
 
     /// A tab's pane, and beside it the parts of the app it may use.
     pub fn split(&mut self, tab: Tab) -> Parts<'_> {
-        let (pane, logs): (&mut dyn Pane, _) = match tab {
-            Tab::Overview => (&mut self.overview, Some(&self.logs)),
-            Tab::Chat => (&mut self.chat, Some(&self.logs)),
-            Tab::Queues => (&mut self.queues, Some(&self.logs)),
-            Tab::Logs => (&mut self.logs, None),
-            Tab::Services => (&mut self.services, Some(&self.logs)),
-            Tab::Files => (&mut self.storage, Some(&self.logs)),
-            Tab::Database => (&mut self.database, Some(&self.logs)),
-            Tab::Docs => (&mut self.docs, Some(&self.logs)),
-            Tab::Tools => (&mut self.tools, Some(&self.logs)),
-        };
+        let (pane, logs) = self.panes.split(tab);
         Parts {
             pane,
             logs,
@@ -339,7 +297,10 @@ impl App {
     pub fn next_deadline(&self) -> Option<i64> {
         let notice = self.notice.as_ref().map(|n| n.until_ms);
         let sample = self.overview_deadline();
-        notice.into_iter().chain(sample).min()
+        let timeline = (self.tab == Tab::Timeline)
+            .then(|| self.panes.timeline.deadline(self.now_ms))
+            .flatten();
+        notice.into_iter().chain(sample).chain(timeline).min()
     }
 
     pub(super) fn send(&mut self, cmd: NetCommand) {
@@ -355,7 +316,12 @@ impl App {
     }
 
     pub fn queue_names(&self) -> Vec<String> {
-        self.queues.queues.iter().map(|q| q.name.clone()).collect()
+        self.panes
+            .queues
+            .queues
+            .iter()
+            .map(|q| q.name.clone())
+            .collect()
     }
 
     /// The one entry point for change. Returns true when the screen must be redrawn.
@@ -378,6 +344,9 @@ impl App {
             Msg::Rooms(answer) => self.on_rooms(answer),
             Msg::Tick => {
                 let mut redraw = self.overview_tick();
+                if self.tab == Tab::Timeline {
+                    redraw |= self.panes.timeline.work(self.now_ms);
+                }
                 if self
                     .notice
                     .as_ref()
@@ -443,7 +412,7 @@ impl App {
                 name,
             } => {
                 self.room = room;
-                self.chat.me_id = participant_id.clone();
+                self.panes.chat.me_id = participant_id.clone();
                 self.me_id = participant_id;
                 self.me_name = name;
             }
@@ -460,7 +429,7 @@ impl App {
                         },
                     );
                 }
-                self.chat.set_peers(list)
+                self.panes.chat.set_peers(list)
             }
             NetEvent::Files(ev) => return self.on_files(ev),
             ev @ (NetEvent::Tables(_)
@@ -547,7 +516,8 @@ impl App {
             | Action::TabFiles
             | Action::TabDatabase
             | Action::TabDocs
-            | Action::TabTools => {
+            | Action::TabTools
+            | Action::TabTimeline => {
                 if let Some(tab) = Tab::for_action(a) {
                     self.switch_tab(tab)
                 }
@@ -555,13 +525,13 @@ impl App {
             Action::DocEdit => self.edit_doc(),
             Action::ToolInvoke => self.ask_tool_arguments(),
             Action::SqlRun => {
-                let sql = self.database.editor.text();
+                let sql = self.panes.database.editor.text();
                 self.run_sql(sql);
             }
             Action::SqlHistoryPrev | Action::SqlHistoryNext => {
                 if self.tab == Tab::Database {
                     self.set_focus(Focus::DbEditor);
-                    self.database.editor.walk(a == Action::SqlHistoryPrev);
+                    self.panes.database.editor.walk(a == Action::SqlHistoryPrev);
                 }
             }
             Action::SqlExport => self.ask_export(),
@@ -616,9 +586,9 @@ impl App {
                 if focus == Focus::FileTree {
                     self.files_left_right(a == Action::Right);
                 } else if focus == Focus::Logs {
-                    self.logs.scroll_h(a == Action::Right);
+                    self.panes.logs.scroll_h(a == Action::Right);
                 } else if focus == Focus::DbResults {
-                    self.database.results.move_col(a == Action::Right);
+                    self.panes.database.results.move_col(a == Action::Right);
                 } else if focus == Focus::DocList && a == Action::Right {
                     self.set_focus(Focus::DocView);
                 } else if focus == Focus::DocView && a == Action::Left {
@@ -637,23 +607,24 @@ impl App {
                 self.line = Some((LineTarget::Filter(self.tab), LineEdit::new(&current)));
             }
             Action::Select => match focus {
-                Focus::Overview => self.switch_tab(self.overview.selected_tab()),
-                Focus::QueueList if self.queues.selected_name().is_some() => {
+                Focus::Overview => self.switch_tab(self.panes.overview.selected_tab()),
+                Focus::QueueList if self.panes.queues.selected_name().is_some() => {
                     self.do_action(Action::QueueSend)
                 }
-                Focus::Peers if self.chat.recipient().is_some() => self.open_peer_detail(),
+                Focus::Peers if self.panes.chat.recipient().is_some() => self.open_peer_detail(),
                 Focus::Peers | Focus::Messages => self.do_action(Action::Compose),
                 Focus::ServiceList => self.set_focus(Focus::ServiceLog),
                 Focus::FileTree => self.files_toggle(),
                 Focus::DbTables => self.select_table(),
-                Focus::DocList if self.docs.open.is_some() => self.set_focus(Focus::DocView),
+                Focus::DocList if self.panes.docs.open.is_some() => self.set_focus(Focus::DocView),
                 // Folding a toolkit changes nothing in the room (read-only may do it).
-                Focus::ToolList if self.tools.toggle_selected() => {}
+                Focus::ToolList if self.panes.tools.toggle_selected() => {}
                 Focus::ToolList => self.do_action(Action::ToolInvoke),
+                Focus::TimelineSessions | Focus::TimelineEvents => self.timeline_select(focus),
                 _ => {}
             },
             Action::Back => {
-                if self.tab == Tab::Database && self.database.running.is_some() {
+                if self.tab == Tab::Database && self.panes.database.running.is_some() {
                     self.cancel_sql();
                 } else if self.zoom {
                     self.zoom = false;
@@ -661,7 +632,10 @@ impl App {
                     match (self.tab, focus) {
                         (Tab::Docs, Focus::DocView) => self.set_focus(Focus::DocList),
                         (Tab::Tools, Focus::ToolDetail) => self.set_focus(Focus::ToolList),
-                        (Tab::Logs, _) if !self.logs.search.is_empty() => self.logs.search.clear(),
+                        (Tab::Timeline, Focus::TimelineDetail) => self.timeline_back(),
+                        (Tab::Logs, _) if !self.panes.logs.search.is_empty() => {
+                            self.panes.logs.search.clear()
+                        }
                         (tab, _) => self.apply_line(LineTarget::Filter(tab), "", false),
                     }
                 }
@@ -701,6 +675,8 @@ impl App {
                     self.docs_refresh();
                 } else if self.tab == Tab::Tools {
                     self.send(NetCommand::Tools(super::net::ToolsCommand::List));
+                } else if self.tab == Tab::Timeline {
+                    self.panes.timeline.relist(self.now_ms);
                 } else {
                     self.send(NetCommand::RefreshQueues);
                 }
@@ -710,7 +686,7 @@ impl App {
                 self.files_action(a)
             }
             Action::Search => {
-                self.line = Some((LineTarget::Search, LineEdit::new(&self.logs.search)))
+                self.line = Some((LineTarget::Search, LineEdit::new(&self.panes.logs.search)))
             }
             Action::SearchNext
             | Action::SearchPrev
@@ -718,6 +694,9 @@ impl App {
             | Action::ToggleTimestamps
             | Action::ToggleWrap
             | Action::ClearLogs => self.logs_action(a),
+            Action::TimelinePlay | Action::TimelineSpeed | Action::TimelineJump => {
+                self.timeline_action(a)
+            }
         }
     }
 
@@ -754,6 +733,9 @@ impl App {
         if self.tab == Tab::Docs {
             self.docs_hidden();
         }
+        if self.tab == Tab::Timeline {
+            self.panes.timeline.hidden();
+        }
         if s1 && !s0 {
             self.send(NetCommand::WatchServices(true));
         }
@@ -773,6 +755,9 @@ impl App {
         }
         if tab == Tab::Tools {
             self.send(NetCommand::Tools(super::net::ToolsCommand::List));
+        }
+        if tab == Tab::Timeline {
+            self.panes.timeline.shown(self.now_ms);
         }
     }
 

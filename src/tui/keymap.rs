@@ -35,10 +35,11 @@ pub enum Context {
     Database,
     Docs,
     Tools,
+    Timeline,
 }
 
 impl Context {
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::List,
         Context::Overview,
@@ -50,6 +51,7 @@ impl Context {
         Context::Database,
         Context::Docs,
         Context::Tools,
+        Context::Timeline,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -64,6 +66,7 @@ impl Context {
             Context::Database => "database",
             Context::Docs => "docs",
             Context::Tools => "tools",
+            Context::Timeline => "timeline",
         }
     }
     fn parse(s: &str) -> Option<Context> {
@@ -286,6 +289,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "6", Action::TabDatabase),
     (Context::Global, "7", Action::TabDocs),
     (Context::Global, "8", Action::TabTools),
+    (Context::Global, "9", Action::TabTimeline),
     (Context::Global, "]", Action::NextTab),
     (Context::Global, "[", Action::PrevTab),
     (Context::Global, "tab", Action::FocusNext),
@@ -362,6 +366,14 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Logs, "w", Action::ToggleWrap),
     (Context::Logs, "ctrl-l", Action::ClearLogs),
     (Context::Logs, "f", Action::Bottom),
+    // The timeline plays like the log pauses (space), follows its end like the log (f, end).
+    (Context::Timeline, "space", Action::TimelinePlay),
+    (Context::Timeline, ">", Action::TimelineSpeed),
+    (Context::Timeline, "@", Action::TimelineJump),
+    (Context::Timeline, "f", Action::Bottom),
+    (Context::Timeline, "r", Action::Refresh),
+    (Context::Timeline, "ctrl-r", Action::Refresh),
+    (Context::Timeline, "f5", Action::Refresh),
 ];
 
 const VIM: &[(Context, &str, Action)] = &[
@@ -423,7 +435,7 @@ impl Keymap {
             }
             let ctx = Context::parse(section).ok_or_else(|| {
                 format!(
-                    "unknown section [{section}]; use global, list, overview, chat, queues, logs, services, files, database, docs or tools"
+                    "unknown section [{section}]; use global, list, overview, chat, queues, logs, services, files, database, docs, tools or timeline"
                 )
             })?;
             let table = body

@@ -46,6 +46,12 @@ pub struct TuiOptions {
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,
     pub no_mouse: bool,
+    /// Where the Timeline tab lists recorded sessions: Some(dir) for that directory (as
+    /// `roomdeck inspect` records), None for the local room's `<data>/rooms/<room>/timeline`
+    /// (following `:room`); a remote room has none.
+    pub timeline_root: Option<PathBuf>,
+    /// The tab the console opens on (None: the overview), e.g. `Some(Tab::Timeline)`.
+    pub start_tab: Option<pane::Tab>,
 }
 
 pub enum Target {
@@ -171,6 +177,8 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
                 local: opts.target.rooms().is_some(),
                 sql_history: dbbridge::load_history(&dbbridge::history_file(&opts.data_dir)),
                 sql_history_file: Some(dbbridge::history_file(&opts.data_dir)),
+                timeline_root: timeline_root(&opts),
+                start_tab: opts.start_tab,
             };
             let mut app = App::new(theme.clone(), keymap.clone(), app_opts);
             let registry = opts.target.rooms();
@@ -191,6 +199,21 @@ pub fn run(opts: TuiOptions) -> Result<(), String> {
             }
         }
     })
+}
+
+/// Where the Timeline tab finds recordings: the caller's directory, else a local room's
+/// `<data>/rooms/<room>/timeline` (the layout `crate::store::room_dir` makes).
+fn timeline_root(opts: &TuiOptions) -> Option<PathBuf> {
+    match (&opts.timeline_root, &opts.target) {
+        (Some(root), _) => Some(root.clone()),
+        (None, Target::Local { room, .. }) => Some(
+            opts.data_dir
+                .join("rooms")
+                .join(room)
+                .join(crate::timeline::ROOM_DIR),
+        ),
+        (None, Target::Remote { .. }) => None,
+    }
 }
 
 /// Runs until quit (`Ok(None)`) or a `:room NAME` switch (`Ok(Some(NAME))`).

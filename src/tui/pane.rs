@@ -10,24 +10,20 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::action::Action;
-use super::app::{Effect, Notice, NoticeLevel};
+use super::app::{Effect, Notice, NoticeLevel, Options};
 use super::keymap::{Context, Keymap};
 use super::net::{NetCommand, NetEvent};
+use super::panes::chat::ChatPane;
+use super::panes::database::DatabasePane;
+use super::panes::docs::DocsPane;
 use super::panes::logs::LogsPane;
+use super::panes::overview::OverviewPane;
+use super::panes::queues::QueuesPane;
+use super::panes::services::ServicesPane;
+use super::panes::storage::StoragePane;
+use super::panes::timeline::TimelinePane;
+use super::panes::tools::ToolsPane;
 use super::theme::Theme;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Overview,
-    Chat,
-    Queues,
-    Logs,
-    Services,
-    Files,
-    Database,
-    Docs,
-    Tools,
-}
 
 /// One row per tab, in the tab bar's order: its title, the digit that opens it, the keymap
 /// context of its keys, the action bound to the digit and the sub-panes that take the focus
@@ -41,95 +37,129 @@ pub struct TabInfo {
     pub context: Context,
     pub action: Action,
     pub focus: &'static [Focus],
+    /// What the tab shows, for `roomdeck --help`.
+    pub about: &'static str,
 }
 
-pub const TABS: &[TabInfo] = &[
-    TabInfo {
-        tab: Tab::Overview,
-        title: "Overview",
-        short: "Home",
-        number: 0,
-        context: Context::Overview,
-        action: Action::TabOverview,
-        focus: &[Focus::Overview],
+/// The registry of panes: one entry per tab makes its `Tab` variant, its row of [`TABS`], its
+/// field of [`Panes`] (with how `Panes::new` makes it) and its arms of `Panes::get` and
+/// `Panes::split`.
+macro_rules! panes {
+    (
+        fn new($opts:ident);
+        $( $tab:ident => $field:ident: $ty:ty = $init:expr, {
+            title: $title:literal, short: $short:literal, number: $num:literal,
+            context: $ctx:ident, action: $act:ident, focus: [$($focus:ident),+ $(,)?],
+            about: $about:literal $(,)?
+        } ),+ $(,)?
+    ) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Tab { $($tab),+ }
+
+        pub const TABS: &[TabInfo] = &[$(TabInfo {
+            tab: Tab::$tab,
+            title: $title,
+            short: $short,
+            number: $num,
+            context: Context::$ctx,
+            action: Action::$act,
+            focus: &[$(Focus::$focus),+],
+            about: $about,
+        }),+];
+
+        /// Every tab's pane.
+        pub struct Panes { $(pub $field: $ty),+ }
+
+        impl Panes {
+            pub fn new($opts: &mut Options) -> Panes {
+                Panes { $($field: $init),+ }
+            }
+
+            /// A tab's pane.
+            pub fn get(&self, tab: Tab) -> &dyn Pane {
+                match tab { $(Tab::$tab => &self.$field),+ }
+            }
+
+            /// A tab's pane, and the developer log beside it (None for the logs pane itself).
+            pub fn split(&mut self, tab: Tab) -> (&mut dyn Pane, Option<&LogsPane>) {
+                match tab { $(Tab::$tab => with_logs!(self, $field)),+ }
+            }
+        }
+    };
+}
+
+/// A pane borrowed mutably beside the developer log, which every other pane may read.
+macro_rules! with_logs {
+    ($s:ident, logs) => {
+        (&mut $s.logs as &mut dyn Pane, None)
+    };
+    ($s:ident, $f:ident) => {
+        (&mut $s.$f as &mut dyn Pane, Some(&$s.logs))
+    };
+}
+
+panes! {
+    fn new(opts);
+    Overview => overview: OverviewPane = OverviewPane::default(), {
+        title: "Overview", short: "Home", number: 0,
+        context: Overview, action: TabOverview, focus: [Overview],
+        about: "the room at a glance: participants, live rates, queues, services, warnings",
     },
-    TabInfo {
-        tab: Tab::Chat,
-        title: "Chat",
-        short: "Chat",
-        number: 1,
-        context: Context::Chat,
-        action: Action::TabChat,
-        focus: &[Focus::Peers, Focus::Messages, Focus::Input],
+    Chat => chat: ChatPane = ChatPane::default(), {
+        title: "Chat", short: "Chat", number: 1,
+        context: Chat, action: TabChat, focus: [Peers, Messages, Input],
+        about: "participants, messages and messaging streams; write to everyone or one",
     },
-    TabInfo {
-        tab: Tab::Queues,
-        title: "Queues",
-        short: "Queue",
-        number: 2,
-        context: Context::Queues,
-        action: Action::TabQueues,
-        focus: &[Focus::QueueList, Focus::QueueDetail],
+    Queues => queues: QueuesPane = QueuesPane::default(), {
+        title: "Queues", short: "Queue", number: 2,
+        context: Queues, action: TabQueues, focus: [QueueList, QueueDetail],
+        about: "queues with live sizes: send, receive, drain",
     },
-    TabInfo {
-        tab: Tab::Logs,
-        title: "Logs",
-        short: "Logs",
-        number: 3,
-        context: Context::Logs,
-        action: Action::TabLogs,
-        focus: &[Focus::Logs],
+    Logs => logs: LogsPane = {
+        let mut logs = LogsPane::new(opts.log_capacity);
+        logs.tz_offset_secs = opts.tz_offset_secs;
+        logs
+    }, {
+        title: "Logs", short: "Logs", number: 3,
+        context: Logs, action: TabLogs, focus: [Logs],
+        about: "the room's developer log, live: filter, search, pause, copy",
     },
-    TabInfo {
-        tab: Tab::Services,
-        title: "Services",
-        short: "Svc",
-        number: 4,
-        context: Context::Services,
-        action: Action::TabServices,
-        focus: &[Focus::ServiceList, Focus::ServiceLog],
+    Services => services: ServicesPane = ServicesPane::default(), {
+        title: "Services", short: "Svc", number: 4,
+        context: Services, action: TabServices, focus: [ServiceList, ServiceLog],
+        about: "the room's services with state and restarts, and their log lines",
     },
-    TabInfo {
-        tab: Tab::Files,
-        title: "Files",
-        short: "Files",
-        number: 5,
-        context: Context::Files,
-        action: Action::TabFiles,
-        focus: &[Focus::FileTree, Focus::FilePreview],
+    Files => storage: StoragePane = StoragePane::default(), {
+        title: "Files", short: "Files", number: 5,
+        context: Files, action: TabFiles, focus: [FileTree, FilePreview],
+        about: "the room's storage as a tree: preview, upload, download, move, delete",
     },
-    TabInfo {
-        tab: Tab::Database,
-        title: "Database",
-        short: "DB",
-        number: 6,
-        context: Context::Database,
-        action: Action::TabDatabase,
-        focus: &[Focus::DbTables, Focus::DbEditor, Focus::DbResults],
+    Database => database: DatabasePane = DatabasePane::new(std::mem::take(&mut opts.sql_history)), {
+        title: "Database", short: "DB", number: 6,
+        context: Database, action: TabDatabase, focus: [DbTables, DbEditor, DbResults],
+        about: "the room's SQLite tables; run SQL, export results",
     },
-    TabInfo {
-        tab: Tab::Docs,
-        title: "Docs",
-        short: "Docs",
-        number: 7,
-        context: Context::Docs,
-        action: Action::TabDocs,
-        focus: &[Focus::DocList, Focus::DocView],
+    Docs => docs: DocsPane = DocsPane::default(), {
+        title: "Docs", short: "Docs", number: 7,
+        context: Docs, action: TabDocs, focus: [DocList, DocView],
+        about: "shared (sync) documents, live as JSON; edit one",
     },
-    TabInfo {
-        tab: Tab::Tools,
-        title: "Tools",
-        short: "Tools",
-        number: 8,
-        context: Context::Tools,
-        action: Action::TabTools,
-        focus: &[Focus::ToolList, Focus::ToolDetail],
+    Tools => tools: ToolsPane = ToolsPane::default(), {
+        title: "Tools", short: "Tools", number: 8,
+        context: Tools, action: TabTools, focus: [ToolList, ToolDetail],
+        about: "toolkits and their tools; call one with JSON arguments",
     },
-];
+    Timeline => timeline: TimelinePane = TimelinePane::new(opts.timeline_root.take()), {
+        title: "Timeline", short: "TL", number: 9,
+        context: Timeline, action: TabTimeline,
+        focus: [TimelineEvents, TimelineDetail, TimelineSessions],
+        about: "recorded sessions event by event: filter, scrub, play, the room's state at an instant",
+    },
+}
 
 impl Tab {
-    pub const ALL: [Tab; 9] = {
-        let mut all = [Tab::Overview; 9];
+    pub const ALL: [Tab; TABS.len()] = {
+        let mut all = [Tab::Overview; TABS.len()];
         let mut i = 0;
         while i < TABS.len() {
             all[i] = TABS[i].tab;
@@ -181,6 +211,9 @@ pub enum Focus {
     DocView,
     ToolList,
     ToolDetail,
+    TimelineSessions,
+    TimelineEvents,
+    TimelineDetail,
 }
 
 impl Focus {

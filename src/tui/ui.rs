@@ -72,9 +72,9 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.theme.clone();
     let theme = &theme;
     if app.tab == Tab::Logs {
-        app.logs_read = app.logs.total();
+        app.logs_read = app.panes.logs.total();
     }
-    let unread = app.logs.total().saturating_sub(app.logs_read);
+    let unread = app.panes.logs.total().saturating_sub(app.logs_read);
     // The labels that fit: full titles, then without padding, then short titles; the current
     // tab keeps its full title, and only numbers are left on the narrowest terminals.
     let label = |tab: Tab, title: &str, pad: bool| {
@@ -264,6 +264,8 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     if let Some((target, edit)) = &app.line {
         let label = match target {
+            // The timeline's filter has parts of its own.
+            LineTarget::Filter(Tab::Timeline) => "filter (kind: who: toolkit: is:error, words)",
             LineTarget::Filter(_) => "filter",
             LineTarget::Search => "search",
         };
@@ -291,7 +293,7 @@ fn draw_hints(f: &mut Frame, area: Rect, app: &App) {
                 pairs.push((k.to_string(), a.short()));
             }
         }
-        let esc = if app.database.running.is_some() {
+        let esc = if app.panes.database.running.is_some() {
             "cancel"
         } else {
             "done"

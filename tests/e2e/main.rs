@@ -6,6 +6,7 @@
 //! `cargo test --test e2e`; without tmux on the PATH the tmux test says so and passes.
 
 mod screenshots;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -16,30 +16,30 @@ impl App {
         let shift = k.modifiers.contains(KeyModifiers::SHIFT);
         match k.code {
             KeyCode::Esc => self.set_focus(Focus::Peers),
-            KeyCode::Enter if alt || shift => self.chat.input.insert_newline(),
-            KeyCode::Char('j') if ctrl => self.chat.input.insert_newline(),
+            KeyCode::Enter if alt || shift => self.panes.chat.input.insert_newline(),
+            KeyCode::Char('j') if ctrl => self.panes.chat.input.insert_newline(),
             KeyCode::Enter => self.send_chat(),
             KeyCode::Tab => self.do_action(Action::FocusNext),
             KeyCode::BackTab => self.do_action(Action::FocusPrev),
             KeyCode::Char('z') if ctrl => self.do_action(Action::Suspend),
             _ => {
-                self.chat.input.input(k);
+                self.panes.chat.input.input(k);
             }
         }
     }
 
     pub(super) fn send_chat(&mut self) {
-        let text = self.chat.input.lines().join("\n");
+        let text = self.panes.chat.input.lines().join("\n");
         if text.trim().is_empty() {
             return;
         }
         if !self.live("send a message") {
             return;
         }
-        self.chat.input.select_all();
-        self.chat.input.cut();
-        let to = self.chat.recipient().map(|p| p.info.clone());
-        self.chat.push(Entry::Msg(ChatMessage {
+        self.panes.chat.input.select_all();
+        self.panes.chat.input.cut();
+        let to = self.panes.chat.recipient().map(|p| p.info.clone());
+        self.panes.chat.push(Entry::Msg(ChatMessage {
             time_ms: self.now_ms,
             from_id: self.me_id.clone(),
             from_name: if self.me_name.is_empty() {
@@ -53,13 +53,13 @@ impl App {
             attachment: None,
             own: true,
         }));
-        self.chat.scroll = 0;
+        self.panes.chat.scroll = 0;
         self.send(NetCommand::SendChat { to, text });
     }
 
     /// Enter on a participant: its detail, and the room asked for its token's scope.
     pub(super) fn open_peer_detail(&mut self) {
-        let Some(peer) = self.chat.recipient().cloned() else {
+        let Some(peer) = self.panes.chat.recipient().cloned() else {
             return;
         };
         let scope = if self.live("ask the room about the participant") {
@@ -132,9 +132,9 @@ impl App {
     pub(super) fn ask_sender_name(&mut self, ev: &NetEvent) {
         let NetEvent::Message(m) = ev else { return };
         let known =
-            m.from_id == self.me_id || self.chat.peers.iter().any(|p| p.info.id == m.from_id);
+            m.from_id == self.me_id || self.panes.chat.peers.iter().any(|p| p.info.id == m.from_id);
         // A room without the stats toolkit cannot say (the overview found out already).
-        let no_stats = self.overview.source == crate::tui::panes::overview::Source::Console;
+        let no_stats = self.panes.overview.source == crate::tui::panes::overview::Source::Console;
         if known
             || no_stats
             || self.conn != crate::tui::net::ConnState::Live
@@ -180,7 +180,7 @@ impl App {
                     .unwrap_or_default(),
             };
             let present = v.get("present").and_then(|p| p.as_bool()).unwrap_or(false);
-            self.chat.sender_named(info, present);
+            self.panes.chat.sender_named(info, present);
         }
         true
     }

@@ -45,6 +45,8 @@ impl App {
             "docs" | "documents" => self.switch_tab(Tab::Docs),
             "doc" => self.open_doc(arg),
             "tools" | "toolkits" => self.switch_tab(Tab::Tools),
+            "timeline" => self.switch_tab(Tab::Timeline),
+            "at" => self.timeline_jump(arg),
             "invoke" => self.invoke_command(arg),
             "tables" => {
                 self.switch_tab(Tab::Database);
@@ -52,7 +54,7 @@ impl App {
             }
             "sql" if !arg.is_empty() => {
                 self.switch_tab(Tab::Database);
-                self.database.editor.set_text(arg);
+                self.panes.database.editor.set_text(arg);
                 self.run_sql(arg.to_string());
             }
             "export" => {
@@ -66,6 +68,7 @@ impl App {
             "rooms" => self.open_rooms(),
             "restart" if !arg.is_empty() => {
                 match self
+                    .panes
                     .services
                     .services
                     .iter()
@@ -77,9 +80,9 @@ impl App {
                 }
             }
             "say" if !arg.is_empty() => {
-                self.chat.input.select_all();
-                self.chat.input.cut();
-                self.chat.input.insert_str(arg);
+                self.panes.chat.input.select_all();
+                self.panes.chat.input.cut();
+                self.panes.chat.input.insert_str(arg);
                 self.send_chat();
             }
             "send" => {
@@ -127,7 +130,7 @@ impl App {
                 self.switch_tab(Tab::Logs);
                 self.apply_line(LineTarget::Search, arg, true);
             }
-            "follow" => self.logs.follow(),
+            "follow" => self.panes.logs.follow(),
             "pause" => self.do_action(Action::TogglePause),
             "wrap" => self.do_action(Action::ToggleWrap),
             "timestamps" => self.do_action(Action::ToggleTimestamps),

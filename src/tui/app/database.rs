@@ -33,7 +33,7 @@ impl App {
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         let bound = self.keymap.action_for(Context::Database, &k);
         match k.code {
-            KeyCode::Esc => match &self.database.running {
+            KeyCode::Esc => match &self.panes.database.running {
                 Some(_) => self.cancel_sql(),
                 None => self.set_focus(Focus::DbTables),
             },
@@ -44,21 +44,21 @@ impl App {
                     self.do_action(a);
                 }
             }
-            KeyCode::Up if !ctrl_alt && self.database.editor.at_edge(true) => {
+            KeyCode::Up if !ctrl_alt && self.panes.database.editor.at_edge(true) => {
                 self.do_action(Action::SqlHistoryPrev)
             }
-            KeyCode::Down if !ctrl_alt && self.database.editor.at_edge(false) => {
+            KeyCode::Down if !ctrl_alt && self.panes.database.editor.at_edge(false) => {
                 self.do_action(Action::SqlHistoryNext)
             }
             _ => {
-                self.database.editor.input.input(k);
+                self.panes.database.editor.input.input(k);
             }
         }
     }
 
     /// Runs the editor's SQL (or `sql` from the palette) after the checks.
     pub(super) fn run_sql(&mut self, sql: String) {
-        if self.database.running.is_some() {
+        if self.panes.database.running.is_some() {
             self.notify(NoticeLevel::Info, "a query is running: esc cancels it");
             return;
         }
@@ -68,7 +68,7 @@ impl App {
             return;
         }
         if self.read_only && kind != SqlKind::Read {
-            self.database.outcome = Some(Outcome::Error(READ_ONLY_SQL.into()));
+            self.panes.database.outcome = Some(Outcome::Error(READ_ONLY_SQL.into()));
             self.notify(NoticeLevel::Error, READ_ONLY_SQL);
             return;
         }
@@ -93,15 +93,15 @@ impl App {
 
     /// Sends a checked run (after its confirm, for a destructive one).
     pub(super) fn start_sql(&mut self, sql: String, kind: SqlKind) {
-        if self.database.editor.remember(&sql)
+        if self.panes.database.editor.remember(&sql)
             && let Some(path) = self.sql_history_file.clone()
         {
             self.outbox.push(Effect::SaveSqlHistory {
                 path,
-                entries: self.database.editor.history.clone(),
+                entries: self.panes.database.editor.history.clone(),
             });
         }
-        let id = self.database.begin(sql.clone(), kind, self.now_ms);
+        let id = self.panes.database.begin(sql.clone(), kind, self.now_ms);
         self.send(NetCommand::SqlRun {
             id,
             sql,
@@ -110,7 +110,7 @@ impl App {
     }
 
     pub(super) fn cancel_sql(&mut self) {
-        if let Some(r) = &mut self.database.running {
+        if let Some(r) = &mut self.panes.database.running {
             r.cancelling = true;
             let id = r.id;
             self.send(NetCommand::SqlCancel { id });
@@ -125,7 +125,7 @@ impl App {
 
     /// Reads the selected table's schema if it is not known yet.
     pub(super) fn inspect_selected(&mut self) {
-        if let Some(table) = self.database.tables.needs_schema()
+        if let Some(table) = self.panes.database.tables.needs_schema()
             && self.conn == crate::tui::net::ConnState::Live
         {
             self.send(NetCommand::InspectTable { table });
@@ -134,10 +134,10 @@ impl App {
 
     /// Enter on a table: a query for its first rows, ready to run.
     pub(super) fn select_table(&mut self) {
-        if let Some(t) = self.database.tables.selected_name() {
+        if let Some(t) = self.panes.database.tables.selected_name() {
             let sql = format!("SELECT * FROM \"{}\" LIMIT 100", t.replace('"', "\"\""));
             // The focus stays on the list: the keys shown a moment ago keep their meaning.
-            self.database.editor.set_text(&sql);
+            self.panes.database.editor.set_text(&sql);
             let run = self
                 .keymap
                 .key_for(
@@ -153,7 +153,7 @@ impl App {
     }
 
     pub(super) fn ask_export(&mut self) {
-        if self.database.results.columns.is_empty() {
+        if self.panes.database.results.columns.is_empty() {
             self.notify(NoticeLevel::Info, "no result to export: run a query first");
             return;
         }
@@ -166,7 +166,7 @@ impl App {
     /// streamed to the file.
     pub(super) fn export_to(&mut self, path: &str) {
         let path = path.trim();
-        let grid = &self.database.results;
+        let grid = &self.panes.database.results;
         if grid.columns.is_empty() {
             self.notify(NoticeLevel::Info, "no result to export: run a query first");
             return;
@@ -183,7 +183,7 @@ impl App {
         } else {
             ExportFormat::Csv
         };
-        let rerun = match &self.database.result_sql {
+        let rerun = match &self.panes.database.result_sql {
             Some((sql, SqlKind::Read)) if grid.more => Some(sql.clone()),
             _ => None,
         };
@@ -210,12 +210,12 @@ impl App {
     pub(super) fn on_db_event(&mut self, ev: NetEvent) -> bool {
         match ev {
             NetEvent::Tables(list) => {
-                let changed = self.database.tables.set_tables(list);
+                let changed = self.panes.database.tables.set_tables(list);
                 self.inspect_selected();
                 return changed;
             }
             NetEvent::TableSchema { table, columns } => {
-                self.database.tables.schemas.insert(table, columns);
+                self.panes.database.tables.schemas.insert(table, columns);
             }
             NetEvent::Exported { path, rows } => self.notify(
                 NoticeLevel::Ok,
@@ -233,7 +233,7 @@ impl App {
 
     fn on_sql(&mut self, id: u64, event: SqlEvent) -> bool {
         // Late news of a run that was replaced or cancelled is dropped.
-        let Some(run) = self.database.running.clone().filter(|r| r.id == id) else {
+        let Some(run) = self.panes.database.running.clone().filter(|r| r.id == id) else {
             return false;
         };
         let Running {
@@ -241,14 +241,14 @@ impl App {
         } = run;
         let ms = self.now_ms - started_ms;
         let end = |app: &mut App, outcome: Outcome| {
-            app.database.running = None;
-            app.database.outcome = Some(outcome);
+            app.panes.database.running = None;
+            app.panes.database.outcome = Some(outcome);
         };
         match event {
-            SqlEvent::Columns(cols) => self.database.results.set_columns(cols),
-            SqlEvent::Rows(rows) => self.database.results.push_rows(rows),
+            SqlEvent::Columns(cols) => self.panes.database.results.set_columns(cols),
+            SqlEvent::Rows(rows) => self.panes.database.results.push_rows(rows),
             SqlEvent::Done { seen, more } => {
-                let grid = &mut self.database.results;
+                let grid = &mut self.panes.database.results;
                 grid.seen = grid.seen.max(seen);
                 grid.more = more;
                 end(self, Outcome::Rows { ms });

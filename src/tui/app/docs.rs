@@ -11,32 +11,32 @@ impl App {
     /// follow the selected document again.
     pub(super) fn docs_shown(&mut self) {
         self.send(NetCommand::WatchDocs(true));
-        self.docs.open = None;
+        self.panes.docs.open = None;
         self.docs_follow_selection();
     }
 
     /// The tab left the screen: stop polling and close the document.
     pub(super) fn docs_hidden(&mut self) {
         self.send(NetCommand::WatchDocs(false));
-        if self.docs.open.take().is_some() {
+        if self.panes.docs.open.take().is_some() {
             self.send(NetCommand::Docs(DocsCommand::Close));
         }
     }
 
     /// Follows the selected document, unless it is the one followed already.
     pub(super) fn docs_follow_selection(&mut self) {
-        let path = self.docs.selected_path();
-        if path.as_deref() == self.docs.open.as_ref().map(|o| o.path.as_str()) {
+        let path = self.panes.docs.selected_path();
+        if path.as_deref() == self.panes.docs.open.as_ref().map(|o| o.path.as_str()) {
             return;
         }
-        self.docs.scroll = 0;
+        self.panes.docs.scroll = 0;
         match path {
             Some(path) => {
-                self.docs.open = Some(OpenDoc::new(path.clone()));
+                self.panes.docs.open = Some(OpenDoc::new(path.clone()));
                 self.send(NetCommand::Docs(DocsCommand::Open { path }));
             }
             None => {
-                self.docs.open = None;
+                self.panes.docs.open = None;
                 self.send(NetCommand::Docs(DocsCommand::Close));
             }
         }
@@ -45,33 +45,34 @@ impl App {
     pub(super) fn on_docs(&mut self, ev: DocsEvent) -> bool {
         match ev {
             DocsEvent::Listed(list) => {
-                let changed = self.docs.set_docs(list);
+                let changed = self.panes.docs.set_docs(list);
                 // The first list picks what to follow; later ones leave the document followed.
-                if self.tab == Tab::Docs && self.docs.open.is_none() {
+                if self.tab == Tab::Docs && self.panes.docs.open.is_none() {
                     self.docs_follow_selection();
                 }
                 changed
             }
             DocsEvent::ListFailed(error) => {
                 // Said once, then no more polling until the tab is shown again.
-                if self.docs.list_error.is_none() {
+                if self.panes.docs.list_error.is_none() {
                     self.notify(
                         NoticeLevel::Error,
                         format!("listing documents failed: {error}"),
                     );
                     self.send(NetCommand::WatchDocs(false));
                 }
-                self.docs.loaded = true;
-                self.docs.list_error = Some(error);
+                self.panes.docs.loaded = true;
+                self.panes.docs.list_error = Some(error);
                 true
             }
             DocsEvent::Content { path, json } => {
                 let first = self
+                    .panes
                     .docs
                     .open
                     .as_ref()
                     .is_some_and(|o| o.path == path && o.json.is_none());
-                let changed = self.docs.content(&path, json, self.now_ms);
+                let changed = self.panes.docs.content(&path, json, self.now_ms);
                 if first && changed {
                     // The list's open counts now include this console.
                     self.send(NetCommand::Docs(DocsCommand::List));
@@ -79,7 +80,7 @@ impl App {
                 changed
             }
             DocsEvent::Ended { path, reason } => {
-                let shown = self.docs.ended(&path, reason.clone());
+                let shown = self.panes.docs.ended(&path, reason.clone());
                 if shown {
                     self.notify(NoticeLevel::Error, format!("{path}: {reason}"));
                 }
@@ -98,12 +99,12 @@ impl App {
     /// `r`: reads the list again, and opens again a document that stopped syncing.
     pub(super) fn docs_refresh(&mut self) {
         self.send(NetCommand::Docs(DocsCommand::List));
-        if let Some(open) = &self.docs.open
+        if let Some(open) = &self.panes.docs.open
             && matches!(open.state, DocState::Ended(_))
         {
             let path = open.path.clone();
             self.send(NetCommand::Docs(DocsCommand::Close));
-            self.docs.open = Some(OpenDoc::new(path.clone()));
+            self.panes.docs.open = Some(OpenDoc::new(path.clone()));
             self.send(NetCommand::Docs(DocsCommand::Open { path }));
         }
     }
@@ -116,14 +117,26 @@ impl App {
             return;
         }
         self.switch_tab(Tab::Docs);
-        if let Some(i) = self.docs.visible().iter().position(|d| d.path == path) {
-            self.docs.selected = i;
+        if let Some(i) = self
+            .panes
+            .docs
+            .visible()
+            .iter()
+            .position(|d| d.path == path)
+        {
+            self.panes.docs.selected = i;
         }
-        if self.docs.open.as_ref().is_some_and(|o| o.path == path) {
+        if self
+            .panes
+            .docs
+            .open
+            .as_ref()
+            .is_some_and(|o| o.path == path)
+        {
             return;
         }
-        self.docs.scroll = 0;
-        self.docs.open = Some(OpenDoc::new(path.to_string()));
+        self.panes.docs.scroll = 0;
+        self.panes.docs.open = Some(OpenDoc::new(path.to_string()));
         self.send(NetCommand::Docs(DocsCommand::Open {
             path: path.to_string(),
         }));
@@ -131,7 +144,7 @@ impl App {
 
     /// `e`: the followed document's JSON in a prompt; enter saves it over the document.
     pub(super) fn edit_doc(&mut self) {
-        let Some(open) = &self.docs.open else {
+        let Some(open) = &self.panes.docs.open else {
             self.notify(NoticeLevel::Info, "no document is open: select one first");
             return;
         };

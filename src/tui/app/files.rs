@@ -33,7 +33,7 @@ impl App {
 
     /// Lists a folder unless a listing of it is already on its way.
     fn files_list(&mut self, folder: &str) {
-        if self.storage.want_list(folder) {
+        if self.panes.storage.want_list(folder) {
             self.files_send(FilesCommand::List {
                 folder: folder.to_string(),
             });
@@ -49,21 +49,21 @@ impl App {
     }
 
     pub(super) fn files_relist(&mut self) {
-        self.storage.forget_pending();
-        let mut folders = self.storage.tree.listed();
+        self.panes.storage.forget_pending();
+        let mut folders = self.panes.storage.tree.listed();
         if !folders.iter().any(String::is_empty) {
             folders.insert(0, String::new());
         }
         for f in folders {
             self.files_list(&f);
         }
-        if let Some(p) = self.storage.preview.path().map(str::to_string) {
+        if let Some(p) = self.panes.storage.preview.path().map(str::to_string) {
             self.files_preview(p);
         }
     }
 
     fn files_preview(&mut self, path: String) {
-        self.storage.preview = Preview::Loading { path: path.clone() };
+        self.panes.storage.preview = Preview::Loading { path: path.clone() };
         self.files_send(FilesCommand::Preview {
             path,
             max: PREVIEW_BYTES,
@@ -72,13 +72,13 @@ impl App {
 
     /// After the selection moved: preview the selected file (read once per file).
     pub(super) fn files_follow_selection(&mut self) {
-        match self.storage.selected_entry() {
+        match self.panes.storage.selected_entry() {
             Some((path, e)) if !e.is_folder => {
-                if self.storage.preview.path() != Some(path.as_str()) && self.files_live() {
+                if self.panes.storage.preview.path() != Some(path.as_str()) && self.files_live() {
                     self.files_preview(path);
                 }
             }
-            _ => self.storage.preview = Preview::None,
+            _ => self.panes.storage.preview = Preview::None,
         }
     }
 
@@ -87,7 +87,7 @@ impl App {
     pub(super) fn on_files(&mut self, ev: FilesEvent) -> bool {
         match ev {
             FilesEvent::Listed { folder, entries } => {
-                let (changed, again) = self.storage.listed(&folder, entries);
+                let (changed, again) = self.panes.storage.listed(&folder, entries);
                 if again {
                     self.files_list(&folder);
                 }
@@ -101,7 +101,7 @@ impl App {
                 error,
                 not_found,
             } => {
-                if self.storage.list_failed(&folder, not_found) {
+                if self.panes.storage.list_failed(&folder, not_found) {
                     self.files_list(&folder);
                 }
                 if !not_found {
@@ -119,18 +119,18 @@ impl App {
                 mime,
                 head,
             } => {
-                if self.storage.preview != (Preview::Loading { path: path.clone() }) {
+                if self.panes.storage.preview != (Preview::Loading { path: path.clone() }) {
                     return false; // the selection moved on meanwhile
                 }
                 let text = preview::render(base_name(&path), &mime, size, &head);
-                self.storage.preview = Preview::Ready { path, size, text };
+                self.panes.storage.preview = Preview::Ready { path, size, text };
                 true
             }
             FilesEvent::PreviewFailed { path, error } => {
-                if self.storage.preview != (Preview::Loading { path: path.clone() }) {
+                if self.panes.storage.preview != (Preview::Loading { path: path.clone() }) {
                     return false;
                 }
-                self.storage.preview = Preview::Failed { path, error };
+                self.panes.storage.preview = Preview::Failed { path, error };
                 true
             }
             FilesEvent::Progress {
@@ -139,7 +139,7 @@ impl App {
                 path,
                 done,
                 total,
-            } => self.storage.progress(Transfer {
+            } => self.panes.storage.progress(Transfer {
                 id,
                 kind,
                 path,
@@ -153,7 +153,7 @@ impl App {
                 local,
                 bytes,
             } => {
-                self.storage.finish(id);
+                self.panes.storage.finish(id);
                 match kind {
                     TransferKind::Upload => {
                         self.notify(
@@ -180,7 +180,7 @@ impl App {
                 path,
                 error,
             } => {
-                self.storage.finish(id);
+                self.panes.storage.finish(id);
                 let verb = match kind {
                     TransferKind::Upload => "uploading",
                     TransferKind::Download => "downloading",
@@ -206,31 +206,31 @@ impl App {
     /// stays on its path), and the preview if it shows the changed file. True when the
     /// screen changed at once (a delete or move drops rows; new listings redraw on arrival).
     fn files_changed(&mut self, c: &FileChange) -> bool {
-        if !self.storage.loaded {
+        if !self.panes.storage.loaded {
             return false;
         }
-        for f in self.storage.folders_to_refresh(c) {
+        for f in self.panes.storage.folders_to_refresh(c) {
             self.files_list(&f);
         }
         let mut changed = !matches!(c, FileChange::Updated { .. });
         if let FileChange::Updated { path } = c
-            && self.storage.preview.path() == Some(path.as_str())
+            && self.panes.storage.preview.path() == Some(path.as_str())
         {
             self.files_preview(path.clone());
             changed = true;
         }
-        let before = self.storage.preview.path().map(str::to_string);
+        let before = self.panes.storage.preview.path().map(str::to_string);
         self.files_follow_selection();
-        changed || self.storage.preview.path() != before.as_deref()
+        changed || self.panes.storage.preview.path() != before.as_deref()
     }
 
     // ------------------------------------------------------------ keys and mouse
 
     pub(super) fn files_action(&mut self, a: Action) {
-        let selected = self.storage.selected_entry();
+        let selected = self.panes.storage.selected_entry();
         match (a, selected) {
             (Action::FileUpload, _) => {
-                let folder = self.storage.target_folder();
+                let folder = self.panes.storage.target_folder();
                 self.popup = Some(Popup::Path(PathPrompt::new(
                     PathPurpose::Upload { folder },
                     "",
@@ -276,14 +276,14 @@ impl App {
 
     /// enter / space: opens or closes the selected folder; on a file, the preview.
     pub(super) fn files_toggle(&mut self) {
-        let Some((path, e)) = self.storage.selected_entry() else {
+        let Some((path, e)) = self.panes.storage.selected_entry() else {
             return;
         };
         if !e.is_folder {
             self.set_focus(Focus::FilePreview);
-        } else if self.storage.tree.is_open(&path) {
-            self.storage.collapse(&path);
-        } else if let Some(f) = self.storage.expand(&path) {
+        } else if self.panes.storage.tree.is_open(&path) {
+            self.panes.storage.collapse(&path);
+        } else if let Some(f) = self.panes.storage.expand(&path) {
             self.files_list(&f);
         }
     }
@@ -291,13 +291,13 @@ impl App {
     /// → opens the selected folder (or steps into it); ← closes it (or goes up).
     pub(super) fn files_left_right(&mut self, right: bool) {
         if !right {
-            self.storage.collapse_or_up();
-        } else if let Some((path, e)) = self.storage.selected_entry()
+            self.panes.storage.collapse_or_up();
+        } else if let Some((path, e)) = self.panes.storage.selected_entry()
             && e.is_folder
         {
-            if self.storage.tree.is_open(&path) {
-                self.storage.select(self.storage.selected + 1);
-            } else if let Some(f) = self.storage.expand(&path) {
+            if self.panes.storage.tree.is_open(&path) {
+                self.panes.storage.select(self.panes.storage.selected + 1);
+            } else if let Some(f) = self.panes.storage.expand(&path) {
                 self.files_list(&f);
             }
         }
@@ -306,14 +306,15 @@ impl App {
 
     /// A click on a row selects it; a click on the selected row opens or closes it.
     pub(super) fn files_click(&mut self, pos: Position) {
-        match self.storage.row_at(pos.x, pos.y) {
-            Some(i) if i != self.storage.selected => {
-                self.storage.select(i);
+        match self.panes.storage.row_at(pos.x, pos.y) {
+            Some(i) if i != self.panes.storage.selected => {
+                self.panes.storage.select(i);
                 self.files_follow_selection();
             }
             // Only folders: enter on a file would move the focus off the tree just clicked.
             Some(_)
                 if self
+                    .panes
                     .storage
                     .selected_entry()
                     .is_some_and(|(_, e)| e.is_folder) =>
@@ -366,7 +367,7 @@ impl App {
     }
 
     fn transfer_id(&mut self) -> Result<u64, String> {
-        if self.storage.transfers.len() >= MAX_TRANSFERS {
+        if self.panes.storage.transfers.len() >= MAX_TRANSFERS {
             return Err(format!(
                 "{MAX_TRANSFERS} transfers are running; wait for one to finish"
             ));
@@ -389,7 +390,7 @@ impl App {
             .map(|n| n.to_string_lossy().to_string())
             .ok_or_else(|| format!("{} names no file", local.display()))?;
         let dest = join(folder, &name);
-        let existing = self.storage.tree.entry(&dest).cloned();
+        let existing = self.panes.storage.tree.entry(&dest).cloned();
         if existing.as_ref().is_some_and(|e| e.is_folder) {
             return Err(format!("{dest} is a folder in the room"));
         }
@@ -454,6 +455,7 @@ impl App {
         let trimmed = text.trim_start_matches('/');
         let into_folder = trimmed.ends_with('/')
             || self
+                .panes
                 .storage
                 .tree
                 .entry(trimmed)
@@ -502,19 +504,21 @@ impl App {
             "upload" => (
                 Action::FileUpload,
                 Some(PathPurpose::Upload {
-                    folder: self.storage.target_folder(),
+                    folder: self.panes.storage.target_folder(),
                 }),
             ),
             "download" => (
                 Action::FileDownload,
-                self.storage
+                self.panes
+                    .storage
                     .selected_entry()
                     .filter(|(_, e)| !e.is_folder)
                     .map(|(path, _)| PathPurpose::Download { path }),
             ),
             "move" => (
                 Action::FileMove,
-                self.storage
+                self.panes
+                    .storage
                     .selected_entry()
                     .map(|(from, e)| PathPurpose::Move {
                         from,

@@ -239,11 +239,11 @@ impl App {
             (None, None) => {
                 if self.tab == Tab::Chat && !self.read_only {
                     self.set_focus(Focus::Input);
-                    self.chat.input.insert_str(text);
+                    self.panes.chat.input.insert_str(text);
                 }
                 if self.tab == Tab::Database {
                     self.set_focus(Focus::DbEditor);
-                    self.database.editor.input.insert_str(text);
+                    self.panes.database.editor.input.insert_str(text);
                 }
             }
         }

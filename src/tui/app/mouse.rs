@@ -36,7 +36,7 @@ impl App {
                     }
                     // A click on an overview block opens its tab.
                     if f == Focus::Overview
-                        && let Some(tab) = self.overview.tab_at(pos)
+                        && let Some(tab) = self.panes.overview.tab_at(pos)
                     {
                         self.switch_tab(tab);
                     }

@@ -14,7 +14,8 @@ impl App {
 
     /// When the next sample is due, while the overview shows.
     pub(super) fn overview_deadline(&self) -> Option<i64> {
-        self.sampling().then_some(self.overview.next_sample_ms)
+        self.sampling()
+            .then_some(self.panes.overview.next_sample_ms)
     }
 
     pub(super) fn overview_shown(&mut self) {
@@ -23,13 +24,13 @@ impl App {
         }
         self.refresh_tables();
         self.files_shown();
-        self.overview.next_sample_ms = self.now_ms + SAMPLE_MS;
+        self.panes.overview.next_sample_ms = self.now_ms + SAMPLE_MS;
         self.poll_stats();
     }
 
     /// Asks the room for its counters (unless it showed it has none).
     fn poll_stats(&mut self) {
-        if self.overview.source == Source::Console || self.stats_call.is_some() {
+        if self.panes.overview.source == Source::Console || self.stats_call.is_some() {
             return;
         }
         let id = self.next_transfer;
@@ -45,30 +46,30 @@ impl App {
 
     /// A due sample: true when the overview changed on screen.
     pub(super) fn overview_tick(&mut self) -> bool {
-        if !self.sampling() || self.now_ms < self.overview.next_sample_ms {
+        if !self.sampling() || self.now_ms < self.panes.overview.next_sample_ms {
             return false;
         }
         // Late wake-ups do not bunch samples up.
-        self.overview.next_sample_ms = self.now_ms + SAMPLE_MS;
+        self.panes.overview.next_sample_ms = self.now_ms + SAMPLE_MS;
         let snapshot = self.overview_snapshot();
-        let changed = self.overview.sample(snapshot);
+        let changed = self.panes.overview.sample(snapshot);
         self.poll_stats();
         changed
     }
 
     fn overview_snapshot(&self) -> Snapshot {
-        let tables = self.database.tables.loaded.then(|| {
-            let t = &self.database.tables.tables;
+        let tables = self.panes.database.tables.loaded.then(|| {
+            let t = &self.panes.database.tables.tables;
             (t.len(), t.iter().filter_map(|t| t.rows).sum())
         });
         Snapshot {
-            online: self.chat.peers.iter().filter(|p| p.online).count(),
-            seen: self.chat.peers.len(),
-            queues: self.queues.queues.clone(),
-            queues_loaded: self.queues.loaded,
-            services: self.services.services.clone(),
-            services_loaded: self.services.loaded,
-            files: self.storage.tree.known_files(),
+            online: self.panes.chat.peers.iter().filter(|p| p.online).count(),
+            seen: self.panes.chat.peers.len(),
+            queues: self.panes.queues.queues.clone(),
+            queues_loaded: self.panes.queues.loaded,
+            services: self.panes.services.services.clone(),
+            services_loaded: self.panes.services.loaded,
+            files: self.panes.storage.tree.known_files(),
             tables,
         }
     }
@@ -76,7 +77,7 @@ impl App {
     /// Counts what the console sees, and takes the answers to its stats calls. True when the
     /// event was such an answer (no other pane wants it).
     pub(super) fn overview_observe(&mut self, ev: &NetEvent) -> bool {
-        let o = &mut self.overview;
+        let o = &mut self.panes.overview;
         match ev {
             NetEvent::Message(_) => o.saw(Rate::Messages, 1),
             NetEvent::QueueReceived { .. }

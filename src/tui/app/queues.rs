@@ -9,7 +9,7 @@ use crate::tui::popups::prompt::{Prompt, PromptKind};
 impl App {
     pub(super) fn queue_action(&mut self, a: Action) {
         match a {
-            Action::QueueSend => match self.queues.selected_name() {
+            Action::QueueSend => match self.panes.queues.selected_name() {
                 Some(queue) => {
                     self.popup = Some(Popup::Prompt(Prompt::new(
                         PromptKind::QueueMessage {
@@ -28,14 +28,14 @@ impl App {
                 )))
             }
             Action::QueueReceive => {
-                if let Some(name) = self.queues.selected_name()
+                if let Some(name) = self.panes.queues.selected_name()
                     && self.live("receive")
                 {
                     self.send(NetCommand::QueueReceive { name });
                 }
             }
             Action::QueueDrain => {
-                if let Some(name) = self.queues.selected_name() {
+                if let Some(name) = self.panes.queues.selected_name() {
                     self.confirm_drain(name);
                 }
             }
@@ -45,6 +45,7 @@ impl App {
 
     pub(super) fn confirm_drain(&mut self, name: String) {
         let size = self
+            .panes
             .queues
             .queues
             .iter()

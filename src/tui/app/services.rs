@@ -6,7 +6,7 @@ use crate::tui::popups::confirm::Confirm;
 
 impl App {
     pub(super) fn restart_selected_service(&mut self) {
-        match self.services.selected_service() {
+        match self.panes.services.selected_service() {
             Some(svc) => self.confirm_restart(svc),
             None => self.notify(NoticeLevel::Info, "no service selected"),
         }

@@ -12,22 +12,22 @@ use crate::tui::popups::prompt::{Prompt, PromptKind};
 impl App {
     pub(super) fn on_tools(&mut self, ev: ToolsEvent) -> bool {
         match ev {
-            ToolsEvent::Listed(kits) => self.tools.set_kits(kits),
+            ToolsEvent::Listed(kits) => self.panes.tools.set_kits(kits),
             ToolsEvent::Answered {
                 id,
                 outcome,
                 elapsed_ms,
-            } => self.tools.answered(id, outcome, elapsed_ms),
+            } => self.panes.tools.answered(id, outcome, elapsed_ms),
         }
     }
 
     /// Enter or `i` on a tool: a prompt with arguments built from its schema. On a toolkit
     /// heading: folds or unfolds it.
     pub(super) fn ask_tool_arguments(&mut self) {
-        if self.tools.toggle_selected() {
+        if self.panes.tools.toggle_selected() {
             return;
         }
-        let Some((kit, tool)) = self.tools.selected_tool() else {
+        let Some((kit, tool)) = self.panes.tools.selected_tool() else {
             self.notify(NoticeLevel::Info, "no tool selected");
             return;
         };
@@ -52,7 +52,7 @@ impl App {
         }
         let id = self.next_transfer;
         self.next_transfer += 1;
-        self.tools.start_call(Call::new(
+        self.panes.tools.start_call(Call::new(
             id,
             toolkit.clone(),
             tool.clone(),

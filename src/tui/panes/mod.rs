@@ -8,6 +8,7 @@ pub mod overview;
 pub mod queues;
 pub mod services;
 pub mod storage;
+pub mod timeline;
 pub mod tools;
 
 use ratatui::Frame;

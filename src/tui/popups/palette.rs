@@ -60,6 +60,12 @@ pub const COMMANDS: &[(&str, &str, Arg)] = &[
         Arg::Text,
     ),
     ("tools", "go to the toolkits tab", Arg::None),
+    ("timeline", "go to the timeline tab", Arg::None),
+    (
+        "at",
+        "at TIME: select the timeline's event at 12.5s, 1m3s",
+        Arg::Text,
+    ),
     (
         "invoke",
         "invoke TOOLKIT.TOOL {json}: call a tool, its answer in the toolkits tab",

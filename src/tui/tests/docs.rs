@@ -99,7 +99,10 @@ fn the_selected_document_is_followed_live_and_closed_when_the_tab_goes() {
             doc("notes/plan.doc", 2048, 2),
         ]),
     );
-    assert_eq!(a.docs.selected_path().as_deref(), Some("notes/plan.doc"));
+    assert_eq!(
+        a.panes.docs.selected_path().as_deref(),
+        Some("notes/plan.doc")
+    );
     assert!(net_cmds(&mut a).is_empty());
     // Leaving the tab stops the polling and closes the document.
     key(&mut a, KeyCode::Char('1'));
@@ -123,7 +126,7 @@ fn a_document_that_stops_syncing_says_why() {
         },
     );
     assert_eq!(
-        a.docs.open.as_ref().unwrap().state,
+        a.panes.docs.open.as_ref().unwrap().state,
         DocState::Ended("the connection closed".into())
     );
     let screen = render(&mut a, 100, 20);
@@ -145,7 +148,7 @@ fn a_document_that_stops_syncing_says_why() {
             })
         ]
     );
-    assert_eq!(a.docs.open.as_ref().unwrap().state, DocState::Opening);
+    assert_eq!(a.panes.docs.open.as_ref().unwrap().state, DocState::Opening);
     // Back on line, the tab follows the document again.
     net(
         &mut a,
@@ -280,7 +283,7 @@ fn filter_and_copy() {
     let mut a = docs_app();
     typ(&mut a, "/plan");
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.docs.visible().len(), 1);
+    assert_eq!(a.panes.docs.visible().len(), 1);
     assert_eq!(
         net_cmds(&mut a),
         vec![NetCommand::Docs(DocsCommand::Open {
@@ -303,8 +306,11 @@ fn filter_and_copy() {
     );
     // Esc clears the filter; the selection stays on the document followed.
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.docs.visible().len(), 2);
-    assert_eq!(a.docs.selected_path().as_deref(), Some("notes/plan.doc"));
+    assert_eq!(a.panes.docs.visible().len(), 2);
+    assert_eq!(
+        a.panes.docs.selected_path().as_deref(),
+        Some("notes/plan.doc")
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod docs;
 mod overview;
 mod rooms;
 mod streams;
+mod timeline;
 mod tools;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
@@ -231,12 +232,16 @@ fn tabs_switch_by_number_and_watch_queues() {
             NetCommand::Tools(ToolsCommand::List)
         ]
     );
+    key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.tab, Tab::Timeline);
     // The overview is the first tab: after the last comes the overview, then chat.
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Overview);
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.tab, Tab::Chat);
     key(&mut a, KeyCode::Char('['));
+    key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.tab, Tab::Timeline);
     key(&mut a, KeyCode::Char('['));
     assert_eq!(a.tab, Tab::Tools);
     key(&mut a, KeyCode::Char('6'));
@@ -262,9 +267,9 @@ fn compose_and_send_to_everyone_then_to_one() {
             text: "hi q?".into()
         }]
     );
-    assert!(a.chat.input.is_empty());
+    assert!(a.panes.chat.input.is_empty());
     // The own message shows at once.
-    assert_eq!(a.chat.selected_text().as_deref(), Some("hi q?"));
+    assert_eq!(a.panes.chat.selected_text().as_deref(), Some("hi q?"));
     // Pick grace and send a two-line message to her: enter shows her detail, m writes.
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.focused(), Focus::Peers);
@@ -296,13 +301,13 @@ fn sending_while_disconnected_is_refused_with_a_notice() {
     key(&mut a, KeyCode::Enter);
     assert!(net_cmds(&mut a).is_empty());
     assert!(a.notice.as_ref().unwrap().text.contains("not connected"));
-    assert_eq!(a.chat.input.lines(), ["x"]);
+    assert_eq!(a.panes.chat.input.lines(), ["x"]);
 }
 
 #[test]
 fn presence_events_update_participants() {
     let mut a = populated();
-    assert_eq!(a.chat.peers.iter().filter(|p| p.online).count(), 2);
+    assert_eq!(a.panes.chat.peers.iter().filter(|p| p.online).count(), 2);
     net(&mut a, NetEvent::PeerJoined(peer("p-4", "alan")));
     net(
         &mut a,
@@ -311,8 +316,8 @@ fn presence_events_update_participants() {
             name: "turing".into(),
         },
     );
-    assert_eq!(a.chat.name_of("p-4"), "turing");
-    assert_eq!(a.chat.peers.iter().filter(|p| p.online).count(), 3);
+    assert_eq!(a.panes.chat.name_of("p-4"), "turing");
+    assert_eq!(a.panes.chat.peers.iter().filter(|p| p.online).count(), 3);
 }
 
 #[test]
@@ -444,24 +449,30 @@ fn logs_filter_search_follow() {
     key(&mut a, KeyCode::Char('3'));
     key(&mut a, KeyCode::Char('/'));
     typ(&mut a, "jobs");
-    assert_eq!(a.logs.visible_len(), 2);
+    assert_eq!(a.panes.logs.visible_len(), 2);
     key(&mut a, KeyCode::Enter);
     assert!(a.line.is_none());
-    assert_eq!(a.logs.filter(), "jobs");
+    assert_eq!(a.panes.logs.filter(), "jobs");
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.logs.visible_len(), 5);
+    assert_eq!(a.panes.logs.visible_len(), 5);
     key(&mut a, KeyCode::Char('s'));
     typ(&mut a, "fail");
     key(&mut a, KeyCode::Enter);
-    assert!(!a.logs.following());
-    assert!(a.logs.selected_text().unwrap().contains("tool call failed"));
+    assert!(!a.panes.logs.following());
+    assert!(
+        a.panes
+            .logs
+            .selected_text()
+            .unwrap()
+            .contains("tool call failed")
+    );
     key(&mut a, KeyCode::Char('f'));
-    assert!(a.logs.following());
+    assert!(a.panes.logs.following());
     key(&mut a, KeyCode::Char(' '));
     net(&mut a, NetEvent::Logs(vec![log(9, Level::Info, "late")]));
-    assert_eq!(a.logs.pending(), 1);
+    assert_eq!(a.panes.logs.pending(), 1);
     key(&mut a, KeyCode::Char(' '));
-    assert_eq!(a.logs.len(), 6);
+    assert_eq!(a.panes.logs.len(), 6);
     key(&mut a, KeyCode::Char('y'));
     assert!(
         a.take_effects()
@@ -627,6 +638,7 @@ fn services_list_updates_from_a_net_event_and_is_polled_while_shown() {
     let mut a = services_app();
     // Sorted by name; the selection follows the service across updates.
     let names: Vec<_> = a
+        .panes
         .services
         .visible()
         .iter()
@@ -634,7 +646,7 @@ fn services_list_updates_from_a_net_event_and_is_polled_while_shown() {
         .collect();
     assert_eq!(names, ["agent", "cron", "web"]);
     key(&mut a, KeyCode::Down);
-    assert_eq!(a.services.selected_service().unwrap().name, "cron");
+    assert_eq!(a.panes.services.selected_service().unwrap().name, "cron");
     let changed = net(
         &mut a,
         NetEvent::Services(vec![
@@ -643,9 +655,9 @@ fn services_list_updates_from_a_net_event_and_is_polled_while_shown() {
         ]),
     );
     assert!(changed);
-    let sel = a.services.selected_service().unwrap();
+    let sel = a.panes.services.selected_service().unwrap();
     assert_eq!((sel.name.as_str(), sel.restart_count), ("cron", 6));
-    assert_eq!(a.services.visible().len(), 2);
+    assert_eq!(a.panes.services.visible().len(), 2);
     // The same list again is a change only while something runs (its uptime moves on).
     assert!(net(
         &mut a,
@@ -732,9 +744,10 @@ fn service_restart_is_refused_in_read_only_mode() {
 fn service_log_lines_mention_the_selected_service() {
     use super::panes::services::mentions;
     let a = services_app();
-    let agent = a.services.selected_service().unwrap();
+    let agent = a.panes.services.selected_service().unwrap();
     assert_eq!(agent.name, "agent");
     let texts: Vec<String> = a
+        .panes
         .logs
         .lines()
         .filter(|l| mentions(l, &agent))
@@ -806,7 +819,7 @@ fn files_app() -> App {
         ],
     );
     // Folders first; the selection (docs) is a folder: nothing to preview.
-    assert_eq!(a.storage.selected_entry().unwrap().0, "docs");
+    assert_eq!(a.panes.storage.selected_entry().unwrap().0, "docs");
     assert!(files_cmds(&mut a).is_empty());
     key(&mut a, KeyCode::Enter);
     assert_eq!(files_cmds(&mut a), vec![list("docs")]);
@@ -817,7 +830,10 @@ fn files_app() -> App {
     );
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Down);
-    assert_eq!(a.storage.selected_entry().unwrap().0, "docs/report.json");
+    assert_eq!(
+        a.panes.storage.selected_entry().unwrap().0,
+        "docs/report.json"
+    );
     assert_eq!(files_cmds(&mut a), vec![preview_of("docs/report.json")]);
     net(
         &mut a,
@@ -834,7 +850,13 @@ fn files_app() -> App {
 #[test]
 fn files_tree_lists_lazily_and_previews_the_selected_file() {
     let mut a = files_app();
-    let rows: Vec<String> = a.storage.rows().iter().map(|r| r.path.clone()).collect();
+    let rows: Vec<String> = a
+        .panes
+        .storage
+        .rows()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(
         rows,
         [
@@ -845,7 +867,7 @@ fn files_tree_lists_lazily_and_previews_the_selected_file() {
             "photo.png"
         ]
     );
-    match &a.storage.preview {
+    match &a.panes.storage.preview {
         Preview::Ready { text, .. } => {
             assert_eq!(text.kind, "JSON");
             assert!(text.lines.contains(&"  \"title\": \"Q3\",".to_string()));
@@ -880,18 +902,24 @@ fn files_tree_lists_lazily_and_previews_the_selected_file() {
     // ← goes up to the folder and closes it; → opens it again (listed already: no request).
     key(&mut a, KeyCode::Home);
     key(&mut a, KeyCode::Left);
-    assert_eq!(a.storage.rows().len(), 3);
+    assert_eq!(a.panes.storage.rows().len(), 3);
     key(&mut a, KeyCode::Right);
-    assert_eq!(a.storage.rows().len(), 5);
+    assert_eq!(a.panes.storage.rows().len(), 5);
     assert!(files_cmds(&mut a).is_empty());
     // The filter keeps matches and the folders on the way to them.
     key(&mut a, KeyCode::Char('/'));
     typ(&mut a, "report");
     key(&mut a, KeyCode::Enter);
-    let rows: Vec<String> = a.storage.rows().iter().map(|r| r.path.clone()).collect();
+    let rows: Vec<String> = a
+        .panes
+        .storage
+        .rows()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(rows, ["docs", "docs/report.json"]);
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.storage.rows().len(), 5);
+    assert_eq!(a.panes.storage.rows().len(), 5);
 }
 
 #[test]
@@ -922,7 +950,10 @@ fn files_live_change_refreshes_the_folder_and_keeps_the_selection() {
         ],
     );
     assert_eq!(files_cmds(&mut a), vec![list("docs")]);
-    assert_eq!(a.storage.selected_entry().unwrap().0, "docs/report.json");
+    assert_eq!(
+        a.panes.storage.selected_entry().unwrap().0,
+        "docs/report.json"
+    );
     // The previewed file changed: it is read again (docs is being listed already).
     changed(&mut a, "docs/report.json");
     assert_eq!(files_cmds(&mut a), vec![preview_of("docs/report.json")]);
@@ -941,7 +972,7 @@ fn files_live_change_refreshes_the_folder_and_keeps_the_selection() {
         "docs",
         vec![fentry("a-new.txt", Some(1)), fentry("old", None)],
     );
-    assert_eq!(a.storage.selected_entry().unwrap().0, "notes.txt");
+    assert_eq!(a.panes.storage.selected_entry().unwrap().0, "notes.txt");
 }
 
 #[test]
@@ -995,7 +1026,7 @@ fn files_upload_prompt_completes_and_reports_progress() {
             bytes: 8,
         }),
     );
-    assert!(a.storage.transfers.is_empty());
+    assert!(a.panes.storage.transfers.is_empty());
     assert!(
         a.notice
             .as_ref()
@@ -1094,7 +1125,7 @@ fn files_delete_and_move_ask_first() {
     );
     assert!(a.notice.as_ref().unwrap().text.contains("deleted docs"));
     assert_eq!(files_cmds(&mut a), vec![list("")]);
-    assert!(!a.storage.tree.is_listed("docs"));
+    assert!(!a.panes.storage.tree.is_listed("docs"));
 
     // Move: the prompt starts at the path; a folder as the target moves into it.
     let mut a = files_app();
@@ -1179,12 +1210,12 @@ fn files_mouse_selects_and_opens_rows() {
         }))
     };
     click(&mut a, 6);
-    assert_eq!(a.storage.selected_entry().unwrap().0, "notes.txt");
+    assert_eq!(a.panes.storage.selected_entry().unwrap().0, "notes.txt");
     click(&mut a, 3);
-    assert_eq!(a.storage.selected_entry().unwrap().0, "docs");
+    assert_eq!(a.panes.storage.selected_entry().unwrap().0, "docs");
     // A click on the selected folder closes it.
     click(&mut a, 3);
-    assert_eq!(a.storage.rows().len(), 3);
+    assert_eq!(a.panes.storage.rows().len(), 3);
 }
 
 // ------------------------------------------------------------------ snapshots
@@ -1240,7 +1271,7 @@ fn snapshot_queues() {
 fn snapshot_logs_search() {
     let mut a = populated();
     key(&mut a, KeyCode::Char('3'));
-    a.logs.search = "jobs".into();
+    a.panes.logs.search = "jobs".into();
     insta::assert_snapshot!(render(&mut a, 100, 14));
 }
 
@@ -1448,7 +1479,7 @@ fn run(a: &mut App, text: &str) -> Vec<NetCommand> {
     if a.focused() != Focus::DbEditor {
         key(a, KeyCode::Char('i'));
     }
-    a.database.editor.set_text("");
+    a.panes.database.editor.set_text("");
     typ(a, text);
     f5(a);
     net_cmds(a)
@@ -1548,13 +1579,14 @@ fn result_columns_fit_their_content_up_to_a_bound() {
     let cmds = run(&mut a, "select * from orders");
     assert!(matches!(cmds[..], [NetCommand::SqlRun { id: 1, .. }]));
     orders_result(&mut a, 1);
-    assert_eq!(a.database.results.widths, [2, 40, 7]);
+    assert_eq!(a.panes.database.results.widths, [2, 40, 7]);
 }
 
 #[test]
 fn tables_list_schema_and_enter_writes_a_select() {
     let mut a = database_app();
     let names: Vec<_> = a
+        .panes
         .database
         .tables
         .visible()
@@ -1576,7 +1608,7 @@ fn tables_list_schema_and_enter_writes_a_select() {
     // says what runs it.
     assert_eq!(a.focused(), Focus::DbTables);
     assert_eq!(
-        a.database.editor.text(),
+        a.panes.database.editor.text(),
         "SELECT * FROM \"orders\" LIMIT 100"
     );
     assert!(a.notice.as_ref().unwrap().text.contains("runs it"));
@@ -1586,7 +1618,7 @@ fn tables_list_schema_and_enter_writes_a_select() {
     typ(&mut a, " q2");
     assert!(!a.quit);
     assert_eq!(a.tab, Tab::Database);
-    assert!(a.database.editor.text().ends_with(" q2"));
+    assert!(a.panes.database.editor.text().ends_with(" q2"));
     // Esc leaves the editor; r then refreshes the tables.
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.focused(), Focus::DbTables);
@@ -1616,13 +1648,13 @@ fn a_query_streams_its_rows_and_is_kept_in_the_history() {
         sql: "select * from orders".into(),
         keep: 10_000,
     })));
-    assert!(a.database.running.is_some());
+    assert!(a.panes.database.running.is_some());
     // A second run waits for the first.
     f5(&mut a);
     assert!(net_cmds(&mut a).is_empty());
     assert!(a.notice.as_ref().unwrap().text.contains("esc cancels"));
     orders_result(&mut a, 1);
-    assert_eq!(a.database.results.rows.len(), 3);
+    assert_eq!(a.panes.database.results.rows.len(), 3);
     a.now_ms += 42;
     assert!(sql(
         &mut a,
@@ -1632,27 +1664,31 @@ fn a_query_streams_its_rows_and_is_kept_in_the_history() {
             more: false
         }
     ));
-    assert!(a.database.running.is_none());
+    assert!(a.panes.database.running.is_none());
     // A read changes no table: no refresh.
     assert!(net_cmds(&mut a).is_empty());
     // History: up on the first line walks back, down comes forward to the draft.
-    a.database.editor.set_text("sel");
+    a.panes.database.editor.set_text("sel");
     key(&mut a, KeyCode::Up);
-    assert_eq!(a.database.editor.text(), "select * from orders");
+    assert_eq!(a.panes.database.editor.text(), "select * from orders");
     ctrl(&mut a, 'p');
-    assert_eq!(a.database.editor.text(), "select 1");
+    assert_eq!(a.panes.database.editor.text(), "select 1");
     ctrl(&mut a, 'p');
-    assert_eq!(a.database.editor.text(), "select 1", "the oldest stays");
+    assert_eq!(
+        a.panes.database.editor.text(),
+        "select 1",
+        "the oldest stays"
+    );
     ctrl(&mut a, 'n');
     key(&mut a, KeyCode::Down);
-    assert_eq!(a.database.editor.text(), "sel");
+    assert_eq!(a.panes.database.editor.text(), "sel");
     // Results scroll on both axes.
     key(&mut a, KeyCode::Tab);
     assert_eq!(a.focused(), Focus::DbResults);
     key(&mut a, KeyCode::End);
-    assert_eq!(a.database.results.selected, 2);
+    assert_eq!(a.panes.database.results.selected, 2);
     key(&mut a, KeyCode::Right);
-    assert_eq!(a.database.results.col_offset, 1);
+    assert_eq!(a.panes.database.results.col_offset, 1);
     key(&mut a, KeyCode::Char('y'));
     assert!(a.take_effects().iter().any(|e| matches!(e,
         Effect::Copy(t) if t == "3,a customer with a very long name that will not fit in forty columns,1999.99")));
@@ -1675,7 +1711,7 @@ fn results_are_bounded_and_say_so() {
             more: true,
         },
     );
-    let grid = &a.database.results;
+    let grid = &a.panes.database.results;
     assert_eq!(grid.rows.len(), 10_000);
     assert_eq!(grid.summary(), "showing first 10,000 of 12,000+ rows");
     // The cut result of a read exports by running the query again, streamed to disk.
@@ -1754,7 +1790,7 @@ fn sql_errors_show_inline_and_runs_can_be_cancelled() {
         1,
         SqlEvent::Error("SQL error: no such table: nope".into())
     ));
-    assert!(a.database.running.is_none());
+    assert!(a.panes.database.running.is_none());
     let screen = render(&mut a, 100, 20);
     assert!(
         screen.contains("✗ SQL error: no such table: nope"),
@@ -1767,7 +1803,7 @@ fn sql_errors_show_inline_and_runs_can_be_cancelled() {
     assert_eq!(a.focused(), Focus::DbEditor, "esc cancels before it leaves");
     assert!(render(&mut a, 100, 20).contains("cancelling…"));
     sql(&mut a, 2, SqlEvent::Cancelled);
-    assert!(a.database.running.is_none());
+    assert!(a.panes.database.running.is_none());
     // News of a finished run is dropped.
     assert!(!sql(&mut a, 2, SqlEvent::Rows(vec![vec![json!(1)]])));
     assert!(!sql(
@@ -1798,7 +1834,7 @@ fn writes_refresh_the_tables_and_drops_ask_first() {
     key(&mut a, KeyCode::Char('n'));
     assert!(a.popup.is_none());
     assert!(net_cmds(&mut a).is_empty());
-    assert!(a.database.running.is_none());
+    assert!(a.panes.database.running.is_none());
     // Yes runs it like any other.
     f5(&mut a);
     key(&mut a, KeyCode::Char('y'));
@@ -1952,7 +1988,7 @@ fn enter_on_a_participant_shows_its_detail_with_the_rooms_scope() {
     );
     assert_eq!(p.info.attributes["team"], "blue");
     // The answer to the console's own question stays out of the tools tab.
-    assert!(a.tools.calls.is_empty());
+    assert!(a.panes.tools.calls.is_empty());
     // Esc closes it; enter on "everyone" writes to everyone.
     key(&mut a, KeyCode::Esc);
     assert!(a.popup.is_none());
@@ -2035,18 +2071,18 @@ fn notices_are_cleared_on_a_tab_change() {
 fn j_and_k_move_in_lists_with_the_default_keymap() {
     let mut a = populated();
     key(&mut a, KeyCode::Char('2'));
-    assert_eq!(a.queues.selected, 0);
+    assert_eq!(a.panes.queues.selected, 0);
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Char('j'));
-    assert_eq!(a.queues.selected, 2);
+    assert_eq!(a.panes.queues.selected, 2);
     key(&mut a, KeyCode::Char('k'));
-    assert_eq!(a.queues.selected, 1);
+    assert_eq!(a.panes.queues.selected, 1);
 }
 
 #[test]
 fn the_hint_line_keeps_help_and_quit_at_80_columns() {
     let mut a = populated();
-    for tab in ['0', '1', '2', '3', '4', '5', '6', '7', '8'] {
+    for tab in ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] {
         key(&mut a, KeyCode::Char(tab));
         let screen = render(&mut a, 80, 24);
         let hints = screen.lines().last().unwrap();
@@ -2191,5 +2227,5 @@ fn a_cli_sender_is_named_by_the_room_and_listed_after_it_left() {
     assert!(screen.contains("deploy-bot  deployed"), "{screen}");
     assert!(!screen.contains("b498f74b"), "{screen}");
     assert!(screen.contains("○ deploy-bot"), "listed as gone: {screen}");
-    assert!(a.tools.calls.is_empty());
+    assert!(a.panes.tools.calls.is_empty());
 }

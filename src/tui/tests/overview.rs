@@ -83,18 +83,18 @@ fn rates_come_from_the_rooms_counters_and_quiet_samples_do_not_redraw() {
     let id = stats_call(&net_cmds(&mut a)).unwrap();
     // The answer to the console's own poll is not a tool call the tools tab shows.
     assert!(!answer(&mut a, id, totals(10, 5, 40, 0)));
-    assert_eq!(a.overview.source, Source::Room);
+    assert_eq!(a.panes.overview.source, Source::Room);
     let (_, id) = second(&mut a);
     answer(&mut a, id.unwrap(), totals(13, 9, 52, 1));
     let (redraw, id) = second(&mut a);
     assert!(redraw);
-    let last = |a: &App, r: Rate| a.overview.rates[r as usize].back().copied();
+    let last = |a: &App, r: Rate| a.panes.overview.rates[r as usize].back().copied();
     assert_eq!(last(&a, Rate::Messages), Some(3));
     assert_eq!(last(&a, Rate::QueueOps), Some(4));
     assert_eq!(last(&a, Rate::ToolCalls), Some(12));
     assert_eq!(last(&a, Rate::Errors), Some(1));
     assert!(
-        a.tools.calls.is_empty(),
+        a.panes.tools.calls.is_empty(),
         "the stats polls stay out of the tools tab"
     );
     // Nothing happens for a while: once the graphs hold only zeros, samples stop redrawing.
@@ -127,7 +127,7 @@ fn a_room_without_the_stats_toolkit_shows_what_the_console_sees() {
         id,
         ToolOutcome::Error("this room has no toolkit named `stats`".into()),
     );
-    assert_eq!(a.overview.source, Source::Console);
+    assert_eq!(a.panes.overview.source, Source::Console);
     for text in ["one", "two"] {
         net(
             &mut a,
@@ -152,8 +152,14 @@ fn a_room_without_the_stats_toolkit_shows_what_the_console_sees() {
     let (redraw, id) = second(&mut a);
     assert!(redraw);
     assert_eq!(id, None, "the console does not ask again");
-    assert_eq!(a.overview.rates[Rate::Messages as usize].back(), Some(&2));
-    assert_eq!(a.overview.rates[Rate::QueueOps as usize].back(), Some(&1));
+    assert_eq!(
+        a.panes.overview.rates[Rate::Messages as usize].back(),
+        Some(&2)
+    );
+    assert_eq!(
+        a.panes.overview.rates[Rate::QueueOps as usize].back(),
+        Some(&1)
+    );
 }
 
 #[test]

@@ -26,7 +26,7 @@ fn streams_open_and_close_from_the_room_log() {
         &mut a,
         NetEvent::Logs(vec![stream_line("s-1", "open", None)]),
     );
-    let s = &a.chat.streams[0];
+    let s = &a.panes.chat.streams[0];
     assert_eq!(
         (s.from.as_str(), s.to.as_str(), s.open),
         ("grace", "ada lovelace", true)
@@ -42,15 +42,15 @@ fn streams_open_and_close_from_the_room_log() {
         NetEvent::Logs(vec![stream_line("s-1", "closed", Some((3, 2)))]),
     );
     assert_eq!(
-        a.chat.streams.len(),
+        a.panes.chat.streams.len(),
         2,
         "a close updates its stream, no new row"
     );
-    let s1 = &a.chat.streams[0];
+    let s1 = &a.panes.chat.streams[0];
     assert_eq!((s1.open, s1.sent, s1.received), (false, Some(3), Some(2)));
-    assert!(a.chat.streams[1].open);
+    assert!(a.panes.chat.streams[1].open);
     // The logs pane still shows the lines.
-    assert!(a.logs.lines().any(|l| l.text.contains("s-1 closed")));
+    assert!(a.panes.logs.lines().any(|l| l.text.contains("s-1 closed")));
 
     // Lines without stream attributes are not streams.
     net(
@@ -61,7 +61,7 @@ fn streams_open_and_close_from_the_room_log() {
             "messaging stream x opened: a -> b",
         )]),
     );
-    assert_eq!(a.chat.streams.len(), 2);
+    assert_eq!(a.panes.chat.streams.len(), 2);
 }
 
 #[test]
@@ -79,9 +79,12 @@ fn streams_are_bounded_and_drop_closed_ones_first() {
             NetEvent::Logs(vec![stream_line(&id, "closed", Some((1, 0)))]),
         );
     }
-    assert_eq!(a.chat.streams.len(), crate::tui::panes::chat::MAX_STREAMS);
+    assert_eq!(
+        a.panes.chat.streams.len(),
+        crate::tui::panes::chat::MAX_STREAMS
+    );
     assert!(
-        a.chat.streams.iter().any(|s| s.id == "keep"),
+        a.panes.chat.streams.iter().any(|s| s.id == "keep"),
         "open streams stay"
     );
 }

@@ -50,13 +50,13 @@ fn tools_app() -> App {
         vec![NetCommand::Tools(ToolsCommand::List)]
     );
     net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
-    assert_eq!(a.tools.rows().len(), 2, "toolkits start folded");
+    assert_eq!(a.panes.tools.rows().len(), 2, "toolkits start folded");
     // Unfold both: enter on the first heading, then on the last.
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::End);
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::Home);
-    assert_eq!(a.tools.rows().len(), 5);
+    assert_eq!(a.panes.tools.rows().len(), 5);
     a
 }
 
@@ -81,9 +81,9 @@ fn a_tool_is_called_with_arguments_from_its_schema() {
     // The first row is the toolkit heading: enter there folds it (space too) and asks nothing.
     key(&mut a, KeyCode::Enter);
     assert!(a.popup.is_none());
-    assert_eq!(a.tools.rows().len(), 3, "queues folded");
+    assert_eq!(a.panes.tools.rows().len(), 3, "queues folded");
     key(&mut a, KeyCode::Char(' '));
-    assert_eq!(a.tools.rows().len(), 5, "queues unfolded");
+    assert_eq!(a.panes.tools.rows().len(), 5, "queues unfolded");
     // weather.forecast is the last row; its schema gives the arguments to start from.
     key(&mut a, KeyCode::End);
     let screen = render(&mut a, 100, 24);
@@ -190,25 +190,29 @@ fn errors_and_bad_arguments() {
 fn filter_matches_toolkits_tools_and_descriptions() {
     let mut a = tools_app();
     a.run_command("filter weather");
-    assert_eq!(a.tools.rows().len(), 2);
+    assert_eq!(a.panes.tools.rows().len(), 2);
     a.run_command("filter send");
-    assert_eq!(a.tools.rows().len(), 2, "queues heading and queues.send");
+    assert_eq!(
+        a.panes.tools.rows().len(),
+        2,
+        "queues heading and queues.send"
+    );
     a.run_command("filter week");
     assert_eq!(
-        a.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
+        a.panes.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
         None,
         "the heading is selected first"
     );
     key(&mut a, KeyCode::Down);
     assert_eq!(
-        a.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
+        a.panes.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
         Some(("weather".into(), "forecast".into()))
     );
     // A new list keeps the selection on the same tool.
     a.run_command("filter ");
     net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
     assert_eq!(
-        a.tools.selected_tool().map(|(_, t)| t.name),
+        a.panes.tools.selected_tool().map(|(_, t)| t.name),
         Some("forecast".into())
     );
 }
@@ -227,13 +231,13 @@ fn a_filter_finds_tools_inside_folded_toolkits() {
     assert!(screen.contains("forecast"), "{screen}");
     key(&mut a, KeyCode::Down);
     assert_eq!(
-        a.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
+        a.panes.tools.selected_tool().map(|(k, t)| (k.name, t.name)),
         Some(("weather".into(), "forecast".into()))
     );
     // Clearing the filter folds it again; the selection goes back to its heading.
     a.run_command("filter ");
-    assert_eq!(a.tools.rows().len(), 2);
-    assert_eq!(a.tools.selected, 1);
+    assert_eq!(a.panes.tools.rows().len(), 2);
+    assert_eq!(a.panes.tools.selected, 1);
 }
 
 #[test]
@@ -247,7 +251,7 @@ fn read_only_mode_lists_tools_but_does_not_call_them() {
     net(&mut a, NetEvent::Tools(ToolsEvent::Listed(kits())));
     // Folding changes nothing in the room, so read-only may unfold a toolkit.
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.tools.rows().len(), 4);
+    assert_eq!(a.panes.tools.rows().len(), 4);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Char('i'));
     assert!(a.popup.is_none());
@@ -287,11 +291,11 @@ fn a_long_answer_is_laid_out_up_to_a_bound_and_copied_whole() {
             elapsed_ms: 5,
         }),
     );
-    let call = a.tools.calls.front().unwrap();
+    let call = a.panes.tools.calls.front().unwrap();
     assert_eq!(call.total_lines, 1002);
     assert_eq!(call.shown.len(), 400);
     // The last lines of the detail say how many more there are.
-    a.tools.detail_scroll = 400;
+    a.panes.tools.detail_scroll = 400;
     let screen = render(&mut a, 100, 24);
     assert!(
         screen.contains("… 602 more lines (y copies the whole answer)"),
