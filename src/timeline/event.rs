@@ -231,7 +231,6 @@ impl Event {
 pub(crate) struct Head<'a> {
     pub t_us: u64,
     pub kind: Kind,
-    pub duration_us: Option<u64>,
     pub error: bool,
     pub participant: &'a [u8],
     pub toolkit: &'a [u8],
@@ -249,7 +248,6 @@ pub(crate) fn head(body: &[u8]) -> Option<Head<'_>> {
     Some(Head {
         t_us: h.t_us,
         kind: h.kind,
-        duration_us: h.duration_us,
         error: h.error,
         participant,
         toolkit,

@@ -133,9 +133,6 @@ fn open_console(
     timeline_root: PathBuf,
 ) -> Result<(), String> {
     use crate::tui::{Target, TuiOptions};
-    // At merge with the Timeline tab: `timeline_root: Some(timeline_root)` and the Timeline
-    // tab as the start tab.
-    let _ = &timeline_root;
     crate::tui::run(TuiOptions {
         target: Target::Remote {
             url: room_url,
@@ -147,6 +144,9 @@ fn open_console(
         config_dir: crate::paths::config_dir(),
         data_dir: super::data_dir(global_data_dir),
         no_mouse: false,
+        // The inspected room's timeline, live, is what the user came for.
+        timeline_root: Some(timeline_root),
+        start_tab: Some(crate::tui::pane::Tab::Timeline),
     })
 }
 
