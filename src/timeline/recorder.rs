@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,13 @@ use super::{Event, Kind, SessionMeta};
 /// Events waiting for the writer; past this the recorder drops and counts (and says so in
 /// the recording) rather than slow the room down.
 const QUEUE_DEPTH: usize = 64 * 1024;
+
+/// How often a busy recorder takes what was recorded; the channel holds far more than a
+/// tick of a busy room.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Ticks without an event before the writer waits on the channel instead of ticking.
+const IDLE_TICKS: u32 = 50;
 
 /// How a recording is bounded on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,54 +82,48 @@ impl Recorder {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE_DEPTH);
         let name = format!("record {}", meta.session_id);
         let thread = std::thread::Builder::new().name(name).spawn(move || {
-            let mut dirty = false;
-            // Events are written in time order: one stamped a moment before another that
-            // reached the channel first takes that one's time.
             let mut last_t = 0u64;
+            let mut idle_ticks = 0u32;
+            // While events come, they are taken a tick's worth at a time: the thread sleeps
+            // instead of waiting on the channel, so a sender only pushes and never pays for
+            // waking it. Once idle for a while, it waits on the channel and costs nothing.
             loop {
-                // Flushed when the channel runs dry, so a reader tailing the file sees
-                // events within a tick, and a burst is written in big blocks.
-                let msg = if dirty {
-                    match rx.recv_timeout(Duration::from_millis(20)) {
-                        Ok(m) => m,
-                        Err(RecvTimeoutError::Timeout) => {
-                            let _ = writer.flush();
-                            dirty = false;
-                            continue;
+                let mut got = false;
+                loop {
+                    match rx.try_recv() {
+                        Ok(msg) => {
+                            got = true;
+                            if !write_one(&mut writer, &mut last_t, msg) {
+                                return;
+                            }
                         }
-                        Err(RecvTimeoutError::Disconnected) => break,
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            let _ = writer.finish();
+                            return;
+                        }
                     }
+                }
+                // Flushed every tick that wrote, so a reader tailing the file sees events
+                // within a tick, and a burst is written in big blocks.
+                if got {
+                    let _ = writer.flush();
+                    idle_ticks = 0;
                 } else {
-                    match rx.recv() {
-                        Ok(m) => m,
-                        Err(_) => break,
-                    }
-                };
-                let event = match msg {
-                    Msg::Event(e) => Some(*e),
-                    Msg::Lazy(t_us, build) => {
-                        let mut e = build();
-                        if e.t_us == 0 {
-                            e.t_us = t_us;
+                    idle_ticks += 1;
+                }
+                if idle_ticks < IDLE_TICKS {
+                    std::thread::sleep(TICK);
+                    continue;
+                }
+                match rx.recv() {
+                    Ok(msg) => {
+                        idle_ticks = 0;
+                        if !write_one(&mut writer, &mut last_t, msg) {
+                            return;
                         }
-                        super::content::redact_secrets(&mut e);
-                        Some(e)
                     }
-                    Msg::Finish(done) => {
-                        let _ = writer.finish();
-                        dirty = false;
-                        let _ = done.send(());
-                        None
-                    }
-                };
-                if let Some(mut e) = event {
-                    e.t_us = e.t_us.max(last_t);
-                    last_t = e.t_us;
-                    if let Err(err) = writer.append(&e) {
-                        tracing::warn!("recording stopped: {err}");
-                        return;
-                    }
-                    dirty = true;
+                    Err(_) => break,
                 }
             }
             let _ = writer.finish();
@@ -217,6 +218,35 @@ impl Inner {
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
+}
+
+/// Writes one message's event (or syncs, for `Finish`); false once the recording failed.
+fn write_one(writer: &mut Writer, last_t: &mut u64, msg: Msg) -> bool {
+    let mut event = match msg {
+        Msg::Event(e) => *e,
+        Msg::Lazy(t_us, build) => {
+            let mut e = build();
+            if e.t_us == 0 {
+                e.t_us = t_us;
+            }
+            super::content::redact_secrets(&mut e);
+            e
+        }
+        Msg::Finish(done) => {
+            let _ = writer.finish();
+            let _ = done.send(());
+            return true;
+        }
+    };
+    // Events are written in time order: one stamped a moment before another that reached
+    // the channel first takes that one's time.
+    event.t_us = event.t_us.max(*last_t);
+    *last_t = event.t_us;
+    if let Err(err) = writer.append(&event) {
+        tracing::warn!("recording stopped: {err}");
+        return false;
+    }
+    true
 }
 
 impl Drop for Inner {
