@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use roomdeck::auth::{ApiScope, ParticipantToken};
-use roomdeck::client::{RoomClient, RoomEvent};
-use roomdeck::protocol::{Reassembler, encode_packets, pack_message};
+use roomdeck::client::RoomClient;
+use roomdeck::protocol::{Reassembler, encode_packets, pack_message, unpack_message};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -255,11 +255,15 @@ impl Server {
     }
 
     async fn join(&self, room: &str, name: &str) -> Fallible<RoomClient> {
+        let url = format!("{}/rooms/{room}", self.url);
+        Ok(RoomClient::connect(&url, &self.jwt(room, name)?).await?)
+    }
+
+    fn jwt(&self, room: &str, name: &str) -> Fallible<String> {
         let mut token = ParticipantToken::new(name);
         token.add_room_grant(room);
         token.add_api_grant(ApiScope::agent_default());
-        let url = format!("{}/rooms/{room}", self.url);
-        Ok(RoomClient::connect(&url, &token.to_jwt(SECRET)?).await?)
+        Ok(token.to_jwt(SECRET)?)
     }
 }
 
@@ -416,34 +420,42 @@ async fn roomdeck_broadcast(server: &Server, messages: usize, size: usize) -> Fa
     sender.messaging().enable().await?;
     let last = Arc::new(AtomicU64::new(0));
     let mut receivers = Vec::new();
-    let mut clients = Vec::new();
+    let url = format!("{}/rooms/{room}", server.url);
     for i in 0..RECEIVERS {
-        let client = server.join(room, &format!("receiver-{i}")).await?;
-        let mut events = client.subscribe();
-        client.messaging().enable().await?;
+        // As lean as the Redis subscribers: a WebSocket reader that reassembles the
+        // protocol's packets and parses each message's JSON, nothing more. (The full
+        // RoomClient as receiver made the row measure 50 clients sharing the server's two
+        // cores: see "Live path" in BENCHMARKS.md.)
+        let mut ws = raw_member(&url, &server.jwt(room, &format!("receiver-{i}"))?).await?;
+        enabled(&mut ws).await?;
         let last = last.clone();
         receivers.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(messages);
+            let mut r = Reassembler::new(1 << 24);
             let deadline = tokio::time::Instant::now() + DEADLINE;
             while lat.len() < messages {
-                match tokio::time::timeout_at(deadline, events.recv()).await {
-                    Ok(Ok(RoomEvent::Message {
-                        msg_type, message, ..
-                    })) if msg_type == "bench" => {
-                        if let Some(l) = latency_of(&message) {
-                            lat.push(l);
-                            last.fetch_max(now_us(), Ordering::SeqCst);
-                        }
-                    }
-                    Ok(Ok(_)) => {}
-                    // Lagged: the client dropped events it could not buffer; keep counting.
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-                    Ok(Err(_)) | Err(_) => break,
+                let frame = match tokio::time::timeout_at(deadline, ws.next()).await {
+                    Ok(Some(Ok(WsMessage::Binary(b)))) => b,
+                    Ok(Some(Ok(_))) => continue,
+                    _ => break,
+                };
+                let Ok(Some(m)) = r.push(&frame) else { continue };
+                if m.msg_type != "messaging.send" {
+                    continue;
+                }
+                let Ok((header, _)) = unpack_message(&m.payload) else {
+                    continue;
+                };
+                if header.get("type").and_then(Value::as_str) == Some("bench")
+                    && let Some(l) = header.get("message").and_then(latency_of)
+                {
+                    lat.push(l);
+                    last.fetch_max(now_us(), Ordering::SeqCst);
                 }
             }
+            drop(ws);
             lat
         }));
-        clients.push(client);
     }
     let started = now_us();
     let messaging = sender.messaging();
@@ -461,9 +473,6 @@ async fn roomdeck_broadcast(server: &Server, messages: usize, size: usize) -> Fa
         .await;
     results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let fanout = collect_receivers(receivers, messages, started, last).await;
-    for c in clients {
-        c.close().await;
-    }
     sender.close().await;
     Ok(fanout)
 }
@@ -1041,6 +1050,25 @@ async fn raw_member(url: &str, jwt: &str) -> Fallible<Ws> {
         ws.send(WsMessage::Binary(p.into())).await?;
     }
     Ok(ws)
+}
+
+/// Reads until the answer to `raw_member`'s messaging.enable: from then on, broadcasts reach it.
+async fn enabled(ws: &mut Ws) -> Fallible<()> {
+    let mut r = Reassembler::new(1 << 24);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(WsMessage::Binary(b)))) => {
+                if let Ok(Some(m)) = r.push(&b)
+                    && m.msg_type == "__response__"
+                {
+                    return Ok(());
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => return Err("a receiver got no answer to messaging.enable".into()),
+        }
+    }
 }
 
 /// The `type` of a `messaging.send` push, found without parsing the whole header (the crowd
