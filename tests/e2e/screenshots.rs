@@ -185,6 +185,18 @@ fn screenshots() {
     t.keys(&["Enter"]);
     t.wait_for("queues.list {} ok");
     capture("tools");
+    // The session so far, recorded: what ada, grace and linus did, with the room's state at
+    // the selected event and its JSON.
+    t.keys(&["9"]);
+    t.wait_for("┌ Sessions");
+    t.keys(&["/"]);
+    t.text("kind:message,queue,sync,join");
+    t.keys(&["Enter"]);
+    t.wait_for(" of ");
+    t.keys(&["Up", "Up", "Enter"]);
+    t.wait_for("┌ Event #");
+    capture("timeline");
+    t.keys(&["Escape"]);
     t.keys(&[":"]);
     t.text("theme light");
     t.keys(&["Enter"]);
