@@ -439,7 +439,9 @@ async fn roomdeck_broadcast(server: &Server, messages: usize, size: usize) -> Fa
                     Ok(Some(Ok(_))) => continue,
                     _ => break,
                 };
-                let Ok(Some(m)) = r.push(&frame) else { continue };
+                let Ok(Some(m)) = r.push(&frame) else {
+                    continue;
+                };
                 if m.msg_type != "messaging.send" {
                     continue;
                 }
