@@ -1,5 +1,6 @@
 //! The events list's filter: `kind:queue who:ada toolkit:storage is:error` and free words,
-//! all combined. The named parts test a row's interned ids (a million rows in a few ms); the
+//! all combined; any part after a `-` excludes instead (`-toolkit:stats -who:me` hides a
+//! console's own polling). The named parts test a row's interned ids (a million rows in a few ms); the
 //! words need each event's text, so they are matched a bounded slice of rows at a time.
 
 use crate::timeline::{Kind, Row, Session};
@@ -18,15 +19,39 @@ pub struct Filter {
     errors_only: bool,
     /// Lowercased free words: each must be in the event's names, summary, error or JSON.
     words: Vec<String>,
+    /// The same parts after a `-`: a row that matches any of them is left out.
+    not: Excluded,
     /// A part that names nothing (an unknown kind): said in the title.
     pub problem: Option<String>,
     /// Per name id: 0 not yet known, 1 matches, 2 does not.
     who_ok: Vec<u8>,
     toolkit_ok: Vec<u8>,
+    not_who_ok: Vec<u8>,
+    not_toolkit_ok: Vec<u8>,
     /// Indices of the rows that match, in order (unused when the filter is empty).
     matches: Vec<u32>,
     /// Rows tested so far.
     scanned: usize,
+}
+
+/// What `-` parts leave out.
+#[derive(Debug, Default, Clone)]
+struct Excluded {
+    kinds: Vec<Kind>,
+    who: Vec<String>,
+    toolkit: Vec<String>,
+    errors: bool,
+    words: Vec<String>,
+}
+
+impl Excluded {
+    fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+            && self.who.is_empty()
+            && self.toolkit.is_empty()
+            && !self.errors
+            && self.words.is_empty()
+    }
 }
 
 impl Filter {
@@ -36,13 +61,29 @@ impl Filter {
             ..Filter::default()
         };
         for part in text.split_whitespace() {
+            let (negated, part) = match part.strip_prefix('-') {
+                Some(rest) if !rest.is_empty() => (true, rest),
+                _ => (false, part),
+            };
             let (key, value) = part.split_once(':').unwrap_or(("", part));
             let values = || value.split(',').filter(|v| !v.is_empty());
+            let (kinds, who, toolkit, errors, words) = if negated {
+                let n = &mut f.not;
+                (&mut n.kinds, &mut n.who, &mut n.toolkit, &mut n.errors, &mut n.words)
+            } else {
+                (
+                    &mut f.kinds,
+                    &mut f.who,
+                    &mut f.toolkit,
+                    &mut f.errors_only,
+                    &mut f.words,
+                )
+            };
             match key {
                 "kind" | "k" => {
                     for v in values() {
                         match Kind::parse(&v.to_lowercase()) {
-                            Some(k) => f.kinds.push(k),
+                            Some(k) => kinds.push(k),
                             None => {
                                 // Still a filter: it matches nothing.
                                 f.problem = Some(format!("no kind \"{v}\""));
@@ -50,10 +91,10 @@ impl Filter {
                         }
                     }
                 }
-                "who" | "participant" | "p" => f.who.extend(values().map(str::to_lowercase)),
-                "toolkit" | "tk" | "tool" => f.toolkit.extend(values().map(str::to_lowercase)),
-                "is" if value == "error" => f.errors_only = true,
-                _ => f.words.push(part.to_lowercase()),
+                "who" | "participant" | "p" => who.extend(values().map(str::to_lowercase)),
+                "toolkit" | "tk" | "tool" => toolkit.extend(values().map(str::to_lowercase)),
+                "is" if value == "error" => *errors = true,
+                _ => words.push(part.to_lowercase()),
             }
         }
         f
@@ -66,6 +107,7 @@ impl Filter {
             && self.toolkit.is_empty()
             && !self.errors_only
             && self.words.is_empty()
+            && self.not.is_empty()
     }
 
     /// True once every row of the session has been tested.
@@ -115,7 +157,8 @@ impl Filter {
         if self.is_empty() || self.scanned >= session.len() {
             return false;
         }
-        let end = if self.words.is_empty() || self.problem.is_some() {
+        let end = if (self.words.is_empty() && self.not.words.is_empty()) || self.problem.is_some()
+        {
             session.len()
         } else {
             (self.scanned + budget).min(session.len())
@@ -143,18 +186,22 @@ impl Filter {
         if !self.who.is_empty() && !cached(&mut self.who_ok, row.participant, session, &self.who) {
             return false;
         }
-        if !self.toolkit.is_empty() {
-            let tk = cached(&mut self.toolkit_ok, row.toolkit, session, &self.toolkit);
-            if !tk
-                && !self
-                    .toolkit
-                    .iter()
-                    .any(|n| session.name(row.tool).to_lowercase() == *n)
-            {
-                return false;
-            }
+        if !self.toolkit.is_empty()
+            && !toolkit_matches(&mut self.toolkit_ok, row, session, &self.toolkit)
+        {
+            return false;
         }
-        if self.words.is_empty() {
+        let not = &self.not;
+        if not.kinds.contains(&row.kind)
+            || (not.errors && row.error)
+            || (!not.who.is_empty()
+                && cached(&mut self.not_who_ok, row.participant, session, &not.who))
+            || (!not.toolkit.is_empty()
+                && toolkit_matches(&mut self.not_toolkit_ok, row, session, &not.toolkit))
+        {
+            return false;
+        }
+        if self.words.is_empty() && self.not.words.is_empty() {
             return true;
         }
         let names = format!(
@@ -164,8 +211,11 @@ impl Filter {
             session.name(row.tool)
         )
         .to_lowercase();
+        if self.not.words.iter().any(|w| names.contains(w.as_str())) {
+            return false;
+        }
         let mut rest: Vec<&String> = self.words.iter().filter(|w| !names.contains(*w)).collect();
-        if rest.is_empty() {
+        if rest.is_empty() && self.not.words.is_empty() {
             return true;
         }
         let Ok(e) = session.event(index) else {
@@ -179,9 +229,20 @@ impl Filter {
             e.answer
         )
         .to_lowercase();
+        if self.not.words.iter().any(|w| text.contains(w.as_str())) {
+            return false;
+        }
         rest.retain(|w| !text.contains(*w));
         rest.is_empty()
     }
+}
+
+/// Whether a row's toolkit (a substring of its name) or its tool (the whole name) is named.
+fn toolkit_matches(cache: &mut Vec<u8>, row: &Row, session: &Session, needles: &[String]) -> bool {
+    cached(cache, row.toolkit, session, needles)
+        || needles
+            .iter()
+            .any(|n| session.name(row.tool).to_lowercase() == *n)
 }
 
 fn cached(cache: &mut Vec<u8>, id: u32, session: &Session, needles: &[String]) -> bool {
