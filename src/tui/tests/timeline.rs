@@ -267,11 +267,23 @@ fn filters_combine_and_say_how_many_matched() {
     assert!(title(&mut a).contains("Events 1 of 11"));
     // A `-` part leaves out what it names: kinds and names by their ids, words by the text.
     palette(&mut a, "filter -kind:queue");
-    assert!(title(&mut a).contains("Events 8 of 11"), "{}", title(&mut a));
+    assert!(
+        title(&mut a).contains("Events 8 of 11"),
+        "{}",
+        title(&mut a)
+    );
     palette(&mut a, "filter kind:queue -receive");
-    assert!(title(&mut a).contains("Events 2 of 11"), "{}", title(&mut a));
+    assert!(
+        title(&mut a).contains("Events 2 of 11"),
+        "{}",
+        title(&mut a)
+    );
     palette(&mut a, "filter kind:queue -toolkit:queues");
-    assert!(title(&mut a).contains("Events 0 of 11"), "{}", title(&mut a));
+    assert!(
+        title(&mut a).contains("Events 0 of 11"),
+        "{}",
+        title(&mut a)
+    );
     palette(&mut a, "filter kind:nonsense");
     assert!(title(&mut a).contains("no kind \"nonsense\""));
     // Esc clears it: every event again.

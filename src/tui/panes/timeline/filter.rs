@@ -1,7 +1,7 @@
 //! The events list's filter: `kind:queue who:ada toolkit:storage is:error` and free words,
-//! all combined; any part after a `-` excludes instead (`-toolkit:stats -who:me` hides a
-//! console's own polling). The named parts test a row's interned ids (a million rows in a few ms); the
-//! words need each event's text, so they are matched a bounded slice of rows at a time.
+//! all combined; any part after a `-` excludes instead (`-toolkit:stats,list` hides a
+//! console's own polling). The named parts test a row's interned ids (a million rows in a
+//! few ms); the words need each event's text, so they are matched a bounded slice of rows at a time.
 
 use crate::timeline::{Kind, Row, Session};
 
@@ -69,7 +69,13 @@ impl Filter {
             let values = || value.split(',').filter(|v| !v.is_empty());
             let (kinds, who, toolkit, errors, words) = if negated {
                 let n = &mut f.not;
-                (&mut n.kinds, &mut n.who, &mut n.toolkit, &mut n.errors, &mut n.words)
+                (
+                    &mut n.kinds,
+                    &mut n.who,
+                    &mut n.toolkit,
+                    &mut n.errors,
+                    &mut n.words,
+                )
             } else {
                 (
                     &mut f.kinds,
