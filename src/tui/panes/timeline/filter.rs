@@ -1,7 +1,8 @@
 //! The events list's filter: `kind:queue who:ada toolkit:storage is:error` and free words,
 //! all combined; any part after a `-` excludes instead (`-toolkit:stats,list` hides a
 //! console's own polling). The named parts test a row's interned ids (a million rows in a
-//! few ms); the words need each event's text, so they are matched a bounded slice of rows at a time.
+//! few ms); the words need each event's text, so they are matched a bounded slice of rows at
+//! a time.
 
 use crate::timeline::{Kind, Row, Session};
 
