@@ -185,7 +185,6 @@ pub(crate) fn sync_update(call: &ToolCall, path: &str, update: &[u8]) {
 /// A tool call being recorded: what it was, taken from the call once the toolkit is done.
 pub(crate) struct CallRecord {
     rec: Recorder,
-    room: Arc<Room>,
     caller: Arc<Participant>,
     toolkit: String,
     tool: String,
@@ -198,6 +197,9 @@ pub(crate) struct CallRecord {
     duration_us: u64,
     /// What the toolkit answered itself (`keep_answer`).
     kept: Option<Content>,
+    /// A direct message's recipient by name, looked up at the call: by the time the event
+    /// is made on the recorder's thread the recipient may have left.
+    recipient: Option<String>,
 }
 
 /// Keeps a copy of an answer a toolkit sends itself (rather than returning it), so the
@@ -251,9 +253,16 @@ impl CallRecord {
         };
         let args_bytes = cut(&mut args, keep);
         let args_cut = cut_text(&mut args);
+        let recipient = match &args {
+            Content::Json(Value::Object(m)) if call.toolkit == "messaging" => m
+                .get("to_participant_id")
+                .and_then(Value::as_str)
+                .and_then(|id| call.room.participant(id))
+                .map(|p| p.name.clone()),
+            _ => None,
+        };
         CallRecord {
             rec: call.room.recorder.clone(),
-            room: call.room.clone(),
             caller: call.caller.clone(),
             toolkit: std::mem::take(&mut call.toolkit),
             tool: std::mem::take(&mut call.tool),
@@ -267,6 +276,7 @@ impl CallRecord {
                 .get_mut()
                 .unwrap_or_else(|p| p.into_inner())
                 .take(),
+            recipient,
         }
     }
 
@@ -347,11 +357,7 @@ impl CallRecord {
                     push(t);
                 }
                 if let Some(to) = arg("to_participant_id") {
-                    let name = self
-                        .room
-                        .participant(to)
-                        .map_or(to.to_string(), |p| p.name.clone());
-                    push(&format!("to {name}"));
+                    push(&format!("to {}", self.recipient.as_deref().unwrap_or(to)));
                 }
                 let message = arg("message_json").map_or(0, str::len);
                 push(&size(message));
