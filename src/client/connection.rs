@@ -70,7 +70,7 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
                             // A failed write may be the only sign of a dead peer the read half
                             // ever gets (the reset is consumed here): end the reader too, so
                             // every waiting request and stream fails instead of hanging.
-                            let _ = writer_inner.closed.send(true);
+                            let _ = writer_inner.closed.send_replace(true);
                             return;
                         }
                     }
@@ -109,7 +109,7 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
                 Err(e) => tracing::warn!("dropped a malformed message from the server: {e}"),
             }
         }
-        let _ = reader_inner.closed.send(true);
+        let _ = reader_inner.closed.send_replace(true);
         // Dropping the senders fails every waiting request and ends every stream.
         lock(&reader_inner.pending).clear();
         lock(&reader_inner.streams).clear();
@@ -121,7 +121,7 @@ pub(super) async fn connect(url: &str, token: &str) -> Result<RoomClient, Client
             "the server closed the connection before the room was ready".into(),
         )),
         Err(_) => {
-            let _ = inner.closed.send(true);
+            let _ = inner.closed.send_replace(true);
             Err(ClientError::Io(
                 "the room did not become ready within 30 s".into(),
             ))

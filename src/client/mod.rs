@@ -225,7 +225,7 @@ impl RoomClient {
     }
 
     pub async fn close(&self) {
-        let _ = self.inner.closed.send(true);
+        let _ = self.inner.closed.send_replace(true);
     }
 
     async fn send(
@@ -270,6 +270,13 @@ impl RoomClient {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(id, tx);
+        // Checked after the insert: a connection that ended meanwhile cleared `pending`
+        // before or after it, and either way this request must not wait for an answer
+        // (its writer may still take it while it says goodbye).
+        if *self.inner.closed.borrow() {
+            lock(&self.inner.pending).remove(&id);
+            return Err(ClientError::Closed);
+        }
         let map = header.as_object().cloned().unwrap_or_default();
         let out = Outgoing {
             id,
@@ -339,6 +346,10 @@ impl RoomClient {
         let tool_call_id = new_call_id();
         let (tx, rx) = mpsc::channel(256);
         lock(&self.inner.streams).insert(tool_call_id.clone(), tx);
+        if *self.inner.closed.borrow() {
+            lock(&self.inner.streams).remove(&tool_call_id);
+            return Err(ClientError::Closed);
+        }
         let mut stream = ToolStream {
             inner: self.inner.clone(),
             tool_call_id: tool_call_id.clone(),
