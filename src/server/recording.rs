@@ -17,10 +17,9 @@ use super::devlog::Severity;
 use super::room::{Participant, Room};
 use crate::protocol::Content;
 use crate::timeline::content::of_content;
+use crate::timeline::summary::{DATA_KEPT, call_summary, size};
 use crate::timeline::{Event, Kind, Limits, Recorder, SessionMeta};
 
-/// Bytes of a call's data (a binary argument, a file answer) the recording keeps.
-pub(crate) const DATA_KEPT: usize = 4 << 10;
 /// Longest string argument kept whole (a message's JSON, its base64 attachment); a longer
 /// one is replaced by a note of its size, so the recorder's queue never holds big payloads.
 pub(crate) const TEXT_KEPT: usize = 256 << 10;
@@ -341,63 +340,12 @@ impl CallRecord {
 
     /// `queues.send jobs`, `messaging.broadcast chat 64 B`, `storage.upload a.txt`.
     fn summary(&self) -> String {
-        let mut s = format!("{}.{}", self.toolkit, self.tool);
         let fields = match &self.args {
             Content::Json(Value::Object(m)) | Content::Binary { headers: m, .. } => Some(m),
             _ => None,
         };
-        let arg = |k: &str| fields.and_then(|m| m.get(k)).and_then(Value::as_str);
-        let mut push = |part: &str| {
-            s.push(' ');
-            s.push_str(part);
-        };
-        match (self.toolkit.as_str(), self.tool.as_str()) {
-            ("messaging", "send" | "broadcast" | "stream") => {
-                if let Some(t) = arg("type") {
-                    push(t);
-                }
-                if let Some(to) = arg("to_participant_id") {
-                    push(&format!("to {}", self.recipient.as_deref().unwrap_or(to)));
-                }
-                let message = arg("message_json").map_or(0, str::len);
-                push(&size(message));
-                if let Some(a) = arg("attachment_base64").filter(|a| !a.is_empty()) {
-                    push(&format!("+ {} attached", size(a.len() / 4 * 3)));
-                }
-            }
-            ("queues", _) => {
-                if let Some(q) = arg("name") {
-                    push(q);
-                }
-            }
-            ("secrets", _) => {
-                if let Some(n) = arg("name").or(arg("secret_id")).or(arg("id")) {
-                    push(n);
-                }
-            }
-            _ => {
-                for key in [
-                    "path",
-                    "name",
-                    "table",
-                    "source_path",
-                    "service_id",
-                    "query",
-                ] {
-                    if let Some(v) = arg(key) {
-                        push(&short(v, 60));
-                        break;
-                    }
-                }
-                if self.args_bytes > 0 {
-                    push(&size(self.args_bytes));
-                    if self.args_bytes > DATA_KEPT && self.toolkit != "sync" {
-                        push(&format!("(first {} kept)", size(DATA_KEPT)));
-                    }
-                }
-            }
-        }
-        s
+        let name_of = |to: &str| self.recipient.clone().unwrap_or_else(|| to.to_string());
+        call_summary(&self.toolkit, &self.tool, fields, self.args_bytes, &name_of)
     }
 }
 
@@ -431,27 +379,6 @@ fn cut(content: &mut Content, keep: usize) -> usize {
             len
         }
         _ => 0,
-    }
-}
-
-fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
-}
-
-/// `64 B`, `12.5 KiB`, `3.0 MiB`.
-pub(crate) fn size(n: usize) -> String {
-    let n = n as f64;
-    if n < 1024.0 {
-        format!("{n} B")
-    } else if n < 1024.0 * 1024.0 {
-        format!("{:.1} KiB", n / 1024.0)
-    } else {
-        format!("{:.1} MiB", n / (1024.0 * 1024.0))
     }
 }
 

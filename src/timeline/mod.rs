@@ -19,6 +19,7 @@ pub mod event;
 pub mod open;
 pub mod recorder;
 pub mod segments;
+pub mod summary;
 
 pub use event::{Event, Kind};
 pub use open::{Row, Session, SessionInfo, all_sessions, find_session, list_sessions};

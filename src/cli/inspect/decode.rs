@@ -19,10 +19,6 @@ use crate::timeline::{Event, Kind};
 const MAX_PENDING: usize = 4096;
 /// Participant names remembered per connection.
 const MAX_NAMES: usize = 4096;
-/// Bytes of a call's request or answer payload kept with its event (as a local room's
-/// recorder keeps them); with MAX_PENDING this bounds a connection's calls at 16 MiB.
-const MAX_DATA: usize = 4 << 10;
-
 /// Which way a message went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dir {
@@ -81,20 +77,21 @@ fn text(h: &Map<String, Value>, key: &str) -> String {
 }
 
 fn cut(mut data: Vec<u8>) -> Vec<u8> {
-    data.truncate(MAX_DATA);
+    // Kept as a local room's recorder keeps them; with MAX_PENDING this bounds a
+    // connection's calls in flight at 16 MiB.
+    data.truncate(crate::timeline::summary::DATA_KEPT);
     data
 }
 
-/// `queues.send jobs`: the call, and what it is about when its arguments say; the same
-/// shape as a local room's recorder gives it (`server::recording`), so inspected and local
-/// timelines read alike. `name_of` turns a participant id into a name.
+/// `queues.send jobs`: the call named as a local room's recorder names it
+/// (`timeline::summary`), from its recorded arguments. `name_of` turns a participant id into a
+/// name.
 pub fn call_summary(
     toolkit: &str,
     tool: &str,
     request: &str,
     name_of: &dyn Fn(&str) -> String,
 ) -> String {
-    let mut s = format!("{toolkit}.{tool}");
     let args = match serde_json::from_str::<Value>(request) {
         // A binary argument is recorded as {"type":"binary","headers":{..}}.
         Ok(Value::Object(mut o)) if o.get("type").and_then(Value::as_str) == Some("binary") => {
@@ -103,50 +100,7 @@ pub fn call_summary(
         Ok(v) => v,
         Err(_) => Value::Null,
     };
-    let arg = |k: &str| args.get(k).and_then(Value::as_str);
-    let mut push = |part: &str| {
-        s.push(' ');
-        s.push_str(part);
-    };
-    match (toolkit, tool) {
-        ("messaging", "send" | "broadcast" | "stream") => {
-            if let Some(t) = arg("type") {
-                push(t);
-            }
-            if let Some(to) = arg("to_participant_id") {
-                push(&format!("to {}", name_of(to)));
-            }
-            if let Some(m) = arg("message_json") {
-                push(&format!("{} B", m.len()));
-            }
-        }
-        ("queues", _) => {
-            if let Some(q) = arg("name") {
-                push(q);
-            }
-        }
-        ("secrets", _) => {
-            if let Some(n) = arg("name").or(arg("secret_id")).or(arg("id")) {
-                push(n);
-            }
-        }
-        _ => {
-            for key in [
-                "path",
-                "name",
-                "table",
-                "source_path",
-                "service_id",
-                "query",
-            ] {
-                if let Some(v) = arg(key) {
-                    push(&v.chars().take(60).collect::<String>());
-                    break;
-                }
-            }
-        }
-    }
-    s
+    crate::timeline::summary::call_summary(toolkit, tool, args.as_object(), 0, name_of)
 }
 
 impl Decoder {
