@@ -46,7 +46,7 @@ enum Command {
     Room(room::RoomArgs),
     /// Create, list, rename, enable/disable and delete rooms.
     Rooms(rooms::RoomsArgs),
-    /// Past and active sessions of rooms, and their developer logs.
+    /// Past and active sessions of rooms: their developer logs and recorded timelines.
     Sessions(sessions::SessionsArgs),
     /// Service specs saved with rooms: validate, deploy, list, delete.
     Service(service::ServiceArgs),
