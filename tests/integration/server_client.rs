@@ -335,3 +335,52 @@ async fn secrets_need_the_secrets_grant_and_survive_a_restart() {
         Some(1003)
     );
 }
+
+/// `stats.participant` names a sender that already left (a CLI command joins, sends and
+/// leaves before a console asks who it was), and says whether it is still in the room.
+#[tokio::test]
+async fn stats_names_a_caller_after_it_left() {
+    let s = TestServer::start().await;
+    let ada = s.join("r", "ada").await;
+    let grace = s.join("r", "grace").await;
+    grace
+        .messaging()
+        .broadcast("chat", json!({"text": "hi"}), None)
+        .await
+        .unwrap();
+    let id = grace.participant_id().to_string();
+    let ask = |id: String| {
+        let ada = &ada;
+        async move {
+            ada.invoke("stats", "participant", Content::json(json!({ "id": id })))
+                .await
+                .map(|c| match c {
+                    Content::Json(v) => v,
+                    other => panic!("stats.participant answered {}", other.kind()),
+                })
+        }
+    };
+    let here = ask(id.clone()).await.unwrap();
+    assert_eq!(
+        (here["name"].as_str(), here["present"].as_bool()),
+        (Some("grace"), Some(true))
+    );
+    grace.close().await;
+    let mut gone = ask(id.clone()).await.unwrap();
+    // The leave is handled as the connection closes, a moment after close() returns.
+    for _ in 0..250 {
+        if gone["present"] == json!(false) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        gone = ask(id.clone()).await.unwrap();
+    }
+    assert_eq!(
+        (gone["name"].as_str(), gone["present"].as_bool()),
+        (Some("grace"), Some(false))
+    );
+    assert!(
+        ask("no-such-id".into()).await.is_err(),
+        "an unknown id is refused"
+    );
+}

@@ -115,18 +115,36 @@ pub(crate) async fn invoke(call: &mut ToolCall) -> ToolResult {
     if call.tool == "participant" {
         let args = call.json_args()?;
         let id = arg_str(&args, "id")?;
-        let p = call.room.participant(id).ok_or_else(|| {
+        if let Some(p) = call.room.participant(id) {
+            return json_reply(json!({
+                "id": p.id,
+                "name": p.name,
+                "role": p.role,
+                "attributes": p.attributes(),
+                "scope": p.scope,
+                "present": true,
+            }));
+        }
+        // Gone already (a CLI command leaves before the console asks): the room's recent
+        // callers still name it.
+        let recent = call
+            .room
+            .stats
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (_, name, role) = recent.iter().find(|(i, _, _)| i == id).ok_or_else(|| {
             ToolError::new(
                 NOT_FOUND,
-                format!("no participant with id `{id}` is in the room"),
+                format!("no participant with id `{id}` is in the room or called it lately"),
             )
         })?;
         return json_reply(json!({
-            "id": p.id,
-            "name": p.name,
-            "role": p.role,
-            "attributes": p.attributes(),
-            "scope": p.scope,
+            "id": id,
+            "name": name,
+            "role": role,
+            "attributes": {},
+            "present": false,
         }));
     }
     let c = &call.room.stats;
